@@ -1,0 +1,37 @@
+"""safe-bench: the SAFE framework for synthetic tabular health data.
+
+SAFE scores a synthetic table on three pillars, each 0..1 with a confidence
+interval: S statistical fidelity, C clinical utility, P privacy preservation.
+
+>>> import safe_bench
+>>> ds = safe_bench.load_dataset("gbsg2")                          # doctest: +SKIP
+>>> result = safe_bench.evaluate(real=train, synthetic=synth, holdout=holdout,
+...                              schema=ds.schema, seed=0)         # doctest: +SKIP
+>>> result.score("SAFE"), result.to_frame()                         # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("safe-bench")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+from safe_bench.datasets import Dataset, list_datasets, load_dataset
+from safe_bench.errors import InputError, MetricSkipped, SafeBenchError
+from safe_bench.evaluation import EvaluationResult, GeneratorRun, evaluate, evaluate_generator
+from safe_bench.generator import Generator, available_generators, load_generator, register_generator
+from safe_bench.metrics import METRICS, Measurement, MetricResult
+from safe_bench.protocol import Split, split
+from safe_bench.schema import Kind, Schema, Survival, infer_schema, load_schema
+
+__all__ = [
+    "__version__",
+    "Dataset", "list_datasets", "load_dataset",
+    "InputError", "MetricSkipped", "SafeBenchError",
+    "EvaluationResult", "GeneratorRun", "evaluate", "evaluate_generator",
+    "Generator", "available_generators", "load_generator", "register_generator",
+    "METRICS", "Measurement", "MetricResult",
+    "Split", "split",
+    "Kind", "Schema", "Survival", "infer_schema", "load_schema",
+]

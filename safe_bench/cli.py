@@ -1,0 +1,234 @@
+"""The ``safe-bench`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from safe_bench import __version__
+from safe_bench.datasets import DEFAULT_DATASET, list_datasets, load_dataset, summary
+from safe_bench.errors import InputError
+from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator, plain
+from safe_bench.generator import available_generators, load_generator
+from safe_bench.io import read_table, write_text
+from safe_bench.metrics import METRICS, PILLAR_NAMES
+from safe_bench.schema import infer_schema, load_schema
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
+
+
+def render_table(rows: list[list[str]], header: list[str]) -> str:
+    """Plain aligned text table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def render_result(result: EvaluationResult) -> str:
+    """The pillar table and the metric table of one evaluation, as text."""
+    rows = result.rows
+    head = (
+        f"SAFE evaluation{' of ' + result.label if result.label else ''}: "
+        f"synthetic {rows['synthetic']} rows vs train {rows['train']} rows, "
+        f"holdout {rows['holdout'] or 'none'} (seed {result.seed}, {result.n_bootstrap} bootstrap resamples)"
+    )
+    pillar_rows = []
+    for key, p in result.pillars.items():
+        label = f"{key}  {PILLAR_NAMES.get(key, 'weighted mean of S, C, P')}"
+        pillar_rows.append([label, _fmt(p.score), _ci(p.ci_low, p.ci_high), _fmt(p.reference), p.reason])
+    metric_rows = [
+        [r.id, _fmt(r.score), _ci(r.ci_low, r.ci_high), _fmt(r.reference), r.status, r.reason]
+        for r in result.metrics
+    ]
+    return "\n\n".join(
+        [
+            head,
+            render_table(pillar_rows, ["pillar", "score", "95% CI", "holdout ref", "note"]),
+            render_table(metric_rows, ["metric", "score", "95% CI", "holdout ref", "status", "reason"]),
+        ]
+    )
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values parsed as JSON when they can be (numbers, booleans)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"generator option {pair!r} is not KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _write_json(data: dict[str, Any] | list[Any], path: str | None) -> None:
+    if path:
+        write_text(json.dumps(plain(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n", path)
+
+
+# -- commands ------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    common = dict(seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
+    if args.dataset or args.generator:
+        if args.real or args.synthetic or args.holdout:
+            raise InputError("use either --real/--synthetic/--holdout or --dataset/--generator, not both")
+        if not args.generator:
+            raise InputError("--dataset needs --generator (a registered generator name)")
+        dataset = load_dataset(args.dataset or DEFAULT_DATASET)
+        schema = load_schema(args.schema) if args.schema else dataset.schema
+        generator = load_generator(args.generator, **_options(args.option))
+        run = evaluate_generator(
+            dataset.frame, schema, generator, n=args.n, label=f"{args.generator} on {dataset.name}", **common
+        )
+        result = run.result
+    else:
+        if not (args.real and args.synthetic):
+            raise InputError("give --real and --synthetic files, or --dataset and --generator")
+        real = read_table(args.real, table="real")
+        synthetic = read_table(args.synthetic, table="synthetic")
+        holdout = read_table(args.holdout, table="holdout") if args.holdout else None
+        if args.schema:
+            schema = load_schema(args.schema)
+        else:
+            survival = (args.time, args.event) if args.time or args.event else None
+            if survival and not all(survival):
+                raise InputError("--time and --event go together")
+            schema = infer_schema(real, survival=survival, target=args.target)
+        result = evaluate(real, synthetic, holdout, schema, label=Path(args.synthetic).name, **common)
+    if not args.quiet:
+        print(render_result(result))
+    if args.json:
+        write_text(result.to_json() + "\n", args.json)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    dataset = load_dataset(DEFAULT_DATASET)
+    runs = []
+    for name in ("independent", "gaussian_copula"):
+        run = evaluate_generator(dataset.frame, dataset.schema, load_generator(name), seed=args.seed, label=name)
+        runs.append(run)
+        print(f"{name}: fitted in {run.fit_seconds:.2f} s, sampled in {run.sample_seconds:.2f} s")
+    runs.sort(key=lambda r: -(r.result.score() or 0.0))
+    rows = []
+    for rank, run in enumerate(runs, 1):
+        p = run.result.pillars
+        rows.append(
+            [str(rank), run.result.label, f"{_fmt(p['SAFE'].score)} {_ci(p['SAFE'].ci_low, p['SAFE'].ci_high)}",
+             _fmt(p["S"].score), _fmt(p["C"].score), _fmt(p["P"].score)]
+        )
+    ref = runs[0].result.pillars
+    rows.append(["", "holdout (real reference)", _fmt(ref["SAFE"].reference),
+                 _fmt(ref["S"].reference), _fmt(ref["C"].reference), _fmt(ref["P"].reference)])
+    print(f"\nSAFE leaderboard on {dataset.name} ({len(dataset.frame)} rows, seed {args.seed})\n")
+    print(render_table(rows, ["rank", "generator", "SAFE [95% CI]", "S", "C", "P"]))
+    _write_json({"dataset": dataset.name, "results": [r.result.to_dict() for r in runs]}, args.out)
+    print(f"\nresults written to {args.out}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    table = summary()
+    if args.json:
+        _write_json(table.to_dict(orient="records"), args.json)
+    rows = [[r.name, str(r.rows), str(r.columns), r.endpoint, f"{r.event_rate:.3f}"] for r in table.itertuples()]
+    print(render_table(rows, ["name", "rows", "columns", "endpoint (time / event)", "event rate"]))
+    return 0
+
+
+def cmd_generators(args: argparse.Namespace) -> int:
+    rows = [[name, source] for name, source in available_generators().items()]
+    print(render_table(rows, ["generator", "provided by"]))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    rows = [
+        [m.id, m.pillar, m.name, m.goal, ", ".join(sorted(m.requires)) or "-"] for m in METRICS.values()
+    ]
+    rows.sort(key=lambda r: ("SCP".index(r[1]), r[0]))
+    print(render_table(rows, ["metric", "pillar", "name", "raw value goal", "needs"]))
+    return 0
+
+
+# -- parser --------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="safe-bench",
+        description="SAFE: statistical fidelity, clinical utility and privacy of synthetic health data.",
+    )
+    parser.add_argument("--version", action="version", version=f"safe-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ev = sub.add_parser("evaluate", help="evaluate one synthetic table (or fit a generator and evaluate it)",
+                        description="Evaluate a synthetic table against the real rows it was trained on. "
+                        "Either files (--real, --synthetic, optional --holdout) or a bundled dataset and a "
+                        "generator (--dataset, --generator), which splits, fits, samples and evaluates.")
+    files = ev.add_argument_group("a synthetic file")
+    files.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
+    files.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
+    files.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
+    files.add_argument("--time", help="survival time column (when no --schema)")
+    files.add_argument("--event", help="survival event column, 0/1 (when no --schema)")
+    files.add_argument("--target", help="target column (when no --schema)")
+    gen = ev.add_argument_group("a generator on a bundled dataset")
+    gen.add_argument("--dataset", choices=list_datasets(), help=f"bundled dataset (default {DEFAULT_DATASET})")
+    gen.add_argument("--generator", help="registered generator name (see `safe-bench generators`)")
+    gen.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="generator setting (repeatable)")
+    gen.add_argument("--n", type=int, help="synthetic rows to sample (default: as many as train)")
+    ev.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json)")
+    ev.add_argument("--metrics", type=lambda s: s.split(","), help="comma-separated metric ids or pillars (S,C,P)")
+    ev.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    ev.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
+    ev.add_argument("--json", metavar="OUT", help="write the result as JSON")
+    ev.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    ev.set_defaults(func=cmd_evaluate)
+
+    demo = sub.add_parser("demo", help="fit two baselines on GBSG2, evaluate them, print the leaderboard",
+                          description="Fits `independent` and `gaussian_copula` on the bundled GBSG2 data, "
+                          "evaluates both with SAFE and prints the leaderboard.")
+    demo.add_argument("--out", default="safe-bench-demo.json", help="results JSON (default safe-bench-demo.json)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+
+    ds = sub.add_parser("datasets", help="list the bundled datasets", description="List the bundled real datasets.")
+    ds.add_argument("--json", metavar="OUT", help="also write the list as JSON")
+    ds.set_defaults(func=cmd_datasets)
+
+    gl = sub.add_parser("generators", help="list the registered generators",
+                        description="List generators registered in the safe_bench.generators entry-point group.")
+    gl.set_defaults(func=cmd_generators)
+
+    ml = sub.add_parser("metrics", help="list the SAFE metrics", description="List every registered SAFE metric.")
+    ml.set_defaults(func=cmd_metrics)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"safe-bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

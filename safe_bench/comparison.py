@@ -1,0 +1,164 @@
+"""The tables of one evaluation and the expensive work shared by every metric.
+
+:class:`EvaluationData` holds the canonical train, holdout and synthetic tables,
+fits the :class:`~safe_bench.encoding.Encoding` on train once, and caches the
+encoded matrices and nearest-neighbour queries so that DCR, NNDR, membership
+inference and exact-match metrics all read one computation.
+
+A :class:`Comparison` is what a metric sees: train, the table under test and the
+holdout. The table under test is the synthetic table, or, for the real-vs-real
+reference, the holdout itself (metrics that need a holdout beside it see one half
+of the holdout as the table under test and the other half as the holdout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.encoding import Encoding
+from safe_bench.neighbours import Neighbours, nearest
+from safe_bench.schema import Schema
+from safe_bench.uncertainty import resamples
+
+#: Bootstrap replicates per metric unless asked otherwise.
+N_BOOTSTRAP = 100
+
+
+class EvaluationData:
+    """Canonical tables plus the shared, cached work on them."""
+
+    def __init__(
+        self,
+        train: pd.DataFrame,
+        synthetic: pd.DataFrame,
+        holdout: pd.DataFrame | None,
+        schema: Schema,
+        *,
+        seed: int = 0,
+        n_bootstrap: int = N_BOOTSTRAP,
+    ):
+        self.schema = schema
+        self.seed = seed
+        self.n_bootstrap = n_bootstrap
+        self.holdout = holdout
+        self.tables: dict[str, pd.DataFrame] = {"train": train, "synthetic": synthetic}
+        if holdout is not None:
+            self.tables["holdout"] = holdout
+            order = np.random.default_rng((seed, 1)).permutation(len(holdout))
+            half = len(holdout) // 2
+            self.tables["holdout_a"] = holdout.iloc[np.sort(order[:half])].reset_index(drop=True)
+            self.tables["holdout_b"] = holdout.iloc[np.sort(order[half:])].reset_index(drop=True)
+        self.encoding = Encoding.fit(train, schema)
+        self._matrices: dict[str, np.ndarray] = {}
+        self._neighbours: dict[tuple[str, str, int], Neighbours] = {}
+
+    def matrix(self, name: str) -> np.ndarray:
+        """The encoded matrix of table ``name`` (computed once)."""
+        if name not in self._matrices:
+            self._matrices[name] = self.encoding.transform(self.tables[name])
+        return self._matrices[name]
+
+    def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
+        """Exact ``k`` nearest ``index`` rows of every ``query`` row (computed once;
+        a smaller ``k`` reuses a larger query)."""
+        for (q, i, kk), found in self._neighbours.items():
+            if (q, i) == (query, index) and kk >= k:
+                return Neighbours(found.distances[:, :k], found.indices[:, :k])
+        found = nearest(self.matrix(query), self.matrix(index), k)
+        self._neighbours[(query, index, k)] = found
+        return found
+
+    def subsample(self, name: str, n: int) -> str:
+        """The name of a seeded subsample of ``n`` rows of table ``name`` (made once)."""
+        key = f"{name}~{n}"
+        if key not in self.tables:
+            rows = np.random.default_rng((self.seed, 3, n)).choice(len(self.tables[name]), size=n, replace=False)
+            self.tables[key] = self.tables[name].iloc[np.sort(rows)].reset_index(drop=True)
+        return key
+
+    def comparison(self) -> Comparison:
+        """Synthetic under test, against train and the holdout."""
+        return Comparison(self, "synthetic", "holdout" if self.holdout is not None else None)
+
+    def reference(self, needs_holdout: bool) -> Comparison:
+        """The holdout under test: whole, or split in halves when a holdout is needed beside it."""
+        if needs_holdout:
+            return Comparison(self, "holdout_a", "holdout_b")
+        return Comparison(self, "holdout", None)
+
+
+class Comparison:
+    """What a metric reads: ``train``, the table under test (``synthetic``) and ``holdout``."""
+
+    def __init__(self, data: EvaluationData, synthetic: str, holdout: str | None):
+        self.data = data
+        self._roles = {"train": "train", "synthetic": synthetic, "holdout": holdout}
+
+    @property
+    def schema(self) -> Schema:
+        return self.data.schema
+
+    @property
+    def encoding(self) -> Encoding:
+        return self.data.encoding
+
+    @property
+    def seed(self) -> int:
+        return self.data.seed
+
+    @property
+    def n_bootstrap(self) -> int:
+        return self.data.n_bootstrap
+
+    @property
+    def is_reference(self) -> bool:
+        """True when the table under test is real (the holdout reference)."""
+        return self._roles["synthetic"] != "synthetic"
+
+    def table(self, role: str) -> pd.DataFrame:
+        name = self._roles[role]
+        if name is None:
+            raise KeyError(f"this comparison has no {role} table")
+        return self.data.tables[name]
+
+    @cached_property
+    def train(self) -> pd.DataFrame:
+        return self.table("train")
+
+    @cached_property
+    def synthetic(self) -> pd.DataFrame:
+        return self.table("synthetic")
+
+    @cached_property
+    def holdout(self) -> pd.DataFrame:
+        return self.table("holdout")
+
+    def matrix(self, role: str) -> np.ndarray:
+        """The encoded matrix of ``train``, ``synthetic`` or ``holdout``."""
+        return self.data.matrix(self._roles[role] or role)
+
+    def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
+        """Exact nearest neighbours between two roles, e.g. ``("synthetic", "train")``."""
+        q, i = self._roles[query], self._roles[index]
+        if q is None or i is None:
+            raise KeyError(f"this comparison has no {query if q is None else index} table")
+        return self.data.nearest(q, i, k)
+
+    def nearest_in_train_sample(self, query: str, n: int) -> Neighbours:
+        """Nearest neighbours of ``query`` rows among a seeded subsample of ``n`` train rows."""
+        q = self._roles[query]
+        if q is None:
+            raise KeyError(f"this comparison has no {query} table")
+        return self.data.nearest(q, self.data.subsample("train", min(n, len(self.train))))
+
+    def resamples(self, n: int) -> Iterator[np.ndarray]:
+        """The evaluation's bootstrap resamples of a table of ``n`` rows."""
+        return resamples(n, self.n_bootstrap, self.seed)
+
+    def rng(self, salt: int) -> np.random.Generator:
+        """A generator seeded by the evaluation seed and a per-metric ``salt``."""
+        return np.random.default_rng((self.seed, salt))

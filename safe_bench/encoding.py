@@ -1,0 +1,105 @@
+"""One train-fitted numeric view of the data, shared by every metric.
+
+Fitted on the train table alone: nothing here ever looks at synthetic or holdout
+rows while fitting. In the distance space (SAFE.md, P pillar):
+
+- numeric and datetime columns are robust-scaled, ``(x - median) / IQR`` (the IQR
+  falls back to the standard deviation, then to 1, for a column with no spread),
+  and each carries a missing indicator worth one IQR;
+- categorical and boolean columns are one-hot over train's categories plus one slot
+  for *missing* and one for *never seen in train*, scaled by 1/sqrt(2) so one
+  category mismatch weighs like one numeric IQR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.schema import Kind, Schema
+
+_ONE_HOT_WEIGHT = 1.0 / np.sqrt(2.0)
+
+
+def as_numbers(series: pd.Series) -> np.ndarray:
+    """A canonical numeric or datetime column as float64 (datetimes in days)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float) / 86_400e9
+        values[series.isna().to_numpy()] = np.nan
+        return values
+    return series.to_numpy(dtype=float)
+
+
+@dataclass(frozen=True)
+class NumericScale:
+    median: float
+    scale: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Scales and category lists fitted on train; see the module docstring."""
+
+    schema: Schema
+    numeric: dict[str, NumericScale]
+    categories: dict[str, tuple[str | float, ...]]
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, schema: Schema) -> Encoding:
+        """Fit on the canonical train table (see :func:`safe_bench.validation.conform`)."""
+        numeric: dict[str, NumericScale] = {}
+        for col in schema.numeric:
+            values = as_numbers(train[col])
+            values = values[~np.isnan(values)]
+            if len(values) == 0:
+                numeric[col] = NumericScale(0.0, 1.0, np.nan, np.nan)
+                continue
+            q1, median, q3 = np.percentile(values, [25, 50, 75])
+            scale = q3 - q1
+            if scale <= 0:
+                scale = float(np.std(values)) or 1.0
+            numeric[col] = NumericScale(float(median), float(scale), float(values.min()), float(values.max()))
+        categories = {
+            col: tuple(sorted(train[col].dropna().unique(), key=str)) for col in schema.categorical
+        }
+        return cls(schema=schema, numeric=numeric, categories=categories)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the columns of :meth:`transform`'s output."""
+        names: list[str] = []
+        for col in self.numeric:
+            names += [col, f"{col}=<missing>"]
+        for col, cats in self.categories.items():
+            names += [f"{col}={c}" for c in cats] + [f"{col}=<missing>", f"{col}=<unseen>"]
+        return names
+
+    def codes(self, frame: pd.DataFrame, col: str) -> np.ndarray:
+        """Category codes against train's list: ``len(cats)`` = missing, ``+1`` = unseen."""
+        cats = self.categories[col]
+        values = frame[col]
+        codes = pd.Categorical(values, categories=list(cats)).codes.astype(np.int64)
+        missing = values.isna().to_numpy()
+        codes[missing] = len(cats)
+        codes[(codes < 0) & ~missing] = len(cats) + 1
+        return codes
+
+    def transform(self, frame: pd.DataFrame, dtype: type = np.float64) -> np.ndarray:
+        """The distance-space matrix of a canonical table (rows in table order)."""
+        n = len(frame)
+        blocks: list[np.ndarray] = []
+        for col, sc in self.numeric.items():
+            values = (as_numbers(frame[col]) - sc.median) / sc.scale
+            missing = np.isnan(values)
+            blocks.append(np.column_stack([np.where(missing, 0.0, values), missing.astype(float)]))
+        for col, cats in self.categories.items():
+            one_hot = np.zeros((n, len(cats) + 2))
+            one_hot[np.arange(n), self.codes(frame, col)] = _ONE_HOT_WEIGHT
+            blocks.append(one_hot)
+        if not blocks:
+            return np.zeros((n, 0), dtype=dtype)
+        return np.ascontiguousarray(np.hstack(blocks), dtype=dtype)

@@ -1,0 +1,194 @@
+"""The SAFE evaluation: canonical tables in, metric results and pillar scores out."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.comparison import N_BOOTSTRAP, EvaluationData
+from safe_bench.errors import InputError
+from safe_bench.generator import Generator
+from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metric
+from safe_bench.protocol import split
+from safe_bench.schema import Schema, infer_schema
+from safe_bench.scoring import PillarScore, score_pillars
+from safe_bench.validation import conform
+
+#: Version of the result layout written by :meth:`EvaluationResult.to_json`.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EvaluationResult:
+    """Every metric result, the pillar and SAFE scores, and what was evaluated."""
+
+    metrics: list[MetricResult]
+    pillars: dict[str, PillarScore]
+    schema: Schema
+    seed: int
+    n_bootstrap: int
+    rows: dict[str, int]
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, id: str) -> MetricResult:
+        """The result of metric ``id`` (e.g. ``"S.ks"``)."""
+        for result in self.metrics:
+            if result.id == id:
+                return result
+        raise KeyError(f"metric {id!r} was not evaluated")
+
+    def score(self, pillar: str = "SAFE") -> float | None:
+        """The score of a pillar (``"S"``, ``"C"``, ``"P"``) or of ``"SAFE"``."""
+        return self.pillars[pillar].score
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric: id, pillar, value, score, CI, reference, status, reason."""
+        cols = ["id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason"]
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.metrics], columns=cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "label": self.label,
+            "seed": self.seed,
+            "n_bootstrap": self.n_bootstrap,
+            "rows": self.rows,
+            "schema": self.schema.to_dict(),
+            "pillars": {k: v.to_dict() for k, v in self.pillars.items()},
+            "metrics": [r.to_dict() for r in self.metrics],
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Deterministic JSON: NaN and infinities as null, floats to 12 significant digits."""
+        return json.dumps(plain(self.to_dict()), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationResult:
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(f"unsupported result schema_version {data.get('schema_version')!r}")
+        return cls(
+            metrics=[MetricResult.from_dict(m) for m in data["metrics"]],
+            pillars={k: PillarScore(**v) for k, v in data["pillars"].items()},
+            schema=Schema.from_dict(data["schema"]),
+            seed=data["seed"],
+            n_bootstrap=data["n_bootstrap"],
+            rows=dict(data["rows"]),
+            label=data.get("label", ""),
+            extra=dict(data.get("extra", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> EvaluationResult:
+        return cls.from_dict(json.loads(text))
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars and arrays to Python, non-finite floats to None."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return float(f"{value:.12g}") if math.isfinite(value) else None
+    return value
+
+
+def select_metrics(selection: Iterable[str] | None) -> list[Metric]:
+    """Metrics by id or pillar letter (all by default), in pillar order S, C, P."""
+    chosen = list(METRICS.values())
+    if selection is not None:
+        wanted = [s.strip() for s in selection if s.strip()]
+        unknown = [s for s in wanted if s not in METRICS and s not in PILLARS]
+        if unknown:
+            raise InputError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)} or a pillar S, C, P")
+        chosen = [m for m in chosen if m.id in wanted or m.pillar in wanted]
+    return sorted(chosen, key=lambda m: PILLARS.index(m.pillar))
+
+
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    schema: Schema | None = None,
+    *,
+    seed: int = 0,
+    metrics: Sequence[str] | None = None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    weights: Mapping[str, float] | None = None,
+    label: str = "",
+) -> EvaluationResult:
+    """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
+
+    ``holdout`` holds real rows the generator never saw; without it the metrics that
+    need one are skipped with that reason. Without ``schema`` the kinds are inferred
+    from ``real`` (see :func:`safe_bench.schema.infer_schema`). Every input is checked
+    before any work starts.
+    """
+    if n_bootstrap < 10:
+        raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
+    if schema is None:
+        schema = infer_schema(real)
+    chosen = select_metrics(metrics)
+    train = conform(real, schema, table="real")
+    synth = conform(synthetic, schema, table="synthetic")
+    hold = None if holdout is None else conform(holdout, schema, table="holdout")
+    data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
+    results = [run_metric(spec, data) for spec in chosen]
+    return EvaluationResult(
+        metrics=results,
+        pillars=score_pillars(results, weights=weights, n_bootstrap=n_bootstrap, seed=seed),
+        schema=schema,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
+        label=label,
+    )
+
+
+@dataclass
+class GeneratorRun:
+    """One generator on one real table: the split, the synthetic table and its evaluation."""
+
+    result: EvaluationResult
+    synthetic: pd.DataFrame
+    fit_seconds: float
+    sample_seconds: float
+
+
+def evaluate_generator(
+    real: pd.DataFrame,
+    schema: Schema,
+    generator: Generator,
+    *,
+    seed: int = 0,
+    n: int | None = None,
+    label: str = "",
+    **options: Any,
+) -> GeneratorRun:
+    """Split ``real`` (the holdout is set aside first), fit the generator on train, sample
+    ``n`` rows (train's size by default) and evaluate them. ``options`` go to :func:`evaluate`."""
+    frame = conform(real, schema, table="real")
+    parts = split(frame, schema, seed=seed)
+    start = time.perf_counter()
+    generator.fit(parts.train.copy(), schema, seed=seed)
+    fitted = time.perf_counter()
+    synthetic = generator.sample(len(parts.train) if n is None else n, seed=seed)
+    sampled = time.perf_counter()
+    if not isinstance(synthetic, pd.DataFrame):
+        raise InputError(f"generator {generator.name!r} returned {type(synthetic).__name__}, not a DataFrame")
+    result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, label=label or generator.name, **options)
+    return GeneratorRun(result, synthetic, fitted - start, sampled - fitted)

@@ -1,0 +1,64 @@
+"""The generator contract and the registry that finds generators.
+
+Generators are plug-ins: anything with ``fit(train, schema, *, seed)`` and
+``sample(n, *, seed)``, registered under the ``safe_bench.generators`` entry-point
+group (the bundled ones in :mod:`generators` register the same way a third party
+does), or in-process with :func:`register_generator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from safe_bench.errors import InputError
+from safe_bench.schema import Schema
+
+ENTRY_POINT_GROUP = "safe_bench.generators"
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Learns from the train table, then samples synthetic rows (DESIGN.md)."""
+
+    name: str
+
+    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None: ...
+
+    def sample(self, n: int, *, seed: int) -> pd.DataFrame: ...
+
+
+_LOCAL: dict[str, Callable[..., Generator]] = {}
+
+
+def register_generator(name: str, factory: Callable[..., Generator]) -> None:
+    """Register a generator factory in this process (entry points need no call)."""
+    _LOCAL[name] = factory
+
+
+def available_generators() -> dict[str, str]:
+    """Generator names and where they come from (``module:object``), sorted by name."""
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found.update({name: f"{f.__module__}:{getattr(f, '__qualname__', f)}" for name, f in _LOCAL.items()})
+    return dict(sorted(found.items()))
+
+
+def load_generator(name: str, **params: Any) -> Generator:
+    """Instantiate generator ``name`` with its hyper-parameters."""
+    factory: Callable[..., Generator] | None = _LOCAL.get(name)
+    if factory is None:
+        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+        if not matches:
+            known = ", ".join(available_generators()) or "none"
+            raise InputError(f"unknown generator {name!r}; available: {known}")
+        factory = matches[0].load()
+    try:
+        generator = factory(**params)
+    except TypeError as exc:
+        raise InputError(f"generator {name!r} rejected its settings: {exc}") from None
+    if not isinstance(generator, Generator):
+        raise InputError(f"generator {name!r} does not provide name, fit() and sample()")
+    return generator

@@ -1,0 +1,93 @@
+"""Read and write tables: CSV (UTF-8) and Parquet, with errors a user can act on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from safe_bench.errors import InputError
+
+_PARQUET = {".parquet", ".pq"}
+_CSV = {".csv", ".tsv", ".txt"}
+
+
+def read_table(path: str | Path, *, table: str = "input") -> pd.DataFrame:
+    """Read a CSV/TSV (UTF-8) or Parquet file into a DataFrame.
+
+    Refused with a clear message: a missing file, an unknown suffix, text that is not
+    UTF-8, duplicate column names (pandas would silently rename them), an empty file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{table} file {str(path)!r} does not exist", table=table)
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise InputError(f"{table} file {str(path)!r} is not a readable Parquet file ({type(exc).__name__})", table=table) from None
+        return frame
+    if suffix not in _CSV:
+        raise InputError(f"{table} file {str(path)!r}: use .csv, .tsv or .parquet", table=table)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{table} file {str(path)!r} is not UTF-8 (invalid byte at position {exc.start}); "
+            "re-save it as UTF-8",
+            table=table,
+        ) from None
+    if not text.strip():
+        raise InputError(f"{table} file {str(path)!r} is empty", table=table)
+    sep = "\t" if suffix == ".tsv" else ","
+    header = next(csv.reader(io.StringIO(text), delimiter=sep))
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"{table} file has duplicate column name {name!r}", column=name, table=table)
+        seen.add(name)
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{table} file {str(path)!r} is not valid CSV: {exc}", table=table) from None
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV or Parquet (by suffix) atomically: the file appears whole or not at all."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _PARQUET | _CSV:
+        raise InputError(f"output file {str(path)!r}: use .csv, .tsv or .parquet")
+    with atomic_path(path) as tmp:
+        if suffix in _PARQUET:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write a text file atomically (UTF-8)."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

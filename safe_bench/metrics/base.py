@@ -1,0 +1,216 @@
+"""The metric contract: what a metric is, what it returns, and how it is run.
+
+A metric is a small function of a :class:`~safe_bench.comparison.Comparison` (train,
+the table under test, the holdout, the shared encoding and neighbours) returning a
+:class:`Measurement`. It is registered with :func:`metric`, which records its id,
+pillar, goal and range (as SDMetrics does) so that reports treat every metric alike.
+:func:`run_metric` runs it on the synthetic table and, as the real-vs-real ceiling,
+on the holdout, and turns the outcome into a :class:`MetricResult`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from safe_bench.comparison import Comparison, EvaluationData
+from safe_bench.errors import MetricSkipped
+from safe_bench.uncertainty import centred_replicates, percentile_ci
+
+Pillar = Literal["S", "C", "P"]
+PILLARS: tuple[Pillar, ...] = ("S", "C", "P")
+PILLAR_NAMES: Mapping[str, str] = {
+    "S": "statistical fidelity",
+    "C": "clinical utility",
+    "P": "privacy preservation",
+}
+
+NO_HOLDOUT = "no holdout: pass --holdout with real rows the generator never saw"
+_REQUIREMENT_REASONS = {
+    "holdout": NO_HOLDOUT,
+    "survival": "no survival endpoint: declare [survival] time and event in the schema",
+    "target": "no target: declare roles.target in the schema",
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a metric function returns for one comparison.
+
+    ``value`` is the raw statistic in its own unit, ``score`` its 0..1 transform
+    (higher is better). ``ci`` is the 95 % interval of the score; ``replicates`` are
+    the bootstrap replicates of the score when the interval comes from a bootstrap
+    (used to give pillar scores a joint interval).
+    """
+
+    value: float
+    score: float
+    ci: tuple[float, float] | None = None
+    replicates: np.ndarray | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def bootstrapped(value: float, score: float, replicates: np.ndarray, details: dict[str, Any]) -> Measurement:
+    """A measurement whose interval comes from bootstrap replicates of the score
+    (re-centred on the estimate, see :func:`safe_bench.uncertainty.centred_replicates`)."""
+    centred = centred_replicates(score, np.asarray(replicates, dtype=float))
+    return Measurement(value=value, score=score, ci=percentile_ci(centred), replicates=centred, details=details)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: identity, goal and range, requirements, and its function."""
+
+    id: str
+    pillar: Pillar
+    name: str
+    goal: Literal["maximize", "minimize"]
+    value_range: tuple[float, float]
+    requires: frozenset[str]
+    compute: Callable[[Comparison], Measurement]
+    description: str = ""
+
+
+@dataclass
+class MetricResult:
+    """One metric's outcome, as stored, serialised and reported (see DESIGN.md)."""
+
+    id: str
+    pillar: str
+    value: float | None
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    reference: float | None
+    status: Literal["ok", "skipped", "error"]
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = METRICS.get(self.id)
+        return {
+            "id": self.id,
+            "pillar": self.pillar,
+            "name": spec.name if spec else self.id,
+            "goal": spec.goal if spec else None,
+            "range": list(spec.value_range) if spec else None,
+            "value": self.value,
+            "score": self.score,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "reference": self.reference,
+            "status": self.status,
+            "reason": self.reason,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricResult:
+        keys = ("id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason", "details")
+        return cls(**{k: data[k] for k in keys})
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(
+    id: str,
+    *,
+    pillar: Pillar,
+    name: str,
+    goal: Literal["maximize", "minimize"] = "maximize",
+    value_range: tuple[float, float] = (0.0, 1.0),
+    requires: tuple[str, ...] = (),
+) -> Callable[[Callable[[Comparison], Measurement]], Callable[[Comparison], Measurement]]:
+    """Register ``compute`` as metric ``id``; its docstring becomes the description."""
+    unknown = set(requires) - set(_REQUIREMENT_REASONS)
+    if unknown:
+        raise ValueError(f"metric {id}: unknown requirement(s) {sorted(unknown)}")
+
+    def register(compute: Callable[[Comparison], Measurement]) -> Callable[[Comparison], Measurement]:
+        if id in METRICS:
+            raise ValueError(f"metric {id} is registered twice")
+        METRICS[id] = Metric(
+            id=id,
+            pillar=pillar,
+            name=name,
+            goal=goal,
+            value_range=value_range,
+            requires=frozenset(requires),
+            compute=compute,
+            description=(compute.__doc__ or "").strip().split("\n\n")[0],
+        )
+        return compute
+
+    return register
+
+
+def _unmet(spec: Metric, data: EvaluationData) -> str | None:
+    has = {
+        "holdout": data.holdout is not None,
+        "survival": data.schema.survival is not None,
+        "target": data.schema.target is not None,
+    }
+    for need in sorted(spec.requires):
+        if not has[need]:
+            return _REQUIREMENT_REASONS[need]
+    return None
+
+
+def _measure(spec: Metric, comparison: Comparison) -> Measurement | str:
+    """The measurement, or the reason it could not be made (prefixed 'skipped:'/'error:')."""
+    try:
+        m = spec.compute(comparison)
+    except MetricSkipped as exc:
+        return f"skipped:{exc}"
+    except Exception as exc:  # a metric must never take the evaluation down
+        return f"error:{type(exc).__name__}: {str(exc)[:300]}"
+    if not (math.isfinite(m.score) and 0.0 <= m.score <= 1.0):
+        return f"error:score {m.score!r} is outside 0..1"
+    return m
+
+
+def run_metric(spec: Metric, data: EvaluationData) -> MetricResult:
+    """Run one metric on the synthetic table and on the holdout reference."""
+
+    def empty(status: Literal["skipped", "error"], reason: str) -> MetricResult:
+        return MetricResult(spec.id, spec.pillar, None, None, None, None, None, status, reason)
+
+    reason = _unmet(spec, data)
+    if reason:
+        return empty("skipped", reason)
+    outcome = _measure(spec, data.comparison())
+    if isinstance(outcome, str):
+        status, _, reason = outcome.partition(":")
+        return empty("skipped" if status == "skipped" else "error", reason)
+    details = dict(outcome.details)
+    reference: float | None = None
+    if data.holdout is not None:
+        ref = _measure(spec, data.reference("holdout" in spec.requires))
+        if isinstance(ref, str):
+            details["reference_reason"] = ref.partition(":")[2]
+        else:
+            reference = ref.score
+            details["reference_value"] = ref.value
+    ci = outcome.ci if outcome.ci is not None else (None, None)
+    return MetricResult(
+        id=spec.id,
+        pillar=spec.pillar,
+        value=float(outcome.value),
+        score=float(outcome.score),
+        ci_low=None if ci[0] is None else float(ci[0]),
+        ci_high=None if ci[1] is None else float(ci[1]),
+        reference=reference,
+        status="ok",
+        details=details,
+        replicates=outcome.replicates,
+    )

@@ -1,0 +1,387 @@
+"""The schema: which columns a table has, what kind each is, and what role it plays.
+
+A :class:`Schema` is plain data. Build it by hand, infer it from a DataFrame with
+:func:`infer_schema` (rules below, each one overridable), or read it from a TOML or
+JSON file with :func:`load_schema` (SDV single-table metadata JSON is accepted too).
+
+Schema file layout (TOML shown; JSON has the same keys)::
+
+    [columns]            # name = kind; kinds: numeric, categorical, boolean, datetime, id
+    age = "numeric"
+    horTh = "categorical"
+
+    [survival]           # the survival endpoint: time > 0 and event in {0, 1}
+    time = "time"
+    event = "cens"
+
+    [roles]
+    target = "..."                 # an outcome for train-on-synthetic models
+    groups = ["horTh", "tgrade"]   # group variables for Kaplan-Meier and log-rank
+    sensitive = ["tgrade"]         # secrets an attacker may try to infer
+    quasi_identifiers = ["age", "menostat"]
+    site = "..."                   # a centre or hospital column
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.errors import InputError
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+class Kind(str, Enum):
+    """The kind of a column, which decides how every metric treats it."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    ID = "id"
+
+
+@dataclass(frozen=True)
+class Survival:
+    """A time-to-event endpoint: ``time`` (> 0) and ``event`` (1 = event, 0 = censored)."""
+
+    time: str
+    event: str
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Columns with their kinds, in table order, and the roles columns play."""
+
+    kinds: Mapping[str, Kind]
+    survival: Survival | None = None
+    target: str | None = None
+    groups: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    quasi_identifiers: tuple[str, ...] = ()
+    site: str | None = None
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        kinds = {str(name): Kind(kind) for name, kind in dict(self.kinds).items()}
+        object.__setattr__(self, "kinds", kinds)
+        for attr in ("groups", "sensitive", "quasi_identifiers"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        self._check_roles()
+
+    # -- columns by kind -------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        """Every column, id columns included, in table order."""
+        return list(self.kinds)
+
+    @property
+    def features(self) -> list[str]:
+        """Every column the metrics compare: all but id columns."""
+        return [c for c, k in self.kinds.items() if k is not Kind.ID]
+
+    @property
+    def numeric(self) -> list[str]:
+        """Columns compared as numbers: numeric and datetime."""
+        return [c for c, k in self.kinds.items() if k in (Kind.NUMERIC, Kind.DATETIME)]
+
+    @property
+    def categorical(self) -> list[str]:
+        """Columns compared as categories: categorical and boolean."""
+        return [c for c, k in self.kinds.items() if k in (Kind.CATEGORICAL, Kind.BOOLEAN)]
+
+    @property
+    def covariates(self) -> list[str]:
+        """Features other than the survival endpoint and the target."""
+        outcome = set(self.outcome_columns)
+        return [c for c in self.features if c not in outcome]
+
+    @property
+    def outcome_columns(self) -> list[str]:
+        cols = [self.survival.time, self.survival.event] if self.survival else []
+        return cols + ([self.target] if self.target else [])
+
+    def with_roles(self, **roles: Any) -> Schema:
+        """A copy with some roles replaced (``survival``, ``target``, ``groups``, ...)."""
+        return replace(self, **roles)
+
+    # -- validation of the schema itself ---------------------------------------
+    def _check_roles(self) -> None:
+        if not self.kinds:
+            raise InputError("the schema declares no columns")
+
+        def known(name: str, role: str) -> None:
+            if name not in self.kinds:
+                raise InputError(
+                    f"{role} column {name!r} is not a column of the schema", column=name
+                )
+            if self.kinds[name] is Kind.ID:
+                raise InputError(f"{role} column {name!r} is an id column", column=name)
+
+        if self.survival is not None:
+            known(self.survival.time, "survival time")
+            known(self.survival.event, "survival event")
+            if self.kinds[self.survival.time] is not Kind.NUMERIC:
+                raise InputError(
+                    f"survival time column {self.survival.time!r} must be numeric, "
+                    f"not {self.kinds[self.survival.time].value}",
+                    column=self.survival.time,
+                )
+            if self.kinds[self.survival.event] is not Kind.BOOLEAN:
+                raise InputError(
+                    f"survival event column {self.survival.event!r} must be boolean (0/1), "
+                    f"not {self.kinds[self.survival.event].value}",
+                    column=self.survival.event,
+                )
+            if self.survival.time == self.survival.event:
+                raise InputError("survival time and event must be two different columns")
+        for role in ("target", "site"):
+            name = getattr(self, role)
+            if name is not None:
+                known(name, role)
+        for role in ("groups", "sensitive", "quasi_identifiers"):
+            for name in getattr(self, role):
+                known(name, role.rstrip("s").replace("_", "-"))
+        for name in self.groups:
+            if self.kinds[name] not in (Kind.CATEGORICAL, Kind.BOOLEAN):
+                raise InputError(
+                    f"group column {name!r} must be categorical or boolean, "
+                    f"not {self.kinds[name].value}",
+                    column=name,
+                )
+
+    # -- (de)serialisation -----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"columns": {c: k.value for c, k in self.kinds.items()}}
+        if self.survival is not None:
+            out["survival"] = {"time": self.survival.time, "event": self.survival.event}
+        roles: dict[str, Any] = {}
+        for role in ("target", "site"):
+            if getattr(self, role) is not None:
+                roles[role] = getattr(self, role)
+        for role in ("groups", "sensitive", "quasi_identifiers"):
+            if getattr(self, role):
+                roles[role] = list(getattr(self, role))
+        if roles:
+            out["roles"] = roles
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "schema") -> Schema:
+        """Read the layout of the module docstring (or SDV single-table metadata)."""
+        if not isinstance(data, Mapping):
+            raise InputError(f"{source}: expected a table of keys, got {type(data).__name__}")
+        if _looks_like_sdv(data):
+            return _from_sdv(data, source=source)
+        unknown = set(data) - {"columns", "survival", "roles", "description"}
+        if unknown:
+            raise InputError(f"{source}: unknown section(s) {sorted(unknown)}")
+        columns = data.get("columns")
+        if not isinstance(columns, Mapping) or not columns:
+            raise InputError(f"{source}: a [columns] section mapping names to kinds is required")
+        kinds: dict[str, Kind] = {}
+        for name, kind in columns.items():
+            kinds[str(name)] = _parse_kind(kind, name, source)
+        survival = None
+        if "survival" in data:
+            surv = data["survival"]
+            if not isinstance(surv, Mapping) or set(surv) != {"time", "event"}:
+                raise InputError(f"{source}: [survival] needs exactly the keys 'time' and 'event'")
+            survival = Survival(time=str(surv["time"]), event=str(surv["event"]))
+        roles = dict(data.get("roles", {}))
+        unknown = set(roles) - {"target", "site", "groups", "sensitive", "quasi_identifiers"}
+        if unknown:
+            raise InputError(f"{source}: unknown role(s) {sorted(unknown)} in [roles]")
+        for role in ("groups", "sensitive", "quasi_identifiers"):
+            value = roles.get(role, [])
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise InputError(f"{source}: role {role!r} must be a list of column names")
+            roles[role] = tuple(str(v) for v in value)
+        return cls(
+            kinds=kinds,
+            survival=survival,
+            description=str(data.get("description", "")),
+            **roles,
+        )
+
+
+def _parse_kind(kind: Any, name: Any, source: str) -> Kind:
+    try:
+        return Kind(str(kind).lower())
+    except ValueError:
+        allowed = ", ".join(k.value for k in Kind)
+        raise InputError(
+            f"{source}: column {name!r} has unknown kind {kind!r} (allowed: {allowed})",
+            column=str(name),
+        ) from None
+
+
+# -- SDV single-table metadata ------------------------------------------------
+_SDV_KINDS = {
+    "numerical": Kind.NUMERIC,
+    "categorical": Kind.CATEGORICAL,
+    "boolean": Kind.BOOLEAN,
+    "datetime": Kind.DATETIME,
+    "id": Kind.ID,
+}
+
+
+def _looks_like_sdv(data: Mapping[str, Any]) -> bool:
+    if "METADATA_SPEC_VERSION" in data or "tables" in data:
+        return True
+    columns = data.get("columns")
+    return isinstance(columns, Mapping) and any(
+        isinstance(v, Mapping) and "sdtype" in v for v in columns.values()
+    )
+
+
+def _from_sdv(data: Mapping[str, Any], *, source: str) -> Schema:
+    if "tables" in data:
+        tables = data["tables"]
+        if not isinstance(tables, Mapping) or len(tables) != 1:
+            raise InputError(f"{source}: SDV metadata must describe exactly one table")
+        data = next(iter(tables.values()))
+    kinds: dict[str, Kind] = {}
+    for name, spec in dict(data.get("columns", {})).items():
+        sdtype = str(spec.get("sdtype", "")) if isinstance(spec, Mapping) else ""
+        # Any other sdtype (email, phone_number, ...) is personal information: an id.
+        kinds[str(name)] = _SDV_KINDS.get(sdtype, Kind.ID)
+    if not kinds:
+        raise InputError(f"{source}: SDV metadata lists no columns")
+    return Schema(kinds=kinds)
+
+
+# -- files ---------------------------------------------------------------------
+def load_schema(path: str | Path) -> Schema:
+    """Read a schema from a ``.toml`` or ``.json`` file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"schema file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError:
+        raise InputError(f"schema file {str(path)!r} is not UTF-8 text") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            raise InputError(f"schema file {str(path)!r}: use a .toml or .json file")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"schema file {str(path)!r} is malformed: {exc}") from None
+    return Schema.from_dict(data, source=f"schema file {path.name!r}")
+
+
+# -- inference -----------------------------------------------------------------
+#: Integer-valued columns with at most this many distinct values are categorical.
+MAX_INTEGER_CATEGORIES = 10
+_BOOLEAN_SPELLINGS = {"0", "1", "true", "false", "yes", "no", "t", "f", "y", "n"}
+_ID_NAME = re.compile(r"(^|[_\s.\-])(id|identifier|patient_?id|subject_?id)$", re.IGNORECASE)
+
+
+def infer_kind(series: pd.Series) -> Kind:
+    """The kind of one column, by these rules, first match wins:
+
+    1. pandas bool dtype, or at most two distinct values all spelt like booleans
+       (0/1, true/false, yes/no, t/f, y/n): **boolean**;
+    2. datetime dtype, or text that parses entirely as ISO-8601 dates: **datetime**;
+    3. a name like ``id``, ``patient_id``, ``subject id`` with one distinct value per
+       row, or text with one distinct value per row (20 rows or more): **id**;
+    4. text or pandas category dtype: **categorical**;
+    5. whole numbers with at most ``MAX_INTEGER_CATEGORIES`` distinct values: **categorical**;
+    6. anything else (including an all-missing column): **numeric**.
+    """
+    values = series.dropna()
+    if pd.api.types.is_bool_dtype(series):
+        return Kind.BOOLEAN
+    distinct = pd.unique(values)
+    if 0 < len(distinct) <= 2 and all(
+        str(v).strip().lower() in _BOOLEAN_SPELLINGS
+        or (isinstance(v, (int, float, np.number)) and float(v) in (0.0, 1.0))
+        for v in distinct
+    ):
+        return Kind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return Kind.DATETIME
+    is_text = pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+    if is_text and len(values) and _all_iso_dates(values):
+        return Kind.DATETIME
+    unique_per_row = len(values) == len(series) and len(distinct) == len(series)
+    if unique_per_row and (
+        _ID_NAME.search(str(series.name)) or (is_text and len(series) >= 20)
+    ):
+        return Kind.ID
+    if is_text or isinstance(series.dtype, pd.CategoricalDtype):
+        return Kind.CATEGORICAL
+    if pd.api.types.is_numeric_dtype(series) and len(values):
+        numbers = values.to_numpy(dtype=float)
+        if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)):
+            if len(distinct) <= MAX_INTEGER_CATEGORIES:
+                return Kind.CATEGORICAL
+    return Kind.NUMERIC
+
+
+def _all_iso_dates(values: pd.Series) -> bool:
+    text = values.astype(str)
+    if not text.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    return bool(parsed.notna().all())
+
+
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    kinds: Mapping[str, Kind | str] | None = None,
+    survival: tuple[str, str] | Survival | None = None,
+    target: str | None = None,
+    groups: Iterable[str] = (),
+    sensitive: Iterable[str] = (),
+    quasi_identifiers: Iterable[str] = (),
+    site: str | None = None,
+) -> Schema:
+    """Infer every column's kind with :func:`infer_kind`; ``kinds`` overrides any of them.
+
+    The survival event column is boolean whatever its spelling. Roles are never
+    guessed: pass them, or declare them in a schema file.
+    """
+    from safe_bench.validation import check_column_names
+
+    check_column_names(frame, table="real")
+    overrides = {str(k): Kind(v) for k, v in dict(kinds or {}).items()}
+    unknown = set(overrides) - set(map(str, frame.columns))
+    if unknown:
+        raise InputError(f"kind given for column(s) {sorted(unknown)} that the table does not have")
+    inferred = {str(c): overrides.get(str(c)) or infer_kind(frame[c]) for c in frame.columns}
+    if survival is not None and not isinstance(survival, Survival):
+        survival = Survival(*survival)
+    if survival is not None:
+        for col in (survival.time, survival.event):
+            if col not in inferred:
+                raise InputError(f"survival column {col!r} is not in the table", column=col)
+        if survival.time not in overrides:
+            inferred[survival.time] = Kind.NUMERIC
+        if survival.event not in overrides:
+            inferred[survival.event] = Kind.BOOLEAN
+    return Schema(
+        kinds=inferred,
+        survival=survival,
+        target=target,
+        groups=tuple(groups),
+        sensitive=tuple(sensitive),
+        quasi_identifiers=tuple(quasi_identifiers),
+        site=site,
+    )
