@@ -1,0 +1,32 @@
+"""Shared fixtures: real bundled data split by the SAFE protocol."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from safe_bench.datasets import Dataset, load_dataset
+from safe_bench.protocol import Split, split
+
+
+@pytest.fixture(scope="session")
+def gbsg2() -> Dataset:
+    return load_dataset("gbsg2")
+
+
+@pytest.fixture(scope="session")
+def gbsg2_split(gbsg2: Dataset) -> Split:
+    return split(gbsg2.frame, gbsg2.schema, seed=0)
+
+
+@pytest.fixture(scope="session")
+def whas500() -> Dataset:
+    return load_dataset("whas500")
+
+
+def shuffle_columns(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Each column permuted independently: marginals intact, associations broken."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: frame[c].to_numpy()[rng.permutation(len(frame))] for c in frame.columns})
