@@ -20,5 +20,14 @@ class InputError(SafeBenchError, ValueError):
         self.table = table
 
 
+class GeneratorError(SafeBenchError, RuntimeError):
+    """A generator failed or returned a table that does not fit the schema.
+
+    The message names the generator and the problem (a missing or extra column, a
+    category never seen in train, a failing command with its stderr tail, a
+    timeout); it never quotes a value from a real table.
+    """
+
+
 class MetricSkipped(SafeBenchError):
     """Raised inside a metric when it does not apply; the message is the reason."""
