@@ -1,0 +1,122 @@
+"""The command line, end to end on GBSG2 files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from safe_bench.cli import build_parser, main
+from safe_bench.io import write_table
+
+COMMANDS = ["evaluate", "demo", "datasets", "generators", "metrics"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, gbsg2, gbsg2_split):
+    from safe_bench import load_generator
+
+    root = tmp_path_factory.mktemp("cli")
+    gen = load_generator("gaussian_copula")
+    gen.fit(gbsg2_split.train, gbsg2.schema, seed=0)
+    write_table(gbsg2_split.train, root / "train.csv")
+    write_table(gbsg2_split.holdout, root / "holdout.csv")
+    write_table(gen.sample(len(gbsg2_split.train), seed=0), root / "synthetic.parquet")
+    (root / "schema.json").write_text(json.dumps(gbsg2.schema.to_dict()))
+    return root
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "safe_bench.cli", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
+def test_evaluate_files_end_to_end_and_byte_identical_json(files):
+    args = ["evaluate", "--real", str(files / "train.csv"), "--synthetic", str(files / "synthetic.parquet"),
+            "--holdout", str(files / "holdout.csv"), "--schema", str(files / "schema.json"), "--seed", "1"]
+    first = run_cli(*args, "--json", str(files / "a.json"))
+    assert first.returncode == 0, first.stderr
+    for text in ("S  statistical fidelity", "C  clinical utility", "P  privacy preservation", "SAFE", "P.dcr_share"):
+        assert text in first.stdout
+    second = run_cli(*args, "--json", str(files / "b.json"), "--quiet")
+    assert second.returncode == 0 and second.stdout == ""
+    assert (files / "a.json").read_bytes() == (files / "b.json").read_bytes()
+    data = json.loads((files / "a.json").read_text())
+    assert data["rows"] == {"train": 480, "holdout": 206, "synthetic": 480}
+    assert all(m["status"] == "ok" for m in data["metrics"])
+
+
+def test_evaluate_without_holdout_skips_with_the_reason(files, capsys):
+    code = main(["evaluate", "--real", str(files / "train.csv"), "--synthetic", str(files / "synthetic.parquet"),
+                 "--time", "time", "--event", "cens", "--json", str(files / "noholdout.json")])
+    assert code == 0
+    data = json.loads((files / "noholdout.json").read_text())
+    skipped = {m["id"]: m["reason"] for m in data["metrics"] if m["status"] == "skipped"}
+    assert skipped["P.exact"] == "no holdout: pass --holdout with real rows the generator never saw"
+    assert "no holdout" in capsys.readouterr().out
+
+
+def test_evaluate_dataset_with_generator(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--dataset", "gbsg2", "--generator", "independent", "--json", str(out)]) == 0
+    assert "independent on gbsg2" in capsys.readouterr().out
+    assert json.loads(out.read_text())["label"] == "independent on gbsg2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--synthetic", "{d}/missing.csv"], "give --real and --synthetic"),
+        (["--real", "{d}/train.csv", "--synthetic", "{d}/nope.csv"], "does not exist"),
+        (["--real", "{d}/train.csv", "--synthetic", "{d}/bad.csv", "--schema", "{d}/schema.json"],
+         "lacks column(s) ['tgrade']"),
+        (["--dataset", "gbsg2", "--generator", "nope"], "unknown generator 'nope'"),
+        (["--real", "{d}/train.csv", "--synthetic", "{d}/synthetic.parquet", "--metrics", "S.zz"],
+         "unknown metric(s) ['S.zz']"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(files, args, message):
+    import pandas as pd
+
+    pd.read_csv(files / "train.csv").drop(columns="tgrade").to_csv(files / "bad.csv", index=False)
+    out = files / "never.json"
+    proc = run_cli("evaluate", *[a.format(d=files) for a in args], "--json", str(out))
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    parser = build_parser()
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args([command, "--help"])
+    assert info.value.code == 0
+
+
+def test_listing_commands(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("gbsg2", "whas500", "flchain", "aids", "veterans"):
+        assert name in out
+    assert main(["generators"]) == 0
+    out = capsys.readouterr().out
+    for name in ("independent", "gaussian_copula", "bootstrap_copy", "file"):
+        assert name in out
+    assert main(["metrics"]) == 0
+    assert "S.ks" in capsys.readouterr().out
+
+
+def test_demo_prints_the_leaderboard_and_writes_json(tmp_path):
+    out = tmp_path / "demo.json"
+    proc = subprocess.run(["safe-bench", "demo", "--out", str(out)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "SAFE leaderboard on gbsg2" in proc.stdout
+    assert "holdout (real reference)" in proc.stdout
+    data = json.loads(out.read_text())
+    assert {r["label"] for r in data["results"]} == {"independent", "gaussian_copula"}

@@ -1,0 +1,64 @@
+"""Pillar and SAFE scores: means, weights, joint bootstrap intervals, missing pillars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safe_bench.metrics import MetricResult
+from safe_bench.scoring import score_pillars
+
+
+def result(id: str, pillar: str, score: float, reps=None, ci=None, reference=None, status="ok"):
+    low, high = ci if ci else (None, None)
+    return MetricResult(id, pillar, 1 - score, score, low, high, reference, status, replicates=reps)
+
+
+def test_pillars_are_means_and_safe_is_the_weighted_mean():
+    rng = np.random.default_rng(0)
+    results = [
+        result("S.a", "S", 0.8, rng.uniform(0.7, 0.9, 100), reference=0.9),
+        result("S.b", "S", 0.6, rng.uniform(0.5, 0.7, 100), reference=0.9),
+        result("C.a", "C", 0.5, ci=(0.4, 0.6), reference=0.8),
+        result("P.a", "P", 1.0, reference=1.0),
+        result("P.b", "P", 0.2, reference=1.0),
+    ]
+    pillars = score_pillars(results, weights={"S": 2, "C": 1, "P": 1})
+    assert pillars["S"].score == pytest.approx(0.7)
+    assert pillars["C"].score == pytest.approx(0.5)
+    assert pillars["P"].score == pytest.approx(0.6)
+    assert pillars["P"].worst == "P.b"
+    assert pillars["SAFE"].score == pytest.approx((2 * 0.7 + 0.5 + 0.6) / 4)
+    assert pillars["S"].reference == pytest.approx(0.9)
+    assert pillars["SAFE"].reference == pytest.approx((2 * 0.9 + 0.8 + 1.0) / 4)
+    for p in pillars.values():
+        assert p.ci_low <= p.score <= p.ci_high
+
+
+def test_skipped_metrics_leave_the_aggregate_and_missing_pillars_are_said():
+    results = [
+        result("S.a", "S", 0.8, ci=(0.7, 0.9)),
+        result("S.skip", "S", 0.0, status="skipped"),
+        result("P.a", "P", 0.4, ci=(0.3, 0.5)),
+    ]
+    results[1].score = None
+    pillars = score_pillars(results)
+    assert pillars["S"].score == pytest.approx(0.8) and pillars["S"].metrics == ["S.a"]
+    assert pillars["C"].score is None and "no metric" in pillars["C"].reason
+    assert pillars["SAFE"].score == pytest.approx(0.6)
+    assert "C could not be scored" in pillars["SAFE"].reason
+
+
+def test_joint_interval_is_narrower_than_the_worst_case_sum():
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.5, 0.05, 200).clip(0, 1)
+    results = [result("S.a", "S", 0.5, a), result("S.b", "S", 0.5, 1 - a)]  # perfectly anti-correlated
+    pillar = score_pillars(results, n_bootstrap=200)["S"]
+    assert pillar.ci_high - pillar.ci_low < 1e-9  # replicates cancel: the mean never moves
+
+
+def test_invalid_weights_are_refused():
+    with pytest.raises(ValueError, match="weights"):
+        score_pillars([], weights={"S": -1, "C": 1, "P": 1})
+    with pytest.raises(ValueError, match="weights"):
+        score_pillars([], weights={"X": 1})
