@@ -1,0 +1,1 @@
+"""Performance benchmarks (pytest-benchmark) and the benchmark data helpers they share."""
