@@ -16,8 +16,9 @@ from safe_bench.datasets import DEFAULT_DATASET, list_datasets, load_dataset, su
 from safe_bench.errors import InputError
 from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator, plain
 from safe_bench.generator import available_generators, load_generator
-from safe_bench.io import read_table, write_text
+from safe_bench.io import read_table, write_table, write_text
 from safe_bench.metrics import METRICS, PILLAR_NAMES
+from safe_bench.protocol import split
 from safe_bench.schema import infer_schema, load_schema
 
 
@@ -97,6 +98,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             dataset.frame, schema, generator, n=args.n, label=f"{args.generator} on {dataset.name}", **common
         )
         result = run.result
+        if args.save_synthetic:
+            write_table(run.synthetic, args.save_synthetic)
     else:
         if not (args.real and args.synthetic):
             raise InputError("give --real and --synthetic files, or --dataset and --generator")
@@ -115,6 +118,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(render_result(result))
     if args.json:
         write_text(result.to_json() + "\n", args.json)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args.dataset)
+    parts = split(dataset.frame, dataset.schema, seed=args.seed)
+    out = Path(args.out)
+    for name, frame in (("train", parts.train), ("holdout", parts.holdout)):
+        write_table(frame, out / f"{name}.{args.format}")
+    write_text(json.dumps(dataset.schema.to_dict(), indent=2) + "\n", out / "schema.json")
+    print(f"{dataset.name}: train {len(parts.train)} rows, holdout {len(parts.holdout)} rows "
+          f"(seed {args.seed}, stratified on {parts.stratified_on}) written to {out}/")
     return 0
 
 
@@ -192,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--generator", help="registered generator name (see `safe-bench generators`)")
     gen.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="generator setting (repeatable)")
     gen.add_argument("--n", type=int, help="synthetic rows to sample (default: as many as train)")
+    gen.add_argument("--save-synthetic", metavar="PATH", help="also write the sampled table (CSV/Parquet)")
     ev.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json)")
     ev.add_argument("--metrics", type=lambda s: s.split(","), help="comma-separated metric ids or pillars (S,C,P)")
     ev.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
@@ -206,6 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="safe-bench-demo.json", help="results JSON (default safe-bench-demo.json)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("split", help="write a bundled dataset's train/holdout split and schema to files",
+                        description="Split a bundled dataset by the SAFE protocol (70/30, stratified, seeded) "
+                        "and write train, holdout and schema.json, to train your own generator on.")
+    sp.add_argument("dataset", choices=list_datasets())
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    sp.set_defaults(func=cmd_split)
 
     ds = sub.add_parser("datasets", help="list the bundled datasets", description="List the bundled real datasets.")
     ds.add_argument("--json", metavar="OUT", help="also write the list as JSON")

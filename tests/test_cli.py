@@ -11,7 +11,7 @@ import pytest
 from safe_bench.cli import build_parser, main
 from safe_bench.io import write_table
 
-COMMANDS = ["evaluate", "demo", "datasets", "generators", "metrics"]
+COMMANDS = ["evaluate", "split", "demo", "datasets", "generators", "metrics"]
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +120,25 @@ def test_demo_prints_the_leaderboard_and_writes_json(tmp_path):
     assert "holdout (real reference)" in proc.stdout
     data = json.loads(out.read_text())
     assert {r["label"] for r in data["results"]} == {"independent", "gaussian_copula"}
+
+
+def test_split_writes_the_protocol_split_and_a_schema_that_loads(tmp_path, gbsg2, gbsg2_split):
+    import pandas as pd
+
+    from safe_bench import load_schema
+
+    assert main(["split", "gbsg2", "--out", str(tmp_path), "--seed", "0"]) == 0
+    assert load_schema(tmp_path / "schema.json") == gbsg2.schema
+    train = pd.read_csv(tmp_path / "train.csv")
+    pd.testing.assert_frame_equal(train, gbsg2_split.train, check_dtype=False)
+    assert len(pd.read_csv(tmp_path / "holdout.csv")) == len(gbsg2_split.holdout)
+
+
+def test_generator_run_can_save_its_synthetic_table(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "synthetic.csv"
+    assert main(["evaluate", "--dataset", "gbsg2", "--generator", "gaussian_copula", "-q",
+                 "--save-synthetic", str(out)]) == 0
+    synthetic = pd.read_csv(out)
+    assert len(synthetic) == 480 and "tgrade" in synthetic.columns
