@@ -150,10 +150,7 @@ class _CategoryTable:
 
     def normal_scores(self, column: pd.Series, rng: np.random.Generator) -> np.ndarray:
         """A uniform draw inside each row's category interval, as a normal score."""
-        index = pd.Index(self.categories)
-        pos = index.get_indexer(column)
-        if (pos < 0).any():  # NaN is matched by position in pandas, but be explicit
-            pos = np.where(column.isna().to_numpy(), index.get_indexer([np.nan])[0], pos)
+        pos = pd.Index(self.categories).get_indexer(column)  # NaN matches the NaN category
         upper = self.upper[pos]
         lower = np.where(pos > 0, self.upper[np.maximum(pos - 1, 0)], 0.0)
         u = lower + rng.uniform(size=len(pos)) * (upper - lower)
