@@ -142,3 +142,14 @@ def test_generator_run_can_save_its_synthetic_table(tmp_path):
                  "--save-synthetic", str(out)]) == 0
     synthetic = pd.read_csv(out)
     assert len(synthetic) == 480 and "tgrade" in synthetic.columns
+
+
+def test_file_source_evaluates_an_already_generated_table(files, tmp_path):
+    out = tmp_path / "file.json"
+    code = main(["evaluate", "--dataset", "gbsg2", "--generator", "file", "--option",
+                 f"path={files / 'synthetic.parquet'}", "--json", str(out), "-q"])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["rows"]["synthetic"] == 480 and data["label"] == "file on gbsg2"
+    missing = main(["evaluate", "--dataset", "gbsg2", "--generator", "file", "--option", "path=/nonexistent.csv"])
+    assert missing == 2
