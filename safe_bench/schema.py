@@ -20,6 +20,17 @@ Schema file layout (TOML shown; JSON has the same keys)::
     sensitive = ["tgrade"]         # secrets an attacker may try to infer
     quasi_identifiers = ["age", "menostat"]
     site = "..."                   # a centre or hospital column
+
+    [scores.NPI]         # prognostic scores: an expression cut into risk groups
+    expression = "0.02 * tsize + ..."   # see safe_bench.prognostic for the language
+    cuts = [3.4, 5.4]
+    labels = ["good", "moderate", "poor"]
+
+    [[findings]]         # clinical claims to re-test (see safe_bench.findings)
+    kind = "hazard_ratio"
+    column = "horTh"
+    level = "yes"
+    direction = "lower"
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from safe_bench.errors import InputError
+from safe_bench.findings import HAZARD_RATIO, Finding
+from safe_bench.prognostic import PrognosticScore
 
 try:  # Python >= 3.11
     import tomllib
@@ -72,14 +85,17 @@ class Schema:
     sensitive: tuple[str, ...] = ()
     quasi_identifiers: tuple[str, ...] = ()
     site: str | None = None
+    scores: tuple[PrognosticScore, ...] = ()
+    findings: tuple[Finding, ...] = ()
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         kinds = {str(name): Kind(kind) for name, kind in dict(self.kinds).items()}
         object.__setattr__(self, "kinds", kinds)
-        for attr in ("groups", "sensitive", "quasi_identifiers"):
+        for attr in ("groups", "sensitive", "quasi_identifiers", "scores", "findings"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
         self._check_roles()
+        self._check_clinical()
 
     # -- columns by kind -------------------------------------------------------
     @property
@@ -162,6 +178,33 @@ class Schema:
                     column=name,
                 )
 
+    def _check_clinical(self) -> None:
+        """Scores read known columns with the right kinds; findings name covariates."""
+        names = [score.name for score in self.scores]
+        if len(set(names)) != len(names):
+            raise InputError("two prognostic scores share a name")
+        usable = {c: k is Kind.CATEGORICAL for c, k in self.kinds.items() if k is not Kind.ID}
+        for score in self.scores:
+            score.parsed.check(usable)
+        if self.findings and self.survival is None:
+            raise InputError("findings need a survival endpoint: declare [survival] time and event")
+        covariates = set(self.covariates)
+        for finding in self.findings:
+            col = finding.column
+            if col not in covariates:
+                what = "not a column of the schema" if col not in self.kinds else "not a covariate"
+                raise InputError(f"finding column {col!r} is {what}", column=col)
+            categorical = self.kinds[col] is Kind.CATEGORICAL
+            if finding.kind == HAZARD_RATIO and categorical and finding.level is None:
+                raise InputError(
+                    f"finding on categorical column {col!r} needs the level whose hazard ratio it claims",
+                    column=col,
+                )
+            if finding.kind == HAZARD_RATIO and not categorical and finding.level is not None:
+                raise InputError(f"finding on column {col!r} takes no level: it is not categorical", column=col)
+            if finding.kind != HAZARD_RATIO and self.kinds[col] not in (Kind.CATEGORICAL, Kind.BOOLEAN):
+                raise InputError(f"logrank finding column {col!r} must be categorical or boolean", column=col)
+
     # -- (de)serialisation -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"columns": {c: k.value for c, k in self.kinds.items()}}
@@ -176,6 +219,10 @@ class Schema:
                 roles[role] = list(getattr(self, role))
         if roles:
             out["roles"] = roles
+        if self.scores:
+            out["scores"] = {score.name: score.to_dict() for score in self.scores}
+        if self.findings:
+            out["findings"] = [finding.to_dict() for finding in self.findings]
         return out
 
     @classmethod
@@ -185,7 +232,7 @@ class Schema:
             raise InputError(f"{source}: expected a table of keys, got {type(data).__name__}")
         if _looks_like_sdv(data):
             return _from_sdv(data, source=source)
-        unknown = set(data) - {"columns", "survival", "roles", "description"}
+        unknown = set(data) - {"columns", "survival", "roles", "scores", "findings", "description"}
         if unknown:
             raise InputError(f"{source}: unknown section(s) {sorted(unknown)}")
         columns = data.get("columns")
@@ -212,9 +259,37 @@ class Schema:
         return cls(
             kinds=kinds,
             survival=survival,
+            scores=_scores_from(data.get("scores", {}), source),
+            findings=_findings_from(data.get("findings", []), source),
             description=str(data.get("description", "")),
             **roles,
         )
+
+
+def _scores_from(section: Any, source: str) -> tuple[PrognosticScore, ...]:
+    if not isinstance(section, Mapping):
+        raise InputError(f"{source}: [scores] must map score names to expression, cuts and labels")
+    scores = []
+    for name, spec in section.items():
+        if not isinstance(spec, Mapping) or set(spec) != {"expression", "cuts", "labels"}:
+            raise InputError(f"{source}: score {name!r} needs exactly the keys 'expression', 'cuts' and 'labels'")
+        cuts, labels = spec["cuts"], spec["labels"]
+        if isinstance(cuts, (str, bytes)) or not isinstance(cuts, Iterable):
+            raise InputError(f"{source}: score {name!r}: cuts must be a list of numbers")
+        if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+            raise InputError(f"{source}: score {name!r}: labels must be a list of names")
+        try:
+            cuts = tuple(float(c) for c in cuts)
+        except (TypeError, ValueError):
+            raise InputError(f"{source}: score {name!r}: cuts must be a list of numbers") from None
+        scores.append(PrognosticScore(str(name), str(spec["expression"]), cuts, tuple(labels)))
+    return tuple(scores)
+
+
+def _findings_from(section: Any, source: str) -> tuple[Finding, ...]:
+    if isinstance(section, (str, bytes, Mapping)) or not isinstance(section, Iterable):
+        raise InputError(f"{source}: findings must be a list of [[findings]] tables")
+    return tuple(Finding.from_dict(item, source=source) for item in section)
 
 
 def _parse_kind(kind: Any, name: Any, source: str) -> Kind:

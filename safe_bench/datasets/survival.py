@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from safe_bench.datasets import Dataset, register_dataset
+from safe_bench.prognostic import PrognosticScore
 from safe_bench.schema import Kind, Schema, Survival
 
 N, C, B = Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN
@@ -21,6 +22,20 @@ def _from_sksurv(loader_name: str, drop: tuple[str, ...] = (), **kwargs: object)
     return frame.reset_index(drop=True)
 
 
+#: The Nottingham Prognostic Index (Haybittle et al., Br J Cancer 1982; Galea et al., Breast
+#: Cancer Res Treat 1992): 0.2 x tumour size in cm (GBSG2's tsize is in mm) + lymph-node
+#: stage (0 nodes: 1, 1-3: 2, 4 or more: 3) + histological grade (1-3); risk groups
+#: good (<= 3.4), moderate (3.4-5.4) and poor (> 5.4). GBSG2 is node-positive, so few
+#: patients are "good".
+NOTTINGHAM_PROGNOSTIC_INDEX = PrognosticScore(
+    "NPI",
+    "0.2 * tsize / 10 + (1 + (pnodes >= 1) + (pnodes >= 4))"
+    " + ((tgrade == 'I') + 2 * (tgrade == 'II') + 3 * (tgrade == 'III'))",
+    cuts=(3.4, 5.4),
+    labels=("good", "moderate", "poor"),
+)
+
+
 @register_dataset("gbsg2")
 def gbsg2() -> Dataset:
     frame = _from_sksurv("load_gbsg2")
@@ -31,6 +46,7 @@ def gbsg2() -> Dataset:
         groups=("horTh", "menostat", "tgrade"),
         sensitive=("tgrade", "pnodes", "cens"),
         quasi_identifiers=("age", "menostat", "tsize"),
+        scores=(NOTTINGHAM_PROGNOSTIC_INDEX,),
     )
     return Dataset(
         "gbsg2", frame, schema,
