@@ -73,6 +73,7 @@ class Metric:
     requires: frozenset[str]
     compute: Callable[[Comparison], Measurement]
     description: str = ""
+    reference_details: bool = False
 
 
 @dataclass
@@ -130,8 +131,12 @@ def metric(
     goal: Literal["maximize", "minimize"] = "maximize",
     value_range: tuple[float, float] = (0.0, 1.0),
     requires: tuple[str, ...] = (),
+    reference_details: bool = False,
 ) -> Callable[[Callable[[Comparison], Measurement]], Callable[[Comparison], Measurement]]:
-    """Register ``compute`` as metric ``id``; its docstring becomes the description."""
+    """Register ``compute`` as metric ``id``; its docstring becomes the description.
+
+    With ``reference_details`` the holdout reference's details are kept beside the
+    synthetic ones, as ``details["reference_details"]`` (e.g. the holdout's curves)."""
     unknown = set(requires) - set(_REQUIREMENT_REASONS)
     if unknown:
         raise ValueError(f"metric {id}: unknown requirement(s) {sorted(unknown)}")
@@ -148,6 +153,7 @@ def metric(
             requires=frozenset(requires),
             compute=compute,
             description=(compute.__doc__ or "").strip().split("\n\n")[0],
+            reference_details=reference_details,
         )
         return compute
 
@@ -201,6 +207,8 @@ def run_metric(spec: Metric, data: EvaluationData) -> MetricResult:
         else:
             reference = ref.score
             details["reference_value"] = ref.value
+            if spec.reference_details:
+                details["reference_details"] = dict(ref.details)
     ci = outcome.ci if outcome.ci is not None else (None, None)
     return MetricResult(
         id=spec.id,
