@@ -1,0 +1,304 @@
+"""The results store: one SQLite file (WAL), one transaction per finished cell.
+
+A benchmark cell is one (dataset, generator, seed). Its key is a hash of the real
+data, the generator and its settings, the seed, the sample size, the evaluation
+options and the package version (:func:`cell_key`), so running a suite again skips
+every cell already stored; a run killed mid-way (even with SIGKILL) loses no
+finished cell, because a cell is written in one transaction once it has finished.
+Synthetic tables are cached as Parquet in a folder beside the database
+(``results.sqlite`` -> ``results.synthetic/<synthetic key>.parquet``); a cell whose
+generation is already cached (same data, generator, settings, seed, sample size) is
+evaluated again without refitting.
+
+Python API (what reports and gates read)::
+
+    store = Store("results.sqlite")
+    store.cells()      # one row per cell: key, dataset, generator, generator_name,
+                       #   params (JSON), seed, status ("ok" | "failed" | "timeout"),
+                       #   stage and reason (why it failed), fit/sample/evaluate/total
+                       #   seconds, run, finished (UTC time)
+    store.results()    # tidy: one row per finished cell x metric, for the metrics and
+                       #   for the pillar and SAFE scores (kind "metric" | "pillar"):
+                       #   dataset, generator, seed, key, metric, pillar, kind, value,
+                       #   score, ci_low, ci_high, reference, status, reason
+    store.scores("SAFE")   # one row per cell: dataset, generator, seed, status, score
+                           #   (NaN when the cell failed or the score is missing)
+    store.result(key)  # the cell's EvaluationResult (EvaluationResult.from_json)
+    store.synthetic(key)   # the cell's synthetic table (canonical form)
+    store.runs()       # one row per run: run, started, finished, manifest (dict: package
+                       #   versions, python, platform, seeds, data hashes, suite hash, ...)
+
+Tables (SQL, for other tools): ``meta`` (format version), ``runs``, ``cells`` (the
+columns of :meth:`Store.cells` plus ``synthetic_key``, ``data_hash``, ``version`` and
+``result``, the EvaluationResult JSON) and ``scores`` (the rows of
+:meth:`Store.results`, keyed by cell key and metric).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.errors import InputError
+from safe_bench.evaluation import EvaluationResult, plain
+from safe_bench.io import read_table, write_table
+from safe_bench.schema import Schema
+
+#: Layout version of the database; a store of another version is refused.
+FORMAT = 1
+STATUSES = ("ok", "failed", "timeout")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    manifest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cells (
+    key TEXT PRIMARY KEY,
+    synthetic_key TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    generator TEXT NOT NULL,
+    generator_name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    data_hash TEXT NOT NULL,
+    version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout')),
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    fit_seconds REAL,
+    sample_seconds REAL,
+    evaluate_seconds REAL,
+    seconds REAL,
+    run INTEGER REFERENCES runs(run),
+    finished TEXT NOT NULL,
+    result TEXT
+);
+CREATE TABLE IF NOT EXISTS scores (
+    key TEXT NOT NULL REFERENCES cells(key) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    pillar TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('metric', 'pillar')),
+    position INTEGER NOT NULL,
+    value REAL,
+    score REAL,
+    ci_low REAL,
+    ci_high REAL,
+    reference REAL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (key, metric)
+);
+"""
+
+CELL_COLUMNS = [
+    "key", "dataset", "generator", "generator_name", "params", "seed", "status", "stage", "reason",
+    "fit_seconds", "sample_seconds", "evaluate_seconds", "seconds", "run", "finished",
+]
+RESULT_COLUMNS = [
+    "dataset", "generator", "seed", "key", "metric", "pillar", "kind", "value", "score",
+    "ci_low", "ci_high", "reference", "status", "reason",
+]
+
+
+def digest(data: Any) -> str:
+    """SHA-256 of the canonical JSON of ``data`` (sorted keys)."""
+    text = json.dumps(plain(data), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def data_hash(frame: pd.DataFrame, schema: Schema) -> str:
+    """SHA-256 of a canonical table (values, column names and order) and its schema."""
+    h = hashlib.sha256(json.dumps(schema.to_dict(), sort_keys=True).encode("utf-8"))
+    h.update(json.dumps([str(c) for c in frame.columns]).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class CellRecord:
+    """A finished cell, as stored."""
+
+    key: str
+    synthetic_key: str
+    dataset: str
+    generator: str
+    generator_name: str
+    params: Mapping[str, Any]
+    seed: int
+    data_hash: str
+    version: str
+    status: str
+    stage: str = ""
+    reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    result_json: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class Store:
+    """A results database (see the module docstring). ``create`` makes a new one."""
+
+    def __init__(self, path: str | Path, *, create: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise InputError(f"no results store at {str(self.path)!r}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.synthetic_dir = self.path.with_suffix(".synthetic")
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{str(self.path)!r} is not a safe-bench results store ({exc})") from None
+        if found != str(FORMAT):
+            raise InputError(f"results store {str(self.path)!r} has format {found}; this safe-bench reads {FORMAT}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._db:
+            yield self._db
+
+    # -- runs ------------------------------------------------------------------
+    def start_run(self, manifest: Mapping[str, Any]) -> int:
+        """Record the start of a run with its manifest; returns the run number."""
+        with self._transaction() as db:
+            cur = db.execute("INSERT INTO runs (started, manifest) VALUES (?, ?)",
+                             (_now(), json.dumps(plain(manifest), sort_keys=True)))
+        return int(cur.lastrowid)
+
+    def finish_run(self, run: int, summary: Mapping[str, Any]) -> None:
+        """Mark a run finished and add ``summary`` (counts) to its manifest."""
+        (text,) = self._db.execute("SELECT manifest FROM runs WHERE run = ?", (run,)).fetchone()
+        manifest = {**json.loads(text), "summary": plain(dict(summary))}
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET finished = ?, manifest = ? WHERE run = ?",
+                       (_now(), json.dumps(manifest, sort_keys=True), run))
+
+    def runs(self) -> pd.DataFrame:
+        rows = self._db.execute("SELECT run, started, finished, manifest FROM runs ORDER BY run").fetchall()
+        return pd.DataFrame([(r, s, f, json.loads(m)) for r, s, f, m in rows],
+                            columns=["run", "started", "finished", "manifest"])
+
+    # -- cells -----------------------------------------------------------------
+    def finished_keys(self, *, statuses: tuple[str, ...] = STATUSES) -> set[str]:
+        """Keys of the stored cells whose status is one of ``statuses``."""
+        marks = ",".join("?" * len(statuses))
+        return {k for (k,) in self._db.execute(f"SELECT key FROM cells WHERE status IN ({marks})", statuses)}
+
+    def synthetic_path(self, synthetic_key: str) -> Path:
+        return self.synthetic_dir / f"{synthetic_key}.parquet"
+
+    def cached_synthetic(self, synthetic_key: str) -> pd.DataFrame | None:
+        """The cached synthetic table of a generation, if one was stored."""
+        path = self.synthetic_path(synthetic_key)
+        return read_table(path, table="cached synthetic") if path.is_file() else None
+
+    def record(self, cell: CellRecord, synthetic: pd.DataFrame | None = None, *, run: int | None = None) -> None:
+        """Store a finished cell: its synthetic table first (atomic file write), then
+        the cell and its scores in one transaction."""
+        if cell.status not in STATUSES:
+            raise ValueError(f"cell status must be one of {STATUSES}, not {cell.status!r}")
+        if synthetic is not None:
+            write_table(synthetic, self.synthetic_path(cell.synthetic_key))
+        result = None if cell.result_json is None else EvaluationResult.from_json(cell.result_json)
+        t = cell.timings
+        with self._transaction() as db:
+            db.execute("DELETE FROM scores WHERE key = ?", (cell.key,))
+            db.execute(
+                "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (cell.key, cell.synthetic_key, cell.dataset, cell.generator, cell.generator_name,
+                 json.dumps(plain(dict(cell.params)), sort_keys=True), cell.seed, cell.data_hash, cell.version,
+                 cell.status, cell.stage, cell.reason, t.get("fit"), t.get("sample"), t.get("evaluate"),
+                 t.get("total"), run, _now(), cell.result_json),
+            )
+            if result is not None:
+                db.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _score_rows(cell.key, result))
+
+    def cells(self) -> pd.DataFrame:
+        """One row per stored cell (see the module docstring)."""
+        query = f"SELECT {', '.join(CELL_COLUMNS)} FROM cells ORDER BY dataset, generator, seed"
+        return pd.DataFrame(self._db.execute(query).fetchall(), columns=CELL_COLUMNS)
+
+    def results(self) -> pd.DataFrame:
+        """Tidy results: one row per finished cell x metric (pillar and SAFE scores included)."""
+        cols = ", ".join(f"s.{c}" if c not in ("dataset", "generator", "seed") else f"c.{c}"
+                         for c in RESULT_COLUMNS)
+        query = (f"SELECT {cols} FROM scores s JOIN cells c ON c.key = s.key "
+                 "ORDER BY c.dataset, c.generator, c.seed, s.position")
+        return pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS)
+
+    def scores(self, metric: str = "SAFE") -> pd.DataFrame:
+        """One row per cell: dataset, generator, seed, status and the score of ``metric``
+        (a metric id, a pillar or ``"SAFE"``); NaN when the cell failed or has no score."""
+        query = ("SELECT c.dataset, c.generator, c.seed, c.status, s.score FROM cells c "
+                 "LEFT JOIN scores s ON s.key = c.key AND s.metric = ? ORDER BY c.dataset, c.generator, c.seed")
+        frame = pd.DataFrame(self._db.execute(query, (metric,)).fetchall(),
+                             columns=["dataset", "generator", "seed", "status", "score"])
+        frame["score"] = frame["score"].astype(float)
+        return frame
+
+    def result(self, key: str) -> EvaluationResult:
+        """The EvaluationResult of a finished cell."""
+        row = self._db.execute("SELECT status, result FROM cells WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(f"no cell {key!r} in {self.path}")
+        if row[1] is None:
+            raise KeyError(f"cell {key!r} has no result (status {row[0]})")
+        return EvaluationResult.from_json(row[1])
+
+    def synthetic(self, key: str) -> pd.DataFrame:
+        """The synthetic table a finished cell evaluated."""
+        row = self._db.execute("SELECT synthetic_key FROM cells WHERE key = ?", (key,)).fetchone()
+        found = None if row is None else self.cached_synthetic(row[0])
+        if found is None:
+            raise KeyError(f"no synthetic table stored for cell {key!r}")
+        return found
+
+
+def _score_rows(key: str, result: EvaluationResult) -> list[tuple[Any, ...]]:
+    rows = [
+        (key, m.id, m.pillar, "metric", i, _number(m.value), _number(m.score), _number(m.ci_low),
+         _number(m.ci_high), _number(m.reference), m.status, m.reason)
+        for i, m in enumerate(result.metrics)
+    ]
+    offset = len(rows)
+    for i, (name, p) in enumerate(result.pillars.items()):
+        status = "ok" if p.score is not None and np.isfinite(p.score) else "skipped"
+        rows.append((key, name, p.pillar, "pillar", offset + i, _number(p.score), _number(p.score),
+                     _number(p.ci_low), _number(p.ci_high), _number(p.reference), status, p.reason))
+    return rows
