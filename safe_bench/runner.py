@@ -1,0 +1,504 @@
+"""The benchmark grid: every (dataset, generator, seed) cell split, fitted, sampled and evaluated.
+
+A cell runs the SAFE protocol (:func:`safe_bench.protocol.split`, the generator's
+``fit`` and ``sample`` on train, :func:`safe_bench.evaluation.evaluate`) in a
+sandbox process of its own, forked from a forkserver that has safe-bench imported
+(about 50 ms). The supervisor kills the sandbox when the cell outlives its timeout;
+a generator that raises, hangs, crashes the interpreter or returns a table that does
+not fit the schema is recorded as ``failed`` or ``timeout`` with the stage and the
+reason, and the run goes on. Each sandbox runs BLAS/OpenMP single-threaded (the
+parallelism is across cells), so a cell's result does not depend on the backend.
+
+Backends run the supervisors: in this process (:class:`SerialBackend`), in local
+joblib processes (:class:`JoblibBackend`, ``--jobs N``) or on a Dask distributed
+cluster (:class:`DaskBackend`, ``--scheduler tcp://HOST:PORT`` or ``--dask-local N``).
+The coordinator (:func:`run_suite`) alone writes the :class:`~safe_bench.store.Store`,
+one transaction per finished cell, and skips the cells the store already holds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+import pandas as pd
+
+from safe_bench import __version__
+from safe_bench.datasets import Dataset
+from safe_bench.errors import InputError, SafeBenchError
+from safe_bench.evaluation import evaluate
+from safe_bench.generator import Generator, load_generator
+from safe_bench.protocol import HOLDOUT_FRACTION, split
+from safe_bench.schema import Schema
+from safe_bench.store import CellRecord, Store, data_hash, digest
+from safe_bench.suite import Suite
+from safe_bench.validation import conform
+
+#: Installed distributions recorded in every run's manifest (when present).
+MANIFEST_PACKAGES = (
+    "safe-bench", "numpy", "pandas", "scipy", "scikit-learn", "lifelines", "scikit-survival",
+    "joblib", "pyarrow", "dask", "distributed", "torch", "ctgan",
+)
+_REASON_CHARS = 500
+
+
+class StageEvent(NamedTuple):
+    """A cell entered a stage (``split``, ``fit``, ``sample``, ``evaluate``) after ``elapsed`` s."""
+
+    key: str
+    stage: str
+    elapsed: float
+
+
+Emit = Callable[[StageEvent], None]
+
+
+@dataclass
+class CellTask:
+    """Everything a worker needs to run one cell (pickled to it)."""
+
+    key: str
+    label: str
+    frame: pd.DataFrame
+    schema: Schema
+    generator: Generator
+    seed: int
+    n: int | None
+    metrics: tuple[str, ...] | None
+    n_bootstrap: int
+    weights: Mapping[str, float] | None
+    timeout: float
+    synthetic: pd.DataFrame | None = None
+    preload: tuple[str, ...] = ()
+
+
+@dataclass
+class CellOutcome:
+    """What a cell produced: the evaluation (as JSON) and the synthetic table, or why it failed."""
+
+    key: str
+    status: str
+    stage: str = ""
+    reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    result_json: str | None = None
+    synthetic: pd.DataFrame | None = None
+
+
+# -- one cell ------------------------------------------------------------------
+def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
+    """Split, fit, sample and evaluate; any exception becomes a failed outcome."""
+    timings: dict[str, float] = {}
+    stage = "split"
+
+    def enter(name: str) -> float:
+        nonlocal stage
+        stage = name
+        notify(name)
+        return time.perf_counter()
+
+    try:
+        enter("split")
+        parts = split(task.frame, task.schema, seed=task.seed)
+        synthetic = task.synthetic
+        if synthetic is None:
+            start = enter("fit")
+            task.generator.fit(parts.train.copy(), task.schema, seed=task.seed)
+            timings["fit"] = time.perf_counter() - start
+            start = enter("sample")
+            wanted = len(parts.train) if task.n is None else task.n
+            raw = task.generator.sample(wanted, seed=task.seed)
+            synthetic = conform(raw, task.schema, table=f"synthetic table of {task.label!r}")
+            if len(synthetic) != wanted:
+                raise InputError(f"generator {task.label!r} returned {len(synthetic)} rows; {wanted} were asked for")
+            timings["sample"] = time.perf_counter() - start
+        start = enter("evaluate")
+        result = evaluate(parts.train, synthetic, parts.holdout, task.schema, seed=task.seed, metrics=task.metrics,
+                          n_bootstrap=task.n_bootstrap, weights=task.weights, label=task.label)
+        timings["evaluate"] = time.perf_counter() - start
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:_REASON_CHARS]
+        return CellOutcome(task.key, "failed", stage=stage, reason=reason, timings=timings)
+    fresh = None if task.synthetic is not None else synthetic
+    return CellOutcome(task.key, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
+
+
+def _sandbox(task: CellTask, conn: Any) -> None:
+    """Entry point of the cell process: quiet, single-threaded, reports stages then the outcome."""
+    from threadpoolctl import threadpool_limits
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    with threadpool_limits(limits=1):
+        outcome = execute(task, lambda stage: conn.send(("stage", stage)))
+    conn.send(("done", outcome))
+    conn.close()
+
+
+def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
+    """Run a cell in a sandbox process, killed when it outlives ``task.timeout`` seconds."""
+    if multiprocessing.current_process().daemon:
+        raise SafeBenchError(
+            "this worker is a daemonic process and cannot start cell processes; start Dask workers "
+            "with DASK_DISTRIBUTED__WORKER__DAEMON=False (or `dask worker --no-nanny`)"
+        )
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["safe_bench.runner", *task.preload])
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_sandbox, args=(task, sender), name=f"safe-bench-cell-{task.key[:12]}", daemon=True)
+    start = time.perf_counter()
+    process.start()
+    sender.close()
+    stage = "start"
+    outcome: CellOutcome | None = None
+    try:
+        while outcome is None:
+            left = start + task.timeout - time.perf_counter()
+            if left <= 0:
+                outcome = CellOutcome(task.key, "timeout", stage=stage,
+                                      reason=f"timed out after {task.timeout:g} s during {stage}")
+            elif receiver.poll(left):
+                try:
+                    kind, payload = receiver.recv()
+                except EOFError:
+                    process.join()
+                    outcome = CellOutcome(task.key, "failed", stage=stage,
+                                          reason=f"the cell process died during {stage} (exit code {process.exitcode})")
+                    continue
+                if kind == "done":
+                    outcome = payload
+                else:
+                    stage = payload
+                    if emit is not None:
+                        emit(StageEvent(task.key, stage, time.perf_counter() - start))
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    outcome.timings["total"] = time.perf_counter() - start
+    return outcome
+
+
+# -- backends --------------------------------------------------------------------
+class SerialBackend:
+    """One cell at a time, supervised from this process."""
+
+    description = "serial"
+
+    def run(self, tasks: Sequence[CellTask], emit: Emit) -> Iterator[CellOutcome]:
+        for task in tasks:
+            yield run_cell(task, emit)
+
+
+class _QueueEmitter:
+    """Sends stage events from a joblib worker through a multiprocessing manager queue."""
+
+    def __init__(self, queue: Any):
+        self.queue = queue
+
+    def __call__(self, event: StageEvent) -> None:
+        self.queue.put(tuple(event))
+
+
+class JoblibBackend:
+    """``jobs`` local worker processes (joblib's loky backend), each supervising one cell at a time."""
+
+    def __init__(self, jobs: int):
+        if jobs < 1:
+            raise InputError(f"--jobs must be at least 1, got {jobs}")
+        self.jobs = jobs
+        self.description = f"joblib, {jobs} processes"
+
+    def run(self, tasks: Sequence[CellTask], emit: Emit) -> Iterator[CellOutcome]:
+        from joblib import Parallel, delayed
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["safe_bench.runner"])
+        with ctx.Manager() as manager:
+            queue = manager.Queue()
+            drain = threading.Thread(target=_drain, args=(queue, emit), daemon=True)
+            drain.start()
+            try:
+                parallel = Parallel(n_jobs=self.jobs, batch_size=1, return_as="generator_unordered")
+                yield from parallel(delayed(run_cell)(task, _QueueEmitter(queue)) for task in tasks)
+            finally:
+                queue.put(None)
+                drain.join()
+
+
+def _drain(queue: Any, emit: Emit) -> None:
+    while (event := queue.get()) is not None:
+        emit(StageEvent(*event))
+
+
+class _DaskEmitter:
+    """Sends stage events from a Dask worker as structured events on a topic."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+
+    def __call__(self, event: StageEvent) -> None:
+        from distributed import get_worker
+
+        get_worker().log_event(self.topic, list(event))
+
+
+class DaskBackend:
+    """Cells as tasks on a Dask distributed cluster (a scheduler address or a LocalCluster)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.description = f"dask, scheduler {client.scheduler.address}"
+
+    def run(self, tasks: Sequence[CellTask], emit: Emit) -> Iterator[CellOutcome]:
+        from distributed import as_completed
+
+        topic = f"safe-bench-progress-{uuid.uuid4().hex}"
+        self.client.subscribe_topic(topic, lambda event: emit(StageEvent(*event[1])))
+        try:
+            futures = self.client.map(run_cell, list(tasks), emit=_DaskEmitter(topic), pure=False)
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
+        finally:
+            self.client.unsubscribe_topic(topic)
+
+
+@contextmanager
+def open_backend(*, jobs: int = 1, scheduler: str | None = None, dask_local: int | None = None) -> Iterator[Any]:
+    """The backend the command line asks for; a Dask client and LocalCluster are closed after."""
+    if scheduler and dask_local:
+        raise InputError("use either --scheduler or --dask-local, not both")
+    if not (scheduler or dask_local):
+        yield SerialBackend() if jobs == 1 else JoblibBackend(jobs)
+        return
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ModuleNotFoundError:
+        raise InputError("Dask backends need the 'dask' extra: pip install 'safe-bench[dask]'") from None
+    if scheduler:
+        with Client(scheduler) as client:
+            yield DaskBackend(client)
+        return
+    if dask_local is not None and dask_local < 1:
+        raise InputError(f"--dask-local must be at least 1, got {dask_local}")
+    # Nanny-started workers are daemonic by default, and daemonic processes cannot
+    # start the cells' sandbox processes.
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        yield DaskBackend(client)
+
+
+# -- progress ------------------------------------------------------------------
+class Progress:
+    """A live progress line per cell (dataset, generator, seed, stage, elapsed) with an ETA.
+
+    On a terminal the line is redrawn in place; otherwise each event is a line. Every
+    event also goes to ``log`` (a text file) with a timestamp. ``quiet`` prints nothing.
+    """
+
+    def __init__(self, *, stream: TextIO | None = None, quiet: bool = False, log: str | Path | None = None):
+        self.stream = sys.stderr if stream is None else stream
+        self.quiet = quiet
+        self.live = not quiet and self.stream.isatty()
+        self.log = None
+        if log is not None:
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+            self.log = open(log, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.lock = threading.Lock()
+        self.labels: dict[str, str] = {}
+        self.todo = self.done = 0
+        self.start = time.perf_counter()
+
+    def begin(self, labels: Mapping[str, str], total: int, skipped: int) -> None:
+        self.labels = dict(labels)
+        self.todo = len(labels)
+        self.start = time.perf_counter()
+        self._write(f"{total} cells: {skipped} already in the store, {self.todo} to run", final=True)
+
+    def eta(self) -> str:
+        if not self.done:
+            return "ETA -"
+        left = (time.perf_counter() - self.start) / self.done * (self.todo - self.done)
+        return f"ETA {int(left // 3600)}:{int(left % 3600 // 60):02d}:{int(left % 60):02d}"
+
+    def stage(self, event: StageEvent) -> None:
+        with self.lock:
+            label = self.labels.get(event.key, event.key[:12])
+            self._write(f"[{self.done}/{self.todo}] {label}: {event.stage} ({event.elapsed:.1f} s) {self.eta()}",
+                        final=False)
+
+    def finished(self, outcome: CellOutcome) -> None:
+        with self.lock:
+            self.done += 1
+            label = self.labels.get(outcome.key, outcome.key[:12])
+            seconds = outcome.timings.get("total", 0.0)
+            if outcome.status == "ok":
+                parts = ", ".join(f"{k} {outcome.timings[k]:.1f}" for k in ("fit", "sample", "evaluate")
+                                  if k in outcome.timings)
+                text = f"ok in {seconds:.1f} s ({parts})"
+            else:
+                text = f"{outcome.status} during {outcome.stage} after {seconds:.1f} s: {outcome.reason}"
+            self._write(f"[{self.done}/{self.todo}] {label}: {text} {self.eta()}", final=True)
+
+    def close(self, message: str) -> None:
+        self._write(message, final=True)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def _write(self, line: str, *, final: bool) -> None:
+        if self.log is not None:
+            self.log.write(f"{datetime.now().isoformat(timespec='seconds')} {line}\n")
+            self.log.flush()
+        if self.quiet:
+            return
+        if self.live:
+            self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+# -- the grid --------------------------------------------------------------------
+@dataclass
+class RunSummary:
+    """Counts of one run: cells in the suite, already stored, and finished by status."""
+
+    run: int
+    total: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    timeout: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __str__(self) -> str:
+        return (f"run {self.run}: {self.total} cells, {self.skipped} already stored, {self.ok} ok, "
+                f"{self.failed} failed, {self.timeout} timed out in {self.seconds:.1f} s")
+
+
+def provider(generator: Generator) -> str:
+    """``module:class`` of a generator instance (part of the cell key)."""
+    cls = type(generator)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def plan(suite: Suite, datasets: Mapping[str, Dataset]) -> list[tuple[CellRecord, CellTask]]:
+    """Every cell of the suite: its store record (keys, no outcome yet) and its task."""
+    hashes = {name: data_hash(ds.frame, ds.schema) for name, ds in datasets.items()}
+    metric_ids = suite.metrics.metric_ids()
+    instances = {g.label: load_generator(g.generator, **g.params) for g in suite.generators}
+    preload = tuple(sorted({type(g).__module__ for g in instances.values()}))
+    cells = []
+    for dataset, gen, seed in suite.cells():
+        ds = datasets[dataset.name]
+        synthetic_key = digest({
+            "data": hashes[dataset.name], "generator": gen.generator, "provider": provider(instances[gen.label]),
+            "params": gen.params, "seed": seed, "n": suite.n, "holdout_fraction": HOLDOUT_FRACTION,
+            "version": __version__,
+        })
+        key = digest({
+            "synthetic": synthetic_key, "dataset": dataset.name, "label": gen.label, "metrics": metric_ids,
+            "n_bootstrap": suite.metrics.n_bootstrap, "weights": suite.metrics.weights,
+        })
+        record = CellRecord(key, synthetic_key, dataset.name, gen.label, gen.generator, gen.params, seed,
+                            hashes[dataset.name], __version__, status="ok")
+        task = CellTask(key, gen.label, ds.frame, ds.schema, instances[gen.label], seed, suite.n,
+                        suite.metrics.select, suite.metrics.n_bootstrap, suite.metrics.weights, gen.timeout,
+                        preload=preload)
+        cells.append((record, task))
+    return cells
+
+
+def packages() -> dict[str, str]:
+    """Versions of the installed :data:`MANIFEST_PACKAGES`."""
+    found = {}
+    for name in MANIFEST_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], records: Sequence[CellRecord],
+                   backend: str) -> dict[str, Any]:
+    """What a run ran on: packages, python, platform, suite file hash, seeds, data hashes, backend."""
+    hashes = {r.dataset: r.data_hash for r in records}
+    return {
+        "safe_bench": __version__,
+        "packages": packages(),
+        "python": sys.version,
+        "platform": platform.platform(),
+        "machine": {"processor": platform.machine(), "cpus": os.cpu_count()},
+        "backend": backend,
+        "argv": sys.argv,
+        "suite": {"name": suite.name, "path": str(suite.path), "sha256": suite.sha256},
+        "seeds": list(suite.seeds),
+        "n": suite.n,
+        "metrics": {"ids": suite.metrics.metric_ids(), "n_bootstrap": suite.metrics.n_bootstrap,
+                    "weights": suite.metrics.weights},
+        "datasets": {name: {"sha256": hashes.get(name), "rows": len(ds.frame), "source": ds.source}
+                     for name, ds in datasets.items()},
+        "generators": {g.label: {"generator": g.generator, "params": g.params, "timeout": g.timeout}
+                       for g in suite.generators},
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_suite(
+    suite: Suite,
+    store: Store,
+    *,
+    backend: Any | None = None,
+    progress: Progress | None = None,
+    retry_failed: bool = False,
+) -> RunSummary:
+    """Run every cell of ``suite`` that ``store`` does not hold yet (failed ones too with
+    ``retry_failed``), writing each as it finishes."""
+    backend = SerialBackend() if backend is None else backend
+    progress = Progress(quiet=True) if progress is None else progress
+    datasets = {spec.name: spec.load() for spec in suite.datasets}
+    cells = plan(suite, datasets)
+    done = store.finished_keys(statuses=("ok",) if retry_failed else ("ok", "failed", "timeout"))
+    todo = [(record, task) for record, task in cells if record.key not in done]
+    for record, task in todo:
+        task.synthetic = store.cached_synthetic(record.synthetic_key)
+    records = {record.key: record for record, _ in todo}
+    run = store.start_run(build_manifest(suite, datasets, [r for r, _ in cells], backend.description))
+    summary = RunSummary(run=run, total=len(cells), skipped=len(cells) - len(todo))
+    progress.begin({r.key: f"{r.dataset} x {r.generator} x seed {r.seed}" for r, _ in todo},
+                   summary.total, summary.skipped)
+    start = time.perf_counter()
+    for outcome in backend.run([task for _, task in todo], progress.stage):
+        record = records[outcome.key]
+        record.status, record.stage, record.reason = outcome.status, outcome.stage, outcome.reason
+        record.timings, record.result_json = outcome.timings, outcome.result_json
+        store.record(record, outcome.synthetic, run=run)
+        setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+        progress.finished(outcome)
+    summary.seconds = time.perf_counter() - start
+    store.finish_run(run, summary.as_dict())
+    progress.close(str(summary))
+    return summary
+
