@@ -19,7 +19,11 @@ from safe_bench.generator import available_generators, load_generator
 from safe_bench.io import read_table, write_table, write_text
 from safe_bench.metrics import METRICS, PILLAR_NAMES
 from safe_bench.protocol import split
+from safe_bench.ranking import Leaderboard, leaderboard, paired_difference
+from safe_bench.runner import Progress, open_backend, run_suite
 from safe_bench.schema import infer_schema, load_schema
+from safe_bench.store import Store
+from safe_bench.suite import load_suite
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -182,6 +186,78 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> str:
+    """The leaderboard, the per-dataset means and ranks, the tests and the failed cells, as text."""
+    rows = [[str(r.rank), r.generator, f"{r.average_rank:.2f}", _fmt(r.mean_score), str(r.datasets),
+             str(r.missing_cells)] for r in board.table.itertuples()]
+    parts = [
+        f"Leaderboard by {score}: {len(board.ranks)} dataset(s) ranked, {len(board.table)} generators, "
+        f"{len(cells)} cells ({(cells['status'] == 'ok').sum()} ok)",
+        render_table(rows, ["rank", "generator", "average rank", f"mean {score}", "datasets", "cells without score"]),
+    ]
+    means = board.means
+    generators = list(board.table["generator"])
+    per_dataset = []
+    for dataset, group in means.groupby("dataset"):
+        by_gen = group.set_index("generator")
+        row = [str(dataset)]
+        for gen in generators:
+            m = by_gen.loc[gen]
+            rank = board.ranks.loc[dataset, gen] if dataset in board.ranks.index else None
+            low, high = (None, None) if pd.isna(m.ci_low) else (m.ci_low, m.ci_high)
+            text = "failed" if pd.isna(m["mean"]) else f"{m['mean']:.3f} {_ci(low, high)}".rstrip()
+            row.append(text + ("" if rank is None else f" ({rank:g})"))
+        per_dataset.append(row)
+    parts.append(f"{score} per dataset: mean over seeds [95% t interval] (rank)\n"
+                 + render_table(per_dataset, ["dataset", *generators]))
+    if board.friedman is None:
+        parts.append(board.note)
+    else:
+        f = board.friedman
+        parts.append(f"Friedman chi2 = {f.statistic:.3f} (p = {f.pvalue:.3g}), Iman-Davenport F = {f.f_statistic:.3f} "
+                     f"(p = {f.f_pvalue:.3g}) over {f.n_datasets} datasets and {f.k} generators.\n"
+                     f"Nemenyi critical difference (alpha {board.alpha:g}): {board.critical_difference:.3f}; "
+                     "generators whose average ranks differ by less are not significantly different.")
+    failed = cells[cells["status"] != "ok"]
+    if len(failed):
+        lines = [f"  {c.dataset} x {c.generator} x seed {c.seed}: {c.status} during {c.stage}: {c.reason}"
+                 for c in failed.itertuples()]
+        parts.append("Cells without a result:\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    suite = load_suite(args.suite)
+    path = Path(args.store or f"{suite.name}.sqlite")
+    progress = Progress(quiet=args.quiet, log=args.log or path.with_suffix(".log"))
+    with Store(path, create=True) as store, \
+            open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
+        run_suite(suite, store, backend=backend, progress=progress, retry_failed=args.retry_failed)
+        if not args.quiet:
+            print(render_leaderboard(leaderboard(store.scores()), "SAFE", store.cells()))
+            print(f"\nresults in {path} (see `safe-bench results {path}`)")
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        scores, cells = store.scores(args.score), store.cells()
+        if scores["score"].isna().all():
+            raise InputError(f"no cell in {args.store} has a {args.score!r} score")
+        board = leaderboard(scores, missing=args.missing, alpha=args.alpha)
+        print(render_leaderboard(board, args.score, cells))
+        for a, b in args.compare:
+            d = paired_difference(scores, a, b, n_bootstrap=args.bootstrap)
+            print(f"\n{args.score}({a}) - {args.score}({b}) = {d.mean:.4f} {_ci(d.ci_low, d.ci_high)} "
+                  f"(paired bootstrap over {d.pairs} cells, {d.n_bootstrap} resamples)")
+        if args.csv:
+            write_table(store.results(), args.csv)
+        _write_json({"schema_version": 1, "store": str(args.store), "score": args.score, **board.to_dict(),
+                     "cells": cells.to_dict(orient="records"), "results": store.results().to_dict(orient="records")},
+                    args.json)
+    return 0
+
+
 # -- parser --------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -242,6 +318,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     ml = sub.add_parser("metrics", help="list the SAFE metrics", description="List every registered SAFE metric.")
     ml.set_defaults(func=cmd_metrics)
+
+    rn = sub.add_parser("run", help="benchmark generators x datasets x seeds from a suite file",
+                        description="Run every (dataset, generator, seed) cell of a suite (TOML, see "
+                        "safe_bench.suite): split, fit, sample, evaluate, each cell stored as it finishes. "
+                        "Running the same command again skips the cells already stored.")
+    rn.add_argument("suite", help="suite file (.toml), e.g. benchmarks/smoke.toml")
+    rn.add_argument("--store", help="results store (SQLite; default <suite name>.sqlite)")
+    where = rn.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers")
+    rn.add_argument("--retry-failed", action="store_true", help="run failed and timed-out cells again")
+    rn.add_argument("--log", help="log file (default: the store's name with .log)")
+    rn.add_argument("-q", "--quiet", action="store_true", help="no progress, no leaderboard")
+    rn.set_defaults(func=cmd_run)
+
+    rs = sub.add_parser("results", help="leaderboard of a results store; export CSV/JSON",
+                        description="Rank the generators of a results store: mean over seeds with t intervals, "
+                        "ranks per dataset, average rank, Friedman test and Nemenyi critical difference.")
+    rs.add_argument("store", help="results store written by `safe-bench run`")
+    rs.add_argument("--score", default="SAFE", help="what to rank by: SAFE, a pillar (S, C, P) or a metric id")
+    rs.add_argument("--missing", choices=["last", "drop"], default="last",
+                    help="a generator without a score on a dataset ranks last there (default) or the dataset is dropped")
+    rs.add_argument("--alpha", type=float, default=0.05, help="significance level of the Nemenyi test (default 0.05)")
+    rs.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
+                    help="paired bootstrap interval of the score difference A - B (repeatable)")
+    rs.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="resamples for --compare (default 2000)")
+    rs.add_argument("--csv", metavar="OUT", help="write the tidy results (one row per cell x metric) as CSV")
+    rs.add_argument("--json", metavar="OUT", help="write the leaderboard, tests, cells and results as JSON")
+    rs.set_defaults(func=cmd_results)
     return parser
 
 
