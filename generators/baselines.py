@@ -6,21 +6,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from generators.base import SchemaGenerator
 from safe_bench.encoding import as_numbers
 from safe_bench.schema import Kind, Schema
 
 
-class _Baseline:
-    name = "baseline"
+class _Baseline(SchemaGenerator):
+    """Keeps the canonical train table; :class:`SchemaGenerator` seeds and checks samples."""
 
-    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
-        self.train = train[schema.features].reset_index(drop=True)
+    def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
+        self.train = train[schema.features]
         self.schema = schema
-
-    def _fitted(self) -> pd.DataFrame:
-        if not hasattr(self, "train"):
-            raise RuntimeError(f"{self.name}: call fit() before sample()")
-        return self.train
 
 
 class IndependentGenerator(_Baseline):
@@ -33,8 +29,8 @@ class IndependentGenerator(_Baseline):
 
     name = "independent"
 
-    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        train = self._fitted()
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        train = self.train
         rng = np.random.default_rng(seed)
         return pd.DataFrame(
             {col: train[col].to_numpy()[rng.integers(0, len(train), size=n)] for col in train.columns}
@@ -49,8 +45,8 @@ class BootstrapCopyGenerator(_Baseline):
 
     name = "bootstrap_copy"
 
-    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        train = self._fitted()
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        train = self.train
         rows = np.random.default_rng(seed).integers(0, len(train), size=n)
         return train.iloc[rows].reset_index(drop=True)
 
@@ -73,8 +69,8 @@ class GaussianCopulaGenerator(_Baseline):
     def __init__(self, shrinkage: float = 1e-3):
         self.shrinkage = shrinkage
 
-    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
-        super().fit(train, schema, seed=seed)
+    def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
+        super()._fit(train, schema, seed)
         rng = np.random.default_rng(seed)
         # One variable per column, plus a presence flag for numeric columns with gaps:
         # (kind, column, marginal) where marginal is sorted values or a category table.
@@ -103,8 +99,8 @@ class GaussianCopulaGenerator(_Baseline):
         np.fill_diagonal(corr, 1.0)
         self.corr = (1 - self.shrinkage) * corr + self.shrinkage * np.eye(len(corr))
 
-    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        train = self._fitted()
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        train = self.train
         rng = np.random.default_rng(seed)
         normal = rng.multivariate_normal(np.zeros(len(self.corr)), self.corr, size=n, method="cholesky")
         u = stats.norm.cdf(normal)

@@ -1,0 +1,49 @@
+"""The skeleton every bundled adapter shares: seed, learn, sample, then check the sample."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from numbers import Integral
+
+import pandas as pd
+
+from generators.conformance import TrainProfile
+from generators.runtime import seed_everything
+from safe_bench.errors import InputError
+from safe_bench.schema import Schema
+from safe_bench.validation import conform
+
+
+class SchemaGenerator(ABC):
+    """Base of the bundled generators (:class:`safe_bench.generator.Generator` contract).
+
+    ``fit`` seeds Python, NumPy and torch, brings train to canonical form and hands it
+    to ``_fit``; ``sample`` seeds again and passes ``_sample``'s raw table through
+    :meth:`generators.conformance.TrainProfile.finish`, so every adapter's output is
+    held to the same rules. Subclasses implement ``_fit(train, schema, seed)`` and
+    ``_sample(n, seed)``.
+    """
+
+    name = "generator"
+
+    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
+        seed_everything(seed)
+        canonical = conform(train, schema, table="train")
+        self._fit(canonical, schema, seed)
+        self.profile_ = TrainProfile.fit(canonical, schema)
+
+    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
+        if not hasattr(self, "profile_"):
+            raise RuntimeError(f"{self.name}: call fit() before sample()")
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise InputError(f"{self.name}: the number of rows to sample must be a positive integer, not {n!r}")
+        seed_everything(seed)
+        return self.profile_.finish(self._sample(int(n), seed), n=int(n), generator=self.name)
+
+    @abstractmethod
+    def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
+        """Learn from the canonical train table."""
+
+    @abstractmethod
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        """``n`` raw rows with the schema's feature columns."""

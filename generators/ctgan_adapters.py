@@ -1,0 +1,154 @@
+"""CTGAN's conditional tabular WGAN-GP and its tabular VAE, from the ``ctgan`` package.
+
+Xu, Skoularidou, Cuesta-Infante & Veeramachaneni, "Modeling Tabular Data using
+Conditional GAN", NeurIPS 2019. Both models read the table through the package's own
+transformer (mode-specific normalisation: a Bayesian Gaussian mixture per continuous
+column, one-hot for discrete ones); :class:`generators.codec.TabularCodec` first turns
+missing values into presence flags and labels, which the package does not accept.
+
+Reproducibility: each fit and sample seeds Python, NumPy and torch and hands the seed to
+the package (``set_random_state``), which then runs on its own NumPy and torch
+generators; the mixture models are seeded by the package too. On the CPU, the same
+seed gives the same table (checked in tests/test_generators.py); on a GPU it does not
+(non-deterministic cuDNN/atomic reductions).
+
+The package defaults (``batch_size=500``, ``epochs=300``) give a few hundred gradient
+steps on a cohort of a few hundred rows; the defaults here use smaller batches so that
+the networks are trained for a few thousand steps on the bundled datasets.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from generators.base import SchemaGenerator
+from generators.codec import TabularCodec
+from generators.runtime import choose_device
+from safe_bench.errors import InputError
+from safe_bench.schema import Schema
+
+
+class _CtganAdapter(SchemaGenerator):
+    """Fit and sample a ``ctgan`` synthesizer on the codec's table."""
+
+    def __init__(self, *, epochs: int, batch_size: int, device: str) -> None:
+        if epochs < 1:
+            raise InputError(f"{self.name}: epochs must be at least 1, got {epochs}")
+        if batch_size < 2 or batch_size % 2:
+            raise InputError(f"{self.name}: batch_size must be an even number >= 2, got {batch_size}")
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.device = device
+
+    @abstractmethod
+    def _model(self, use_gpu: bool) -> Any:
+        """A fresh synthesizer with this adapter's settings."""
+
+    def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
+        self.codec_ = TabularCodec.fit(train, schema)
+        model = self._model(choose_device(self.device).type != "cpu")
+        model.set_random_state(seed)
+        model.fit(self.codec_.encode(train), discrete_columns=self.codec_.discrete)
+        self.model_ = model
+
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        self.model_.set_random_state(seed)
+        return self.codec_.decode(self.model_.sample(n))
+
+
+class CTWGANGenerator(_CtganAdapter):
+    """Conditional tabular WGAN-GP (CTGAN: mode-specific normalisation, training-by-sampling, PacGAN critic).
+
+    Wraps ``ctgan.CTGAN`` (Xu et al., NeurIPS 2019): a generator conditioned on a
+    one-hot condition vector drawn by training-by-sampling, a PacGAN critic that sees
+    ``pac`` rows at once, Wasserstein loss with gradient penalty. ``batch_size`` must
+    be a multiple of ``pac`` (and even). ``device="auto"`` uses a GPU when torch has one.
+    """
+
+    name = "ctwgan"
+
+    def __init__(
+        self,
+        epochs: int = 300,
+        batch_size: int = 100,
+        pac: int = 10,
+        embedding_dim: int = 128,
+        generator_dim: Sequence[int] = (256, 256),
+        discriminator_dim: Sequence[int] = (256, 256),
+        generator_lr: float = 2e-4,
+        discriminator_lr: float = 2e-4,
+        discriminator_steps: int = 1,
+        device: str = "auto",
+    ) -> None:
+        super().__init__(epochs=epochs, batch_size=batch_size, device=device)
+        if pac < 1 or batch_size % pac:
+            raise InputError(f"ctwgan: batch_size ({batch_size}) must be a multiple of pac ({pac})")
+        self.pac = pac
+        self.embedding_dim = embedding_dim
+        self.generator_dim = tuple(generator_dim)
+        self.discriminator_dim = tuple(discriminator_dim)
+        self.generator_lr = generator_lr
+        self.discriminator_lr = discriminator_lr
+        self.discriminator_steps = discriminator_steps
+
+    def _model(self, use_gpu: bool) -> Any:
+        from ctgan import CTGAN
+
+        return CTGAN(
+            embedding_dim=self.embedding_dim,
+            generator_dim=self.generator_dim,
+            discriminator_dim=self.discriminator_dim,
+            generator_lr=self.generator_lr,
+            discriminator_lr=self.discriminator_lr,
+            discriminator_steps=self.discriminator_steps,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            pac=self.pac,
+            enable_gpu=use_gpu,
+        )
+
+
+class TVAEGenerator(_CtganAdapter):
+    """Tabular variational auto-encoder (TVAE, Xu et al. 2019), from the ``ctgan`` package.
+
+    Encoder and decoder MLPs over CTGAN's mode-specific normalisation; the decoder's
+    per-column variances are learned. ``device="auto"`` uses a GPU when torch has one.
+    """
+
+    name = "tvae"
+
+    def __init__(
+        self,
+        epochs: int = 300,
+        batch_size: int = 100,
+        embedding_dim: int = 128,
+        compress_dims: Sequence[int] = (128, 128),
+        decompress_dims: Sequence[int] = (128, 128),
+        l2scale: float = 1e-5,
+        loss_factor: float = 2.0,
+        device: str = "auto",
+    ) -> None:
+        super().__init__(epochs=epochs, batch_size=batch_size, device=device)
+        self.embedding_dim = embedding_dim
+        self.compress_dims = tuple(compress_dims)
+        self.decompress_dims = tuple(decompress_dims)
+        self.l2scale = l2scale
+        self.loss_factor = loss_factor
+
+    def _model(self, use_gpu: bool) -> Any:
+        from ctgan import TVAE
+
+        return TVAE(
+            embedding_dim=self.embedding_dim,
+            compress_dims=self.compress_dims,
+            decompress_dims=self.decompress_dims,
+            l2scale=self.l2scale,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            loss_factor=self.loss_factor,
+            enable_gpu=use_gpu,
+        )

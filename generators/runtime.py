@@ -1,0 +1,48 @@
+"""Seeds and devices for the generators that train neural networks."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from safe_bench.errors import InputError
+
+if TYPE_CHECKING:  # torch is an optional dependency (the ``generators`` extra)
+    import torch
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every GPU).
+
+    Library code that draws from a global generator is then reproducible; code that
+    keeps its own generators is seeded by its adapter as well. torch is seeded only
+    when it is installed.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ModuleNotFoundError:  # pragma: no cover - torch is in the generators extra
+        return
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def choose_device(device: str = "auto") -> torch.device:
+    """``"auto"``: the first GPU when torch sees one, else the CPU; or a torch device name.
+
+    Results on a GPU are not bit-for-bit reproducible (cuDNN and atomics reorder
+    floating-point sums); on the CPU they are, for a given machine and thread count.
+    """
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise InputError(f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for but torch sees no GPU; use 'auto' or 'cpu'")
+    return chosen
