@@ -13,9 +13,9 @@ import pandas as pd
 
 from safe_bench import __version__
 from safe_bench.datasets import DEFAULT_DATASET, list_datasets, load_dataset, summary
-from safe_bench.errors import InputError
+from safe_bench.errors import GeneratorError, InputError
 from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator, plain
-from safe_bench.generator import available_generators, load_generator
+from safe_bench.generator import available_generators, describe_generator, load_generator
 from safe_bench.io import read_table, write_table, write_text
 from safe_bench.metrics import METRICS, PILLAR_NAMES
 from safe_bench.protocol import split
@@ -172,8 +172,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_generators(args: argparse.Namespace) -> int:
-    rows = [[name, source] for name, source in available_generators().items()]
-    print(render_table(rows, ["generator", "provided by"]))
+    rows = [[name, describe_generator(name), source] for name, source in available_generators().items()]
+    print(render_table(rows, ["generator", "description", "provided by"]))
     return 0
 
 
@@ -356,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except InputError as exc:
+    except (InputError, GeneratorError) as exc:
         print(f"safe-bench: error: {exc}", file=sys.stderr)
         return 2
 

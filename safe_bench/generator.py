@@ -8,6 +8,7 @@ does), or in-process with :func:`register_generator`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
@@ -46,8 +47,7 @@ def available_generators() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def load_generator(name: str, **params: Any) -> Generator:
-    """Instantiate generator ``name`` with its hyper-parameters."""
+def _factory(name: str) -> Callable[..., Generator]:
     factory: Callable[..., Generator] | None = _LOCAL.get(name)
     if factory is None:
         matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
@@ -55,6 +55,22 @@ def load_generator(name: str, **params: Any) -> Generator:
             known = ", ".join(available_generators()) or "none"
             raise InputError(f"unknown generator {name!r}; available: {known}")
         factory = matches[0].load()
+    return factory
+
+
+def describe_generator(name: str) -> str:
+    """The first line of generator ``name``'s docstring, or why it cannot be loaded."""
+    try:
+        factory = _factory(name)
+    except Exception as exc:  # a broken third-party plug-in must not break the listing
+        return f"cannot be loaded: {type(exc).__name__}: {exc}"
+    doc = inspect.getdoc(factory) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+def load_generator(name: str, **params: Any) -> Generator:
+    """Instantiate generator ``name`` with its hyper-parameters."""
+    factory = _factory(name)
     try:
         generator = factory(**params)
     except TypeError as exc:
