@@ -107,22 +107,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         if not (args.real and args.synthetic):
             raise InputError("give --real and --synthetic files, or --dataset and --generator")
-        real = read_table(args.real, table="real")
-        synthetic = read_table(args.synthetic, table="synthetic")
-        holdout = read_table(args.holdout, table="holdout") if args.holdout else None
-        if args.schema:
-            schema = load_schema(args.schema)
-        else:
-            survival = (args.time, args.event) if args.time or args.event else None
-            if survival and not all(survival):
-                raise InputError("--time and --event go together")
-            schema = infer_schema(real, survival=survival, target=args.target)
-        result = evaluate(real, synthetic, holdout, schema, label=Path(args.synthetic).name, **common)
+        result = _evaluate_files(args, **common)
     if not args.quiet:
         print(render_result(result))
     if args.json:
         write_text(result.to_json() + "\n", args.json)
+    if args.html:
+        from safe_bench.report import write_evaluation_page
+
+        write_evaluation_page(result, args.html)
     return 0
+
+
+def _evaluate_files(args: argparse.Namespace, **common: Any) -> EvaluationResult:
+    """Evaluate --synthetic against --real (and --holdout), with --schema or an inferred one."""
+    real = read_table(args.real, table="real")
+    synthetic = read_table(args.synthetic, table="synthetic")
+    holdout = read_table(args.holdout, table="holdout") if args.holdout else None
+    if args.schema:
+        schema = load_schema(args.schema)
+    else:
+        survival = (args.time, args.event) if args.time or args.event else None
+        if survival and not all(survival):
+            raise InputError("--time and --event go together")
+        schema = infer_schema(real, survival=survival, target=args.target)
+    return evaluate(real, synthetic, holdout, schema, label=Path(args.synthetic).name, **common)
 
 
 def cmd_split(args: argparse.Namespace) -> int:
@@ -258,6 +267,93 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from safe_bench.gate import check_baseline, judge, load_policy, scores_from_result, scores_from_results
+
+    policy = load_policy(args.policy)
+    modes = {"--real/--synthetic": bool(args.real or args.synthetic or args.holdout), "--result": bool(args.result),
+             "--store/--generator": bool(args.generator)}
+    if sum(modes.values()) != 1:
+        raise InputError("gate one candidate: --real/--synthetic[/--holdout] files, --result RESULT.json, "
+                         f"or --store STORE --generator NAME (got {' and '.join(k for k, v in modes.items() if v) or 'none'})")
+    if args.generator and not args.store:
+        raise InputError("--generator needs --store (the results store holding its cells)")
+    if args.real or args.synthetic or args.holdout:
+        if not (args.real and args.synthetic):
+            raise InputError("give both --real and --synthetic (and --holdout for the privacy metrics)")
+    baseline_name = args.baseline or policy.baseline
+    baseline = baseline_label = None
+    tidy = None
+    if args.store:
+        with Store(args.store) as store:
+            tidy = store.results()
+    if args.baseline_result:
+        if args.generator:
+            raise InputError("--baseline-result goes with one table (files or --result); "
+                             "in store mode name a baseline generator with --baseline")
+        baseline = {"": scores_from_result(EvaluationResult.from_json(_read_text(args.baseline_result)))}
+        baseline_label = args.baseline_result
+    elif policy.needs_baseline and baseline_name and tidy is not None:
+        if baseline_name not in set(tidy["generator"]):
+            raise InputError(f"baseline generator {baseline_name!r} has no results in {args.store}; "
+                             f"stored: {', '.join(sorted(set(tidy['generator']))) or 'none'}")
+        per_dataset = scores_from_results(tidy, baseline_name)
+        if args.generator:
+            baseline = per_dataset
+        else:
+            baseline = {"": per_dataset.get(_store_dataset(args.dataset, per_dataset, args.store), {})}
+        baseline_label = f"{baseline_name} in {args.store}"
+    check_baseline(policy, baseline)
+    if args.generator:
+        assert tidy is not None
+        if args.generator not in set(tidy["generator"]):
+            raise InputError(f"generator {args.generator!r} has no results in {args.store}; "
+                             f"stored: {', '.join(sorted(set(tidy['generator']))) or 'none'}")
+        candidate = scores_from_results(tidy, args.generator)
+        if args.dataset:
+            candidate = {args.dataset: candidate[_store_dataset(args.dataset, candidate, args.store)]}
+        label = f"{args.generator} in {args.store}"
+    else:
+        if args.result:
+            result = EvaluationResult.from_json(_read_text(args.result))
+        else:
+            result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=None)
+        candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
+    report = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
+    for path, text in ((args.junit, report.to_junit), (args.markdown, report.to_markdown), (args.json, report.to_json)):
+        if path:
+            write_text(text(), path)
+    if not args.quiet:
+        print(report.render_text())
+    return report.exit_code
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path!r}: {type(exc).__name__}") from None
+
+
+def _store_dataset(name: str | None, per_dataset: dict[str, Any], store: str) -> str:
+    """The dataset asked for, or the only one stored."""
+    if name is None and len(per_dataset) == 1:
+        return next(iter(per_dataset))
+    if name not in per_dataset:
+        raise InputError(f"{'dataset ' + repr(name) + ' is not' if name else 'several datasets are'} in {store}; "
+                         f"pass --dataset, one of: {', '.join(sorted(per_dataset))}")
+    return name
+
+
+def _add_file_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
+    group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
+    group.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
+    group.add_argument("--time", help="survival time column (when no --schema)")
+    group.add_argument("--event", help="survival event column, 0/1 (when no --schema)")
+    group.add_argument("--target", help="target column (when no --schema)")
+
+
 # -- parser --------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -271,13 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Evaluate a synthetic table against the real rows it was trained on. "
                         "Either files (--real, --synthetic, optional --holdout) or a bundled dataset and a "
                         "generator (--dataset, --generator), which splits, fits, samples and evaluates.")
-    files = ev.add_argument_group("a synthetic file")
-    files.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
-    files.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
-    files.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
-    files.add_argument("--time", help="survival time column (when no --schema)")
-    files.add_argument("--event", help="survival event column, 0/1 (when no --schema)")
-    files.add_argument("--target", help="target column (when no --schema)")
+    _add_file_options(ev.add_argument_group("a synthetic file"))
     gen = ev.add_argument_group("a generator on a bundled dataset")
     gen.add_argument("--dataset", choices=list_datasets(), help=f"bundled dataset (default {DEFAULT_DATASET})")
     gen.add_argument("--generator", help="registered generator name (see `safe-bench generators`)")
@@ -289,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     ev.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
     ev.add_argument("--json", metavar="OUT", help="write the result as JSON")
+    ev.add_argument("--html", metavar="OUT", help="write a self-contained HTML report (figures inline, opens offline)")
     ev.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     ev.set_defaults(func=cmd_evaluate)
 
@@ -348,6 +439,33 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--csv", metavar="OUT", help="write the tidy results (one row per cell x metric) as CSV")
     rs.add_argument("--json", metavar="OUT", help="write the leaderboard, tests, cells and results as JSON")
     rs.set_defaults(func=cmd_results)
+
+    gt = sub.add_parser("gate", help="judge a release against a policy; exit 0 pass, 1 fail, 2 bad input",
+                        description="Judge a synthetic table (files or an evaluation JSON) or a generator's stored "
+                        "results against a release policy (TOML, see safe_bench.gate and "
+                        "benchmarks/policies/default.toml). Exit 0 when every rule holds, 1 when one does not, "
+                        "2 on bad input. Writes JUnit XML, a Markdown summary and JSON.")
+    gt.add_argument("--policy", required=True, help="policy file (.toml)")
+    one = gt.add_argument_group("a synthetic table")
+    _add_file_options(one)
+    one.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json)")
+    one.add_argument("--result", metavar="RESULT.json", help="an evaluation already written by `evaluate --json`")
+    one.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
+    one.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
+    st = gt.add_argument_group("a generator in a results store")
+    st.add_argument("--store", help="results store written by `safe-bench run` (also where a baseline is looked up)")
+    st.add_argument("--generator", help="the generator (suite label) to judge")
+    st.add_argument("--dataset", help="judge this dataset only (needed to pick a baseline for one table "
+                    "when the store holds several)")
+    base = gt.add_argument_group("the baseline of `baseline` rules")
+    base.add_argument("--baseline", metavar="NAME", help="baseline generator in --store (default: the policy's)")
+    base.add_argument("--baseline-result", metavar="RESULT.json", help="the baseline's evaluation JSON")
+    out = gt.add_argument_group("outputs")
+    out.add_argument("--junit", metavar="OUT.xml", help="JUnit XML, one test case per rule")
+    out.add_argument("--markdown", metavar="OUT.md", help="Markdown summary for a pull-request comment")
+    out.add_argument("--json", metavar="OUT.json", help="verdicts as JSON")
+    out.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    gt.set_defaults(func=cmd_gate)
     return parser
 
 

@@ -1,0 +1,358 @@
+"""Figures for the reports, drawn with matplotlib from plain aggregates and embedded as
+SVG data URIs (no file beside the page, no network).
+
+Each drawer takes numbers (scores, intervals, curves, binned shares), never a table,
+so no record can reach a figure. The SVG is deterministic: fixed hash salt, no date.
+Matplotlib's object-oriented API is used without pyplot, so drawing touches no global
+state and needs no display.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure as MplFigure
+
+REAL = "#3b3b3b"
+SYNTHETIC = "#1f6fb4"
+HOLDOUT = "#d9480f"
+BASELINE = "#8a8a8a"
+_RC = {
+    "svg.hashsalt": "safe-bench",
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "legend.frameon": False,
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure for a page: its title, the image (an SVG data URI) and a caption; when
+    its data are absent, no image and a note saying why."""
+
+    title: str
+    image: str | None = None
+    caption: str = ""
+    note: str = ""
+
+
+def absent(title: str, note: str) -> Figure:
+    """A figure that could not be drawn, and why."""
+    return Figure(title, None, note=note)
+
+
+def _canvas(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tuple[MplFigure, np.ndarray]:
+    with matplotlib.rc_context(_RC):
+        fig = MplFigure(figsize=(width, height), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes.ravel()
+
+
+def _uri(fig: MplFigure) -> str:
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _short(label: str, width: int = 28) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+# -- scores with intervals -----------------------------------------------------------
+@dataclass(frozen=True)
+class Interval:
+    """A labelled score with its 95 % interval and a reference (holdout) score."""
+
+    label: str
+    score: float
+    low: float | None = None
+    high: float | None = None
+    reference: float | None = None
+
+
+def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (higher is better)",
+              reference_label: str = "holdout (real vs real)", caption: str = "",
+              zoom: bool = True) -> Figure:
+    """Dots with 95 % interval bars, one row per score, with the reference as a tick.
+
+    Scores live in 0..1; with ``zoom`` the axis starts a little below the lowest value
+    drawn (at a multiple of 0.05) so that close scores can be told apart."""
+    if not rows:
+        return absent(title, "no score to draw")
+    fig, (ax,) = _canvas(6.4, 0.45 * len(rows) + 0.9)
+    y = np.arange(len(rows))[::-1]
+    for yi, r in zip(y, rows):
+        if r.low is not None and r.high is not None:
+            ax.plot([r.low, r.high], [yi, yi], color=SYNTHETIC, lw=2.2, solid_capstyle="butt")
+        ax.plot([r.score], [yi], "o", color=SYNTHETIC, ms=6)
+    refs = [(yi, r.reference) for yi, r in zip(y, rows) if r.reference is not None]
+    if refs:
+        ax.plot([v for _, v in refs], [yi for yi, _ in refs], "|", color=HOLDOUT, ms=14, mew=2, label=reference_label)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
+    ax.set_yticks(y, [_short(r.label) for r in rows])
+    ax.set_xlabel(xlabel)
+    values = [v for r in rows for v in (r.score, r.low, r.reference) if v is not None]
+    ax.set_xlim(max(0.0, np.floor((min(values) - 0.02) * 20) / 20) if zoom else 0.0, 1.005)
+    ax.grid(axis="x", alpha=0.3)
+    return Figure(title, _uri(fig), caption)
+
+
+# -- survival --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Curve:
+    """A step curve (e.g. a Kaplan-Meier estimate), optionally with a band."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    low: Sequence[float] | None = None
+    high: Sequence[float] | None = None
+
+
+def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
+                caption: str = "", ncols: int = 3) -> Figure:
+    """Small multiples of step curves (real in dark grey, synthetic in blue, holdout in orange)."""
+    if not panels:
+        return absent(title, "no curve to draw")
+    n = len(panels)
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    fig, axes = _canvas(3.1 * cols + 0.4, 2.5 * rows + 0.4, cols, rows)
+    colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
+    for ax, (name, curves) in zip(axes, panels.items()):
+        for colour, curve in zip(colours, curves):
+            ax.step(curve.x, curve.y, where="post", color=colour, lw=1.4, label=curve.label)
+            if curve.low is not None and curve.high is not None:
+                ax.fill_between(curve.x, curve.low, curve.high, step="post", color=colour, alpha=0.15, lw=0)
+        ax.set_title(_short(name, 36))
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=8, loc="lower left")
+    return Figure(title, _uri(fig), caption)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A covariate's effect (e.g. a hazard ratio) with its 95 % interval, on two tables."""
+
+    label: str
+    real: tuple[float, float, float] | None  # estimate, low, high
+    synthetic: tuple[float, float, float] | None
+
+
+def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio (log scale)",
+           caption: str = "", log: bool = True, null: float = 1.0) -> Figure:
+    """A forest plot: per covariate the real and the synthetic estimate with intervals."""
+    drawable = [e for e in effects if e.real is not None or e.synthetic is not None]
+    if not drawable:
+        return absent(title, "no effect estimate to draw")
+    fig, (ax,) = _canvas(5.2, 0.42 * len(drawable) + 1.0)
+    y = np.arange(len(drawable))[::-1] * 1.0
+    for offset, attr, colour, label in ((0.15, "real", REAL, "train (real)"), (-0.15, "synthetic", SYNTHETIC, "synthetic")):
+        pts = [(yi + offset, getattr(e, attr)) for yi, e in zip(y, drawable) if getattr(e, attr) is not None]
+        for yi, (est, low, high) in pts:
+            ax.plot([low, high], [yi, yi], color=colour, lw=1.6)
+        ax.plot([p[1][0] for p in pts], [p[0] for p in pts], "s", color=colour, ms=4.5, label=label)
+    ax.axvline(null, color=BASELINE, lw=0.8, ls="--")
+    if log:
+        ax.set_xscale("log")
+    ax.set_yticks(y, [_short(e.label, 30) for e in drawable])
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
+    return Figure(title, _uri(fig), caption)
+
+
+# -- distributions -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bars:
+    """Shares per bin or category for several tables (same bins for all)."""
+
+    name: str
+    bins: Sequence[str] | Sequence[float]  # category labels, or len(shares)+1 bin edges
+    shares: Mapping[str, Sequence[float]]  # table label -> share per bin
+
+
+def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: int = 3) -> Figure:
+    """Small multiples of overlaid distributions: histograms on bin edges, or bars per category."""
+    if not panels:
+        return absent(title, "no distribution to draw")
+    n = len(panels)
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    fig, axes = _canvas(3.1 * cols + 0.4, 2.3 * rows + 0.4, cols, rows)
+    colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
+    for ax, panel in zip(axes, panels):
+        labels = list(panel.shares)
+        numeric = len(panel.bins) > 0 and not isinstance(panel.bins[0], str)
+        for i, (label, colour) in enumerate(zip(labels, colours)):
+            shares = np.asarray(panel.shares[label], dtype=float)
+            if numeric:
+                edges = np.asarray(panel.bins, dtype=float)
+                ax.stairs(shares, edges, color=colour, lw=1.5, label=label, fill=i == 0, alpha=0.35 if i == 0 else 1)
+            else:
+                width = 0.8 / max(len(labels), 1)
+                x = np.arange(len(shares)) + (i - (len(labels) - 1) / 2) * width
+                ax.bar(x, shares, width=width, color=colour, label=label, alpha=0.85)
+        if not numeric:
+            ax.set_xticks(np.arange(len(panel.bins)), [_short(str(b), 12) for b in panel.bins],
+                          rotation=30 if len(panel.bins) > 3 else 0, ha="right" if len(panel.bins) > 3 else "center")
+        ax.set_title(_short(panel.name, 36))
+        ax.set_ylabel("share")
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=8)
+    return Figure(title, _uri(fig), caption)
+
+
+def heatmap(title: str, labels: Sequence[str], matrix: np.ndarray, *, caption: str = "",
+            colorbar: str = "|association difference|", vmax: float | None = None) -> Figure:
+    """A square matrix (e.g. association differences between column pairs), NaN blank."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.size == 0 or not np.isfinite(matrix).any():
+        return absent(title, "no pair to draw")
+    k = len(labels)
+    side = min(1.2 + 0.42 * k, 9.0)
+    fig, (ax,) = _canvas(side + 1.2, side)
+    top = vmax if vmax is not None else max(float(np.nanmax(matrix)), 1e-9)
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="Reds", vmin=0.0, vmax=top)
+    short = [_short(str(label), 18) for label in labels]
+    ax.set_xticks(np.arange(k), short, rotation=45, ha="right")
+    ax.set_yticks(np.arange(k), short)
+    ax.spines[:].set_visible(False)
+    fig.colorbar(image, ax=ax, label=colorbar, shrink=0.8)
+    return Figure(title, _uri(fig), caption)
+
+
+def histograms(title: str, edges: Sequence[float], counts: Mapping[str, Sequence[float]], *,
+               xlabel: str, caption: str = "") -> Figure:
+    """Overlaid histograms on shared bin edges (e.g. distances to the closest record)."""
+    edges = np.asarray(edges, dtype=float)
+    if edges.size < 2 or not counts:
+        return absent(title, "no histogram to draw")
+    fig, (ax,) = _canvas(5.4, 3.0)
+    for (label, values), colour in zip(counts.items(), [SYNTHETIC, HOLDOUT, REAL, BASELINE]):
+        shares = np.asarray(values, dtype=float)
+        total = shares.sum()
+        ax.stairs(shares / total if total > 0 else shares, edges, color=colour, lw=1.6, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of rows")
+    ax.legend(fontsize=8)
+    return Figure(title, _uri(fig), caption)
+
+
+def roc(title: str, curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, caption: str = "") -> Figure:
+    """ROC curves (false-positive rate, true-positive rate) with the chance diagonal."""
+    if not curves:
+        return absent(title, "no ROC curve to draw")
+    fig, (ax,) = _canvas(3.8, 3.6)
+    ax.plot([0, 1], [0, 1], color=BASELINE, lw=0.8, ls="--", label="chance")
+    for (label, (fpr, tpr)), colour in zip(curves.items(), [SYNTHETIC, HOLDOUT, REAL]):
+        ax.plot(fpr, tpr, color=colour, lw=1.6, label=label, drawstyle="steps-post")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.legend(fontsize=8, loc="lower right")
+    return Figure(title, _uri(fig), caption)
+
+
+# -- leaderboard -----------------------------------------------------------------------
+def critical_difference(title: str, ranks: Mapping[str, float], cd: float | None, *, caption: str = "") -> Figure:
+    """The critical-difference diagram (Demšar 2006): generators on the average-rank axis,
+    joined by a bar when their ranks differ by less than the critical difference."""
+    if len(ranks) < 2:
+        return absent(title, "needs at least two generators")
+    names = sorted(ranks, key=lambda n: (ranks[n], n))
+    k = len(names)
+    values = np.array([ranks[n] for n in names])
+    half = -(-k // 2)
+    fig, (ax,) = _canvas(7.0, 1.6 + 0.28 * half)
+    low, high = 1.0, float(max(k, np.ceil(values.max())))
+    ax.set_xlim(low - 0.3, high + 0.3)
+    ax.set_ylim(-(half + 1.2), 1.3)
+    ax.hlines(0, low, high, color="black", lw=1)
+    for tick in range(int(low), int(high) + 1):
+        ax.vlines(tick, 0, 0.12, color="black", lw=1)
+        ax.text(tick, 0.22, str(tick), ha="center", va="bottom", fontsize=8)
+    for i, (name, rank) in enumerate(zip(names, values)):
+        left = i < half
+        level = -(i + 1) if left else -(k - i)
+        end = low - 0.25 if left else high + 0.25
+        ax.plot([rank, rank, end], [0, level, level], color=SYNTHETIC, lw=0.9)
+        ax.text(end, level, f" {_short(name, 22)} ({rank:.2f}) " if left else f" ({rank:.2f}) {_short(name, 22)} ",
+                ha="right" if left else "left", va="center", fontsize=8)
+    if cd is not None and np.isfinite(cd):
+        ax.plot([low, low + cd], [1.0, 1.0], color="black", lw=1.5)
+        ax.text(low + cd / 2, 1.08, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
+        for j, (a, b) in enumerate(_cliques(values, cd)):
+            y = -0.25 - 0.16 * j
+            ax.plot([values[a] - 0.02, values[b] + 0.02], [y, y], color="black", lw=3)
+    ax.set_axis_off()
+    return Figure(title, _uri(fig), caption)
+
+
+def _cliques(values: np.ndarray, cd: float) -> list[tuple[int, int]]:
+    """Maximal runs of sorted ranks spanning less than ``cd`` (groups not told apart)."""
+    runs = []
+    for a in range(len(values)):
+        b = a
+        while b + 1 < len(values) and values[b + 1] - values[a] < cd:
+            b += 1
+        if b > a and not any(x <= a and b <= y for x, y in runs):
+            runs.append((a, b))
+    return runs
+
+
+@dataclass(frozen=True)
+class Point:
+    """A generator in the fidelity-privacy plane, with 95 % intervals on both axes."""
+
+    label: str
+    x: float
+    y: float
+    x_ci: tuple[float, float] | None = None
+    y_ci: tuple[float, float] | None = None
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """Points not dominated on both axes (higher is better on each), by increasing x."""
+    front = [p for p in points
+             if not any(q.x >= p.x and q.y >= p.y and (q.x > p.x or q.y > p.y) for q in points)]
+    return sorted(front, key=lambda p: (p.x, -p.y))
+
+
+def tradeoff(title: str, points: Sequence[Point], *, xlabel: str, ylabel: str, caption: str = "",
+             reference: Point | None = None) -> Figure:
+    """A scatter of generators with intervals and their Pareto front."""
+    if not points:
+        return absent(title, "no generator with both scores")
+    fig, (ax,) = _canvas(5.6, 4.4)
+    for p in points:
+        xerr = None if p.x_ci is None else [[max(p.x - p.x_ci[0], 0)], [max(p.x_ci[1] - p.x, 0)]]
+        yerr = None if p.y_ci is None else [[max(p.y - p.y_ci[0], 0)], [max(p.y_ci[1] - p.y, 0)]]
+        ax.errorbar(p.x, p.y, xerr=xerr, yerr=yerr, fmt="o", color=SYNTHETIC, ecolor="#9bbbd9", ms=5, lw=1)
+        ax.annotate(_short(p.label, 20), (p.x, p.y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    front = pareto_front(points)
+    ax.plot([p.x for p in front], [p.y for p in front], color=HOLDOUT, lw=1.3, ls="-", label="Pareto front",
+            drawstyle="steps-pre", marker="D", ms=3)
+    if reference is not None:
+        ax.plot([reference.x], [reference.y], "*", color=REAL, ms=10, label=reference.label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    return Figure(title, _uri(fig), caption)
