@@ -1,0 +1,292 @@
+"""Reference generators (issue 7): every adapter's sample fits the schema, seeds make it
+reproducible, the shared checks catch broken generators, TabDDPM's diffusion matches a
+brute-force computation, plug-ins and commands run as generators."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from generators.codec import TabularCodec
+from generators.command import CommandGenerator
+from generators.conformance import RepairWarning, TrainProfile
+from generators.tabddpm import Diffusion, cosine_betas, log_one_hot
+from safe_bench.cli import main
+from safe_bench.datasets import load_dataset
+from safe_bench.errors import GeneratorError, InputError
+from safe_bench.generator import load_generator
+from safe_bench.protocol import split
+from safe_bench.validation import conform
+
+PLUGIN = Path(__file__).parent / "plugin_fixture"
+
+#: Tiny settings: these tests check contracts, not quality (benchmarks/ does that).
+TINY = {
+    "ctwgan": {"epochs": 2, "batch_size": 100, "generator_dim": (64,), "discriminator_dim": (64,)},
+    "tvae": {"epochs": 3, "batch_size": 100, "compress_dims": (64,), "decompress_dims": (64,)},
+    "tabddpm": {"steps": 150, "num_timesteps": 50, "layers": (64, 64), "dim_t": 32},
+    "independent": {},
+    "gaussian_copula": {},
+    "bootstrap_copy": {},
+}
+NEURAL = ("ctwgan", "tvae", "tabddpm")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny networks run faster on one thread, and the machine is shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def train(gbsg2_split) -> pd.DataFrame:
+    return gbsg2_split.train
+
+
+@pytest.fixture(scope="module")
+def fitted(gbsg2, train):
+    """Each generator fitted once on GBSG2's train split (seed 3)."""
+    out = {}
+    for name, params in TINY.items():
+        generator = load_generator(name, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RepairWarning)  # tiny networks may undershoot times
+            generator.fit(train, gbsg2.schema, seed=3)
+        out[name] = generator
+    return out
+
+
+# -- every adapter: the sample fits the schema ------------------------------------------
+@pytest.mark.parametrize("name", list(TINY))
+def test_sample_conforms_to_schema(name, fitted, gbsg2, train):
+    schema = gbsg2.schema
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)
+        synthetic = fitted[name].sample(300, seed=11)
+    assert list(synthetic.columns) == schema.features
+    assert len(synthetic) == 300
+    # Canonical already: conforming again changes nothing (kinds and dtypes as train's).
+    pd.testing.assert_frame_equal(conform(synthetic, schema, table="synthetic"), synthetic)
+    assert (synthetic.dtypes == train[schema.features].dtypes).all()
+    for col in schema.categorical:
+        assert set(synthetic[col].dropna()) <= set(train[col].dropna()), col
+    assert (synthetic["time"] > 0).all()
+    assert set(synthetic["cens"].unique()) <= {0.0, 1.0}
+    assert not synthetic.isna().any().any()  # GBSG2 has no missing value
+    assert synthetic["tgrade"].nunique() > 1 and synthetic["age"].nunique() > 5  # not a constant table
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_same_seed_same_table_on_cpu(name, fitted, gbsg2, train):
+    again = load_generator(name, **TINY[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)
+        again.fit(train, gbsg2.schema, seed=3)
+        first = fitted[name].sample(200, seed=5)
+        pd.testing.assert_frame_equal(again.sample(200, seed=5), first)
+        other = fitted[name].sample(200, seed=6)
+    assert not other.equals(first)
+
+
+def test_hyperparameters_come_from_keyword_arguments():
+    generator = load_generator("ctwgan", epochs=7, batch_size=40, pac=4)
+    assert (generator.epochs, generator.batch_size, generator.pac) == (7, 40, 4)
+    assert load_generator("tabddpm", steps=12, layers=[8, 8]).layers == (8, 8)
+    with pytest.raises(InputError, match="multiple of pac"):
+        load_generator("ctwgan", batch_size=30, pac=20)
+    with pytest.raises(InputError, match="rejected its settings"):
+        load_generator("tvae", no_such_setting=1)
+
+
+def test_missing_values_learned_as_presence(gbsg2):
+    """FLCHAIN's creatinine has gaps: the codec turns them into a flag the model learns."""
+    flchain = load_dataset("flchain")
+    train = split(flchain.frame, flchain.schema, seed=0).train.iloc[:600]
+    generator = load_generator("tabddpm", **TINY["tabddpm"])
+    generator.fit(train, flchain.schema, seed=0)
+    synthetic = generator.sample(600, seed=0)
+    assert synthetic["creatinine"].isna().any() and synthetic["creatinine"].notna().any()
+    complete = [c for c in flchain.schema.features if c != "creatinine"]
+    assert not synthetic[complete].isna().any().any()
+
+
+def test_codec_round_trip_is_exact(whas500):
+    canonical = conform(whas500.frame, whas500.schema, table="real")
+    canonical.loc[::7, "bmi"] = np.nan  # a numeric column with gaps
+    codec = TabularCodec.fit(canonical, whas500.schema)
+    model = codec.encode(canonical)
+    assert "bmi.present" in codec.discrete and not model.isna().any().any()
+    assert set(model["cvd"]) == {"0", "1"}
+    decoded = conform(codec.decode(model), whas500.schema, table="synthetic")
+    pd.testing.assert_frame_equal(decoded, canonical)
+
+
+# -- the shared checks: repair one thing loudly, refuse the rest ----------------------------
+@pytest.fixture(scope="module")
+def profile(gbsg2, train) -> TrainProfile:
+    return TrainProfile.fit(train, gbsg2.schema)
+
+
+def test_times_at_or_below_zero_are_raised_with_a_warning(profile, train):
+    raw = train.copy()
+    raw.loc[:9, "time"] = -5.0
+    raw.loc[10, "time"] = 0.0
+    with pytest.warns(RepairWarning, match=r"11 of 480 survival times in 'time'"):
+        out = profile.finish(raw, n=len(raw), generator="test")
+    assert (out.loc[:10, "time"] == train["time"].min()).all()
+    pd.testing.assert_frame_equal(out.drop(index=range(11)), train.drop(index=range(11)))
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda f: f.drop(columns="tgrade"), r"lacks column\(s\) \['tgrade'\]"),
+        (lambda f: f.assign(extra=1.0), r"has column\(s\) \['extra'\]"),
+        (lambda f: f.assign(tgrade=f["tgrade"].where(f.index > 2, "IV")), "'tgrade' has 1 category never seen"),
+        (lambda f: f.assign(age=f["age"].where(f.index > 4)), "'age' has 5 missing value"),
+        (lambda f: f.assign(cens=f["cens"].where(f.index > 0, 2.0)), "'cens'"),
+        (lambda f: f.assign(pnodes=f["pnodes"].astype(object).where(f.index > 0, "many")), "'pnodes'.*not numbers"),
+        (lambda f: f.iloc[:-1], "returned 479 rows, 480 were asked for"),
+    ],
+)
+def test_broken_samples_are_refused(profile, train, corrupt, message):
+    with pytest.raises(GeneratorError, match=message):
+        profile.finish(corrupt(train.copy()), n=len(train), generator="broken")
+
+
+# -- TabDDPM's diffusion, against independent computations ---------------------------------
+def _transition(alpha: float, k: int) -> np.ndarray:
+    return alpha * np.eye(k) + (1 - alpha) / k
+
+
+def test_multinomial_forward_and_posterior_match_transition_matrices():
+    """Hoogeboom et al. 2021: q(x_t|x_0) is the product of one-step matrices; the posterior is Bayes' rule."""
+    sizes, steps = [3, 2], 40
+    diffusion = Diffusion(0, sizes, steps, torch.device("cpu"))
+    alphas = 1 - cosine_betas(steps)
+    x0, xt = torch.tensor([[1, 0]]), torch.tensor([[2, 1]])
+    for t in (0, 1, 17, 39):
+        for j, k in enumerate(sizes):
+            cols = diffusion.slices[j]
+            before = np.eye(k)[x0[0, j].item()]  # distribution of x_{t-1} given x_0
+            for a in alphas[:t]:
+                before = before @ _transition(a, k)
+            forward = diffusion.q_xt_given_x0(log_one_hot(x0, sizes), torch.tensor([t]))[0, cols].exp().numpy()
+            np.testing.assert_allclose(forward, before @ _transition(alphas[t], k), rtol=1e-4)
+            bayes = before * _transition(alphas[t], k)[:, xt[0, j].item()]
+            post = diffusion.posterior(log_one_hot(x0, sizes), log_one_hot(xt, sizes), torch.tensor([t]))
+            np.testing.assert_allclose(post[0, cols].exp().numpy(), bayes / bayes.sum(), rtol=1e-4, atol=1e-7)
+
+
+def test_reverse_chain_with_an_oracle_denoiser_returns_the_data():
+    """With the exact noise (numeric) and the exact x_0 (categorical) the sampler must land on x_0."""
+    sizes, steps = [4, 3], 50
+    diffusion = Diffusion(2, sizes, steps, torch.device("cpu"))
+    point, cats = torch.tensor([0.7, -1.3]), torch.tensor([2, 0])
+    sqrt_abar, sqrt_1m = diffusion.sqrt_abar, diffusion.sqrt_1m_abar
+
+    def oracle(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        eps = (x[:, :2] - sqrt_abar[t, None] * point) / sqrt_1m[t, None]
+        logits = 30 * log_one_hot(cats.expand(len(x), 2), sizes).exp()  # near-certain x_0
+        return torch.cat([eps, logits], dim=1)
+
+    x, codes = diffusion.sample(oracle, 64, torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(x.numpy(), point.expand(64, 2).numpy(), atol=1e-3)
+    assert (codes == cats).all()
+
+
+# -- third-party plug-ins and commands -----------------------------------------------------
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from safe_bench.cli import main; sys.exit(main())", *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+
+
+def test_third_party_plugin_is_listed_and_evaluated(tmp_path):
+    listed = _cli("generators")
+    assert listed.returncode == 0, listed.stderr
+    line = next(row for row in listed.stdout.splitlines() if row.startswith("toy_shuffler"))
+    assert "Toy plug-in" in line and "safe_bench_toy_plugin:ColumnShuffler" in line
+    out = tmp_path / "toy.json"
+    run = _cli("evaluate", "--dataset", "gbsg2", "--generator", "toy_shuffler", "--metrics", "S.ks,C.km",
+               "--bootstrap", "20", "--json", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(out.read_text())
+    assert result["label"] == "toy_shuffler on gbsg2"
+    assert result["rows"]["synthetic"] == result["rows"]["train"] == 480
+    assert {m["id"]: m["status"] for m in result["metrics"]} == {"S.ks": "ok", "C.km": "ok"}
+
+
+def _script(tmp_path: Path, body: str) -> list[str]:
+    path = tmp_path / "generate.py"
+    path.write_text(textwrap.dedent(
+        """
+        import argparse, sys, time
+        import numpy as np, pandas as pd
+        p = argparse.ArgumentParser()
+        for flag in ("--train", "--n", "--seed", "--out"):
+            p.add_argument(flag)
+        a = p.parse_args()
+        train = pd.read_csv(a.train)
+        rng = np.random.default_rng(int(a.seed))
+        table = pd.DataFrame({c: rng.choice(train[c].to_numpy(), int(a.n)) for c in train.columns})
+        """
+    ) + textwrap.dedent(body))
+    return [sys.executable, str(path)]
+
+
+def test_command_runs_a_script_as_a_generator(tmp_path, gbsg2, train):
+    generator = CommandGenerator(_script(tmp_path, "table.to_csv(a.out, index=False)\n"), timeout=120)
+    generator.fit(train, gbsg2.schema, seed=0)
+    first = generator.sample(250, seed=4)
+    assert list(first.columns) == gbsg2.schema.features and len(first) == 250
+    assert set(first["cens"]) == {0.0, 1.0}  # booleans went out as 0/1 and came back
+    pd.testing.assert_frame_equal(generator.sample(250, seed=4), first)  # the seed reaches the script
+    assert not generator.sample(250, seed=5).equals(first)
+
+
+@pytest.mark.parametrize(
+    "body, timeout, message",
+    [
+        ("print('the model exploded', file=sys.stderr); sys.exit(1)\n", 120,
+         r"exited with status 1; stderr tail:\nthe model exploded"),
+        ("table.drop(columns=['horTh']).to_csv(a.out, index=False)\n", 120, r"lacks column\(s\) \['horTh'\]"),
+        ("pass\n", 120, "wrote no file"),
+        ("import subprocess; subprocess.Popen(['sleep', '60']); time.sleep(60)\n", 1, "did not finish within 1 s"),
+    ],
+    ids=["exit-1", "wrong-columns", "no-output", "hangs"],
+)
+def test_failing_command_gives_a_clear_error(tmp_path, gbsg2, train, body, timeout, message):
+    generator = CommandGenerator(_script(tmp_path, body), timeout=timeout)
+    generator.fit(train, gbsg2.schema, seed=0)
+    with pytest.raises(GeneratorError, match=message):
+        generator.sample(100, seed=0)
+
+
+def test_command_failure_through_the_cli(tmp_path, capsys):
+    command = json.dumps(_script(tmp_path, "sys.exit('no licence for the solver')\n"))
+    code = main(["evaluate", "--dataset", "gbsg2", "--generator", "command", "--option", f"command={command}", "-q"])
+    assert code == 2
+    assert "exited with status 1" in capsys.readouterr().err
+
+
+def test_command_that_cannot_start(train, gbsg2):
+    generator = CommandGenerator("/no/such/generator --fast")
+    generator.fit(train, gbsg2.schema, seed=0)
+    with pytest.raises(GeneratorError, match="could not be started"):
+        generator.sample(10, seed=0)
