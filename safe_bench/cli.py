@@ -317,7 +317,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         if args.result:
             result = EvaluationResult.from_json(_read_text(args.result))
         else:
-            result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=None)
+            result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
         candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
     report = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
     for path, text in ((args.junit, report.to_junit), (args.markdown, report.to_markdown), (args.json, report.to_json)):
@@ -452,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--result", metavar="RESULT.json", help="an evaluation already written by `evaluate --json`")
     one.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     one.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
+    one.add_argument("--metrics", type=lambda s: s.split(","),
+                     help="comma-separated metric ids or pillars to evaluate (default: all; pillars average those run)")
     st = gt.add_argument_group("a generator in a results store")
     st.add_argument("--store", help="results store written by `safe-bench run` (also where a baseline is looked up)")
     st.add_argument("--generator", help="the generator (suite label) to judge")
