@@ -9,11 +9,13 @@ rows while fitting. In the distance space (SAFE.md, P pillar):
 - categorical and boolean columns are one-hot over train's categories plus one slot
   for *missing* and one for *never seen in train*, scaled by 1/sqrt(2) so one
   category mismatch weighs like one numeric IQR.
+
+For binned marginals (S.kway) numeric columns also get train quantile bins.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,8 @@ import pandas as pd
 from safe_bench.schema import Kind, Schema
 
 _ONE_HOT_WEIGHT = 1.0 / np.sqrt(2.0)
+#: Quantile bins per numeric column for binned marginals (train quintiles).
+N_BINS = 5
 
 
 def as_numbers(series: pd.Series) -> np.ndarray:
@@ -47,17 +51,21 @@ class Encoding:
     schema: Schema
     numeric: dict[str, NumericScale]
     categories: dict[str, tuple[str | float, ...]]
+    bin_edges: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, train: pd.DataFrame, schema: Schema) -> Encoding:
         """Fit on the canonical train table (see :func:`safe_bench.validation.conform`)."""
         numeric: dict[str, NumericScale] = {}
+        bin_edges: dict[str, np.ndarray] = {}
         for col in schema.numeric:
             values = as_numbers(train[col])
             values = values[~np.isnan(values)]
             if len(values) == 0:
                 numeric[col] = NumericScale(0.0, 1.0, np.nan, np.nan)
+                bin_edges[col] = np.empty(0)
                 continue
+            bin_edges[col] = np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1]))
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             scale = q3 - q1
             if scale <= 0:
@@ -66,7 +74,7 @@ class Encoding:
         categories = {
             col: tuple(sorted(train[col].dropna().unique(), key=str)) for col in schema.categorical
         }
-        return cls(schema=schema, numeric=numeric, categories=categories)
+        return cls(schema=schema, numeric=numeric, categories=categories, bin_edges=bin_edges)
 
     @property
     def feature_names(self) -> list[str]:
@@ -87,6 +95,24 @@ class Encoding:
         codes[missing] = len(cats)
         codes[(codes < 0) & ~missing] = len(cats) + 1
         return codes
+
+    def bins(self, frame: pd.DataFrame, col: str) -> np.ndarray:
+        """Codes ``0 .. n_bins(col) - 1`` of a column on train-fitted bins: a numeric
+        value's bin on train's quantile edges (values beyond train's range fall in the
+        end bins), ``n_bins - 1`` = missing; a category's :meth:`codes`."""
+        if col in self.categories:
+            return self.codes(frame, col)
+        edges = self.bin_edges[col]
+        values = as_numbers(frame[col])
+        codes = np.searchsorted(edges, values, side="right")
+        codes[np.isnan(values)] = len(edges) + 1
+        return codes
+
+    def n_bins(self, col: str) -> int:
+        """How many codes :meth:`bins` can give column ``col`` (missing and unseen included)."""
+        if col in self.categories:
+            return len(self.categories[col]) + 2
+        return len(self.bin_edges[col]) + 2
 
     def transform(self, frame: pd.DataFrame, dtype: type = np.float64) -> np.ndarray:
         """The distance-space matrix of a canonical table (rows in table order)."""

@@ -24,7 +24,7 @@ from safe_bench.uncertainty import centred_replicates, percentile_ci
 Pillar = Literal["S", "C", "P"]
 PILLARS: tuple[Pillar, ...] = ("S", "C", "P")
 PILLAR_NAMES: Mapping[str, str] = {
-    "S": "statistical fidelity",
+    "S": "statistical fidelity (CSF)",
     "C": "clinical utility",
     "P": "privacy preservation",
 }

@@ -1,94 +1,657 @@
-"""Pillar S, statistical fidelity: do the synthetic marginals and associations match train's?"""
+"""Pillar S, statistical fidelity (CSF in the hematology literature): do the marginals,
+associations and joint distribution of the table under test match train's?
+
+Every statistic compares train with the table under test (the synthetic table, or the
+holdout for the real-vs-real reference); every transform it uses (category lists,
+scales, bins) is fitted on train (:mod:`safe_bench.encoding`).
+
+Data kinds: datetimes are compared as numbers (days), booleans as categories. A
+missing value is a value of its own: S.missing compares missing rates, categorical
+statistics count *missing* (and *never seen in train*) as categories, and the numeric
+statistics that cannot use a missing number (S.ks, S.range, Pearson and the correlation
+ratio in S.pairs) leave those cells out and say how many in their details.
+
+Intervals: a row bootstrap of the table under test with the evaluation's shared
+resamples (common random numbers, so the pillar's joint interval holds), computed in
+one vectorised pass. A resample is a vector of row counts, and every statistic here is
+a function of count-weighted sums over rows (category counts, moments, cumulative
+counts), so the sums of all replicates are one matrix product of the resample-count
+matrix with per-row features. S.detect and S.prdc work on subsamples (as SAFE.md
+allows; the sample sizes are in their details) and bootstrap those.
+"""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache, wraps
+
 import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from safe_bench.comparison import Comparison
 from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples
+
+#: Rows per block when summing features over a table (bounds memory at 1M rows).
+_BLOCK = 1 << 14
+#: Elements per block of the vectorised KS replicates.
+_KS_BLOCK = 1 << 23
+#: Category slots up to which counts are summed densely (BLAS) rather than sparsely.
+_DENSE_SLOTS = 16
+#: Column triples compared by S.kway (all of them when there are fewer).
+N_TRIPLES = 30
+#: Rows per class of the S.detect classifier (a seeded subsample beyond that).
+DETECT_ROWS = 10_000
+#: Folds of the S.detect cross-validation.
+DETECT_FOLDS = 5
+#: Rows of train and of the table under test for S.prdc (a seeded subsample beyond that).
+PRDC_ROWS = 5_000
+#: Neighbours defining the S.prdc radii (Naeem et al. 2020 use k = 5).
+PRDC_K = 5
+#: Distances within this of a radius count as inside the ball (float rounding).
+_DISTANCE_TOLERANCE = 1e-9
+
+Replicated = np.ndarray  # shape (1 + B,): the estimate, then B bootstrap replicates
 
 
-def _column_mean(per_column: dict[str, np.ndarray], what: str) -> np.ndarray:
-    if not per_column:
-        raise MetricSkipped(f"no {what} column has values in both tables")
-    return np.mean(list(per_column.values()), axis=0)
+# --------------------------------------------------------------------------- resampling
+def _single_threaded(compute: Callable[[Comparison], Measurement]) -> Callable[[Comparison], Measurement]:
+    """Run a metric with one BLAS / OpenMP thread: on a shared machine spinning worker
+    threads collapse (measured 30x slower under load), and runs are parallel across cells."""
+
+    @wraps(compute)
+    def run(cmp: Comparison) -> Measurement:
+        with threadpool_limits(limits=1):
+            return compute(cmp)
+
+    return run
+
+
+@lru_cache(maxsize=4)
+def _resample_counts(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of the evaluation's bootstrap
+    resamples (:func:`safe_bench.uncertainty.resamples`): a read-only (n, B) float32
+    matrix, one row per table row (counts are exact in float32 below 2**24 rows)."""
+    counts = np.empty((n, n_bootstrap), dtype=np.float32)
+    for b, idx in enumerate(resamples(n, n_bootstrap, seed)):
+        counts[:, b] = np.bincount(idx, minlength=n)
+    counts.flags.writeable = False
+    return counts
+
+
+def _weights(cmp: Comparison, n: int | None = None) -> np.ndarray:
+    """Resample counts of the table under test (or of an ``n``-row sample of it)."""
+    return _resample_counts(len(cmp.synthetic) if n is None else n, cmp.n_bootstrap, cmp.seed)
+
+
+def _no_weights(frame: pd.DataFrame) -> np.ndarray:
+    """An empty weight matrix: the statistic of the table itself, no replicates (train)."""
+    return np.empty((len(frame), 0), dtype=np.float32)
+
+
+Feature = tuple[np.ndarray, ...]  # a per-row feature: the product of these row vectors
+
+
+def _totals(weights: np.ndarray, features: Sequence[Feature]) -> np.ndarray:
+    """Sums over rows of each feature: row 0 the plain sum (float64), row 1 + b the sum
+    weighted by resample b's row counts (one BLAS product per block of rows)."""
+    n, n_bootstrap = weights.shape
+    out = np.zeros((len(features), 1 + n_bootstrap))
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, min(start + _BLOCK, n))
+        block = np.empty((len(features), rows.stop - rows.start))
+        for j, factors in enumerate(features):
+            block[j] = factors[0][rows]
+            for f in factors[1:]:
+                block[j] *= f[rows]
+        out[:, 0] += block.sum(axis=1)
+        if n_bootstrap:
+            out[:, 1:] += block.astype(np.float32) @ weights[rows]
+    return out.T
+
+
+def _code_counts(weights: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Rows per code ``0 .. k-1``, plain (row 0) and per resample: (1 + B, k)."""
+    n_bootstrap = weights.shape[1]
+    if n_bootstrap and k <= _DENSE_SLOTS:
+        return _totals(weights, [(codes == c,) for c in range(k)])
+    out = np.empty((1 + n_bootstrap, k))
+    out[0] = np.bincount(codes, minlength=k)
+    if n_bootstrap:
+        one_hot = sparse.csr_matrix(
+            (np.ones(len(codes), dtype=np.float32), (codes, np.arange(len(codes)))), shape=(k, len(codes))
+        )
+        out[1:] = (one_hot @ weights).T
+    return out
+
+
+def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Joint codes of several code columns: (ids 0 .. u-1 per row, first row of each id)."""
+    ids = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        ids = ids * (int(c.max()) + 1) + c
+        _, ids = np.unique(ids, return_inverse=True)
+    _, first = np.unique(ids, return_index=True)
+    return ids, first
+
+
+def _replicated(values: dict[str, Replicated], what: str) -> Replicated:
+    """The metric's estimate and replicates: the mean over its columns (or pairs)."""
+    if not values:
+        raise MetricSkipped(f"no {what} could be compared")
+    return np.mean(list(values.values()), axis=0)
+
+
+def _measure(values: dict[str, Replicated], what: str, details: dict, value: Callable[[float], float]) -> Measurement:
+    table = _replicated(values, what)
+    return bootstrapped(value(float(table[0])), float(table[0]), table[1:], details)
+
+
+def _skip_note(table: str) -> dict[str, str]:
+    return {"skipped": f"all values missing in {table}"}
+
+
+# ---------------------------------------------------------------------------- marginals
+def _ks_replicates(train: np.ndarray, under_test: np.ndarray, weights: np.ndarray) -> Replicated:
+    """1 - two-sample KS between train's values and the (resampled) values under test.
+
+    Between two consecutive distinct values under test their CDF is flat, so the supremum
+    is reached at a distinct value u_j or just below the next one: only train's CDF at
+    u_j and its left limit at u_(j+1) are needed, against the cumulative counts at u_j.
+    """
+    t = np.sort(train)
+    order = np.argsort(under_test, kind="stable")
+    y = under_test[order]
+    distinct, first = np.unique(y, return_index=True)
+    last = np.append(first[1:], len(y)) - 1  # position of each distinct value's last copy
+    at = np.searchsorted(t, distinct, side="right") / len(t)
+    before_next = np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t)
+    before_first = np.searchsorted(t, distinct[0], side="left") / len(t)
+
+    def complement(cdf: np.ndarray) -> np.ndarray:  # cdf: (distinct values, replicates)
+        gap = np.maximum(np.abs(at[:, None] - cdf), np.abs(before_next[:, None] - cdf))
+        return 1.0 - np.maximum(gap.max(axis=0), before_first)
+
+    out = np.empty(1 + weights.shape[1])
+    out[0] = complement(((last + 1) / len(y))[:, None])[0]
+    step = max(1, _KS_BLOCK // len(y))
+    for start in range(0, weights.shape[1], step):
+        cum = np.cumsum(weights[order, start : start + step], axis=0)[last]
+        out[1 + start : 1 + start + cum.shape[1]] = complement(cum / cum[-1])
+    return out
 
 
 @metric("S.ks", pillar="S", name="Kolmogorov-Smirnov complement")
+@_single_threaded
 def ks_complement(cmp: Comparison) -> Measurement:
-    """Per numeric column, 1 - the two-sample Kolmogorov-Smirnov statistic between train
-    and the table under test (missing values left to S.missing); equals SDMetrics'
-    KSComplement. Interval: bootstrap over rows of the table under test."""
-    columns = cmp.schema.numeric
-    if not columns:
+    """Per numeric or datetime column, 1 - the two-sample Kolmogorov-Smirnov statistic
+    between train and the table under test, missing values left out (S.missing compares
+    them); equals SDMetrics' KSComplement. Interval: row bootstrap of the table under test."""
+    if not cmp.schema.numeric:
         raise MetricSkipped("no numeric column")
-    resamples = list(cmp.resamples(len(cmp.synthetic)))
-    scores: dict[str, np.ndarray] = {}
-    details: dict[str, dict[str, float]] = {}
-    for col in columns:
-        t = as_numbers(cmp.train[col])
-        y = as_numbers(cmp.synthetic[col])
-        t, valid = np.sort(t[~np.isnan(t)]), ~np.isnan(y)
-        if len(t) == 0 or not valid.any():
-            details[col] = {"skipped": "all values missing in " + ("train" if len(t) == 0 else "the table under test")}
+    weights = _weights(cmp)
+    values: dict[str, Replicated] = {}
+    details: dict[str, dict] = {}
+    for col in cmp.schema.numeric:
+        t, y = as_numbers(cmp.train[col]), as_numbers(cmp.synthetic[col])
+        t_ok, y_ok = ~np.isnan(t), ~np.isnan(y)
+        if not t_ok.any() or not y_ok.any():
+            details[col] = _skip_note("train" if not t_ok.any() else "the table under test")
             continue
-        order = np.argsort(y[valid], kind="stable")
-        y_sorted = y[valid][order]
-        points = np.union1d(t, y_sorted)
-        cdf_t = np.searchsorted(t, points, side="right") / len(t)
-        below_y = np.searchsorted(y_sorted, points, side="right")
-        ks = float(np.max(np.abs(cdf_t - below_y / len(y_sorted))))
-        valid_rows = np.flatnonzero(valid)[order]
-        reps = np.empty(len(resamples))
-        for b, idx in enumerate(resamples):
-            counts = np.bincount(idx, minlength=len(y))[valid_rows]
-            total = counts.sum()
-            if total == 0:
-                reps[b] = np.nan
-                continue
-            cum = np.concatenate([[0], np.cumsum(counts)])
-            reps[b] = 1.0 - np.max(np.abs(cdf_t - cum[below_y] / total))
-        scores[col] = np.concatenate([[1.0 - ks], reps])
-        details[col] = {"ks": ks, "score": 1.0 - ks}
-    table = _column_mean(scores, "numeric")
-    return bootstrapped(1.0 - float(table[0]), float(table[0]), table[1:], {"columns": details})
+        values[col] = _ks_replicates(t[t_ok], y[y_ok], weights[y_ok])
+        details[col] = {
+            "ks": 1.0 - values[col][0],
+            "score": values[col][0],
+            "missing_left_out": {"train": int((~t_ok).sum()), "synthetic": int((~y_ok).sum())},
+        }
+    return _measure(values, "numeric column", {"columns": details}, lambda s: 1.0 - s)
+
+
+def _frequencies(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, total, out=np.full_like(counts, np.nan), where=total > 0)
 
 
 @metric("S.tv", pillar="S", name="Total variation complement")
+@_single_threaded
 def tv_complement(cmp: Comparison) -> Measurement:
     """Per categorical or boolean column, 1 - the total variation distance between the
-    category frequencies of train and the table under test (missing values left to
-    S.missing; categories train never had count fully); equals SDMetrics'
-    TVComplement. Interval: bootstrap over rows of the table under test."""
-    columns = cmp.schema.categorical
-    if not columns:
+    category frequencies of train and the table under test, missing values left out
+    (S.missing compares them) and categories train never had counted in full; equals
+    SDMetrics' TVComplement. Interval: row bootstrap of the table under test."""
+    if not cmp.schema.categorical:
         raise MetricSkipped("no categorical column")
-    resamples = list(cmp.resamples(len(cmp.synthetic)))
-    scores: dict[str, np.ndarray] = {}
-    details: dict[str, dict[str, float]] = {}
-    for col in columns:
+    weights = _weights(cmp)
+    values: dict[str, Replicated] = {}
+    details: dict[str, dict] = {}
+    for col in cmp.schema.categorical:
         k = len(cmp.encoding.categories[col])
-        t_codes = cmp.encoding.codes(cmp.train, col)
-        y_codes = cmp.encoding.codes(cmp.synthetic, col)
-
-        def frequencies(codes: np.ndarray) -> np.ndarray | None:
-            counts = np.bincount(codes, minlength=k + 2).astype(float)
-            counts[k] = 0.0  # missing values are S.missing's business
-            total = counts.sum()
-            return counts / total if total else None
-
-        p_t, p_y = frequencies(t_codes), frequencies(y_codes)
-        if p_t is None or p_y is None:
-            details[col] = {"skipped": "all values missing in " + ("train" if p_t is None else "the table under test")}
+        t_counts = np.bincount(cmp.encoding.codes(cmp.train, col), minlength=k + 2)[None, :].astype(float)
+        y_counts = _code_counts(weights, cmp.encoding.codes(cmp.synthetic, col), k + 2)
+        missing = {"train": int(t_counts[0, k]), "synthetic": int(y_counts[0, k])}
+        t_counts[:, k] = y_counts[:, k] = 0.0
+        if t_counts.sum() == 0 or y_counts[0].sum() == 0:
+            details[col] = _skip_note("train" if t_counts.sum() == 0 else "the table under test")
             continue
-        tvd = 0.5 * float(np.abs(p_t - p_y).sum())
-        reps = []
-        for idx in resamples:
-            p_b = frequencies(y_codes[idx])
-            reps.append(np.nan if p_b is None else 1.0 - 0.5 * np.abs(p_t - p_b).sum())
-        scores[col] = np.concatenate([[1.0 - tvd], reps])
-        details[col] = {"tvd": tvd, "score": 1.0 - tvd, "unseen_share": float(p_y[k + 1])}
-    table = _column_mean(scores, "categorical")
-    return bootstrapped(1.0 - float(table[0]), float(table[0]), table[1:], {"columns": details})
+        p_y = _frequencies(y_counts)
+        values[col] = 1.0 - 0.5 * np.abs(p_y - _frequencies(t_counts)).sum(axis=1)
+        values[col][np.isnan(p_y).any(axis=1)] = np.nan
+        details[col] = {
+            "tvd": 1.0 - values[col][0],
+            "score": values[col][0],
+            "unseen_share": p_y[0, k + 1],
+            "missing_left_out": missing,
+        }
+    return _measure(values, "categorical column", {"columns": details}, lambda s: 1.0 - s)
+
+
+@metric("S.missing", pillar="S", name="Missing-rate agreement")
+@_single_threaded
+def missing_rate(cmp: Comparison) -> Measurement:
+    """Per column, 1 - |missing rate in train - missing rate in the table under test|
+    (missing treated as a value of its own). Interval: row bootstrap of the table under test."""
+    columns = cmp.schema.features
+    weights = _weights(cmp)
+    rates = _totals(weights, [(cmp.synthetic[c].isna().to_numpy(),) for c in columns]) / len(cmp.synthetic)
+    values: dict[str, Replicated] = {}
+    details: dict[str, dict] = {}
+    for j, col in enumerate(columns):
+        rate_t = float(cmp.train[col].isna().mean())
+        values[col] = 1.0 - np.abs(rates[:, j] - rate_t)
+        details[col] = {"train": rate_t, "synthetic": rates[0, j], "score": values[col][0]}
+    return _measure(values, "column", {"columns": details}, lambda s: 1.0 - s)
+
+
+@metric("S.range", pillar="S", name="Range and category coverage")
+@_single_threaded
+def range_coverage(cmp: Comparison) -> Measurement:
+    """Per column, 1 - the share of the table's present values that train could not have
+    produced: numbers (datetimes) outside train's [min, max], categories train never had.
+    Missing values are left out (S.missing compares them). Interval: row bootstrap."""
+    weights = _weights(cmp)
+    columns: list[str] = []
+    features: list[Feature] = []
+    details: dict[str, dict] = {}
+    for col in cmp.schema.features:
+        if col in cmp.encoding.categories:
+            codes = cmp.encoding.codes(cmp.synthetic, col)
+            k = len(cmp.encoding.categories[col])
+            present, outside = codes != k, codes == k + 1
+            if k == 0:
+                details[col] = _skip_note("train")
+                continue
+        else:
+            scale = cmp.encoding.numeric[col]
+            y = as_numbers(cmp.synthetic[col])
+            present = ~np.isnan(y)
+            if np.isnan(scale.low):
+                details[col] = _skip_note("train")
+                continue
+            outside = present & ((y < scale.low) | (y > scale.high))
+        if not present.any():
+            details[col] = _skip_note("the table under test")
+            continue
+        columns.append(col)
+        features += [(present,), (outside,)]
+    if not columns:
+        raise MetricSkipped("no column has values in both tables")
+    sums = _totals(weights, features)
+    values: dict[str, Replicated] = {}
+    for j, col in enumerate(columns):
+        present, outside = sums[:, 2 * j], sums[:, 2 * j + 1]
+        values[col] = 1.0 - np.divide(outside, present, out=np.full_like(present, np.nan), where=present > 0)
+        details[col] = {"outside_share": 1.0 - values[col][0], "score": values[col][0], "missing_left_out": int(len(cmp.synthetic) - present[0])}
+    return _measure(values, "column", {"columns": details}, lambda s: 1.0 - s)
+
+
+# ------------------------------------------------------------------------- associations
+def _pearson(n: np.ndarray, sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+    """Pearson's r from sums (NaN where a column has no spread)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = sxy - sx * sy / n
+        var = (sxx - sx**2 / n) * (syy - sy**2 / n)
+        r = cov / np.sqrt(var)
+    return np.where(var > 1e-12 * np.maximum(sxx, 1) * np.maximum(syy, 1), np.clip(r, -1, 1), np.nan)
+
+
+def _correlation_ratio(n: np.ndarray, s: np.ndarray, ss: np.ndarray, group_n: np.ndarray, group_s: np.ndarray) -> np.ndarray:
+    """Correlation ratio eta (Pearson 1903) from totals and per-group counts and sums
+    (groups on the last axis); NaN where the number has no spread."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = np.sum(np.where(group_n > 0, group_s**2 / group_n, 0.0), axis=-1) - s**2 / n
+        total = ss - s**2 / n
+        eta = np.sqrt(np.clip(between / total, 0, 1))
+    return np.where(total > 1e-12 * np.maximum(ss, 1), eta, np.nan)
+
+
+def _cramers_v(table: np.ndarray) -> np.ndarray:
+    """Bias-corrected Cramér's V (Bergsma 2013) of contingency tables (R, r, c); empty
+    rows and columns ignored; NaN where either variable has a single observed value."""
+    n = table.sum(axis=(1, 2))
+    rows, cols = table.sum(axis=2), table.sum(axis=1)
+    expected = rows[:, :, None] * cols[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi2 = np.sum(np.where(expected > 0, table**2 / expected, 0.0), axis=(1, 2)) - 1.0
+        r, c = (rows > 0).sum(axis=1), (cols > 0).sum(axis=1)
+        phi2c = np.maximum(0.0, phi2 - (r - 1) * (c - 1) / (n - 1))
+        rc, cc = r - (r - 1) ** 2 / (n - 1), c - (c - 1) ** 2 / (n - 1)
+        v = np.sqrt(phi2c / np.minimum(rc - 1, cc - 1))
+    return np.where((r > 1) & (c > 1) & (n > 1), np.nan_to_num(v, nan=0.0, posinf=0.0), np.nan)
+
+
+class _Associations:
+    """Every pair's association in one table, plain and per resample (``weights`` (n, B);
+    empty for train). Pearson's r (num-num, pairwise-complete rows), the correlation
+    ratio (num-cat, rows where the number is present, missing a category of its own)
+    and the bias-corrected Cramér's V (cat-cat, missing a category of its own)."""
+
+    def __init__(self, cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray):
+        self.weights = weights
+        self.ones = np.ones(len(frame))
+        self.x: dict[str, np.ndarray] = {}
+        self.present: dict[str, np.ndarray] = {}
+        for col in cmp.schema.numeric:
+            sc = cmp.encoding.numeric[col]
+            values = (as_numbers(frame[col]) - sc.median) / sc.scale  # centred: stable float32 sums
+            self.present[col] = ~np.isnan(values)
+            self.x[col] = np.where(self.present[col], values, 0.0)
+        self.codes = {col: cmp.encoding.codes(frame, col) for col in cmp.schema.categorical}
+        self.slots = {col: len(cmp.encoding.categories[col]) + 2 for col in cmp.schema.categorical}
+        self.features: dict[tuple, Feature] = {}
+        self.members: dict[tuple[str, int], np.ndarray] = {}
+
+    def _gaps(self, *cols: str) -> frozenset[str]:
+        return frozenset(c for c in cols if not self.present[c].all())
+
+    def _feature(self, key: tuple, factors: Feature) -> tuple:
+        self.features.setdefault(key, factors)
+        return key
+
+    def _group(self, group: tuple[str, int] | None) -> tuple[np.ndarray, ...]:
+        if group is None:
+            return ()
+        if group not in self.members:
+            self.members[group] = self.codes[group[0]] == group[1]
+        return (self.members[group],)
+
+    def _count(self, gaps: frozenset[str], group: tuple[str, int] | None = None) -> tuple:
+        """Rows present in every column of ``gaps`` (and in category ``group``)."""
+        factors = self._group(group) + tuple(self.present[c] for c in sorted(gaps))
+        return self._feature(("n", gaps, group), factors or (self.ones,))
+
+    def _sum(self, col: str, power: int, gaps: frozenset[str], group: tuple[str, int] | None = None) -> tuple:
+        """Sum of ``col ** power`` over those rows (a missing number counts 0 already)."""
+        rest = gaps - {col}
+        factors = (self.x[col],) * power + self._group(group) + tuple(self.present[c] for c in sorted(rest))
+        return self._feature(("x", col, power, rest, group), factors)
+
+    def compute(
+        self, num_num: Sequence[tuple[str, str]], num_cat: Sequence[tuple[str, str]], cat_cat: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Replicated]:
+        plans: dict[tuple[str, str], tuple] = {}
+        for a, b in num_num:
+            gaps = self._gaps(a, b)
+            cross = self._feature(("xy", a, b), (self.x[a], self.x[b]))
+            plans[(a, b)] = (self._count(gaps), self._sum(a, 1, gaps), self._sum(b, 1, gaps),
+                             self._sum(a, 2, gaps), self._sum(b, 2, gaps), cross)
+        for a, g in num_cat:
+            gaps, groups = self._gaps(a), [(g, int(k)) for k in np.unique(self.codes[g])]
+            plans[(a, g)] = (
+                self._count(gaps), self._sum(a, 1, gaps), self._sum(a, 2, gaps),
+                [self._count(gaps, group) for group in groups],
+                [self._sum(a, 1, gaps, group) for group in groups],
+            )
+        sums = _totals(self.weights, list(self.features.values())) if self.features else None
+        at = {key: j for j, key in enumerate(self.features)}
+        out: dict[tuple[str, str], Replicated] = {}
+        for a, b in num_num:
+            out[(a, b)] = _pearson(*(sums[:, at[key]] for key in plans[(a, b)]))
+        for a, g in num_cat:
+            n, s, ss, group_n, group_s = plans[(a, g)]
+            out[(a, g)] = _correlation_ratio(
+                sums[:, at[n]], sums[:, at[s]], sums[:, at[ss]],
+                sums[:, [at[k] for k in group_n]], sums[:, [at[k] for k in group_s]],
+            )
+        if cat_cat:
+            out.update(self._contingencies(cat_cat))
+        return out
+
+    def _contingencies(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Replicated]:
+        """Cramér's V per pair from one bootstrap of the joint categorical codes."""
+        cols = sorted({c for pair in pairs for c in pair})
+        ids, first = _combine([self.codes[c] for c in cols])
+        counts = _code_counts(self.weights, ids, len(first))  # (1 + B, distinct code tuples)
+        out = {}
+        for a, b in pairs:
+            cells = self.codes[a][first] * self.slots[b] + self.codes[b][first]
+            to_cell = sparse.csr_matrix((np.ones(len(first)), (np.arange(len(first)), cells)),
+                                        shape=(len(first), self.slots[a] * self.slots[b]))
+            table = np.asarray((to_cell.T @ counts.T).T).reshape(len(counts), self.slots[a], self.slots[b])
+            out[(a, b)] = _cramers_v(table)
+        return out
+
+
+def _pairs(cmp: Comparison) -> tuple[list, list, list]:
+    numeric, features = set(cmp.schema.numeric), cmp.schema.features
+    num_num, num_cat, cat_cat = [], [], []
+    for a, b in itertools.combinations(features, 2):
+        if a in numeric and b in numeric:
+            num_num.append((a, b))
+        elif a in numeric or b in numeric:
+            num_cat.append((a, b) if a in numeric else (b, a))
+        else:
+            cat_cat.append((a, b))
+    return num_num, num_cat, cat_cat
+
+
+@metric("S.pairs", pillar="S", name="Pairwise association agreement")
+@_single_threaded
+def pair_trends(cmp: Comparison) -> Measurement:
+    """Per column pair, the association in train against the table under test: Pearson's r
+    for two numbers (score 1 - |delta|/2; equals SDMetrics' CorrelationSimilarity), the
+    correlation ratio for a number and a category, the bias-corrected Cramér's V (Bergsma
+    2013) for two categories (score 1 - |delta|). Missing numbers are left out pairwise
+    (counted in the details); missing categories are a category. A pair with a column
+    constant in train has no association to reproduce and is skipped with that reason; a
+    column constant in the table under test has association 0. Interval: row bootstrap."""
+    num_num, num_cat, cat_cat = _pairs(cmp)
+    if not (num_num or num_cat or cat_cat):
+        raise MetricSkipped("fewer than two columns")
+    train = _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat)
+    under_test = _Associations(cmp, cmp.synthetic, _weights(cmp)).compute(num_num, num_cat, cat_cat)
+    kinds = {**dict.fromkeys(num_num, "pearson"), **dict.fromkeys(num_cat, "correlation_ratio"),
+             **dict.fromkeys(cat_cat, "cramers_v")}
+    values: dict[str, Replicated] = {}
+    details: dict[str, dict] = {}
+    for pair, kind in kinds.items():
+        name = " | ".join(pair)
+        numbers = [c for c in pair if c in cmp.schema.numeric]
+        left_out = {
+            table: int((frame[numbers].isna().any(axis=1)).sum()) if numbers else 0
+            for table, frame in (("train", cmp.train), ("synthetic", cmp.synthetic))
+        }
+        if np.isnan(train[pair][0]):
+            details[name] = {"association": kind, "skipped": "a column is constant (or has no values) in train"}
+            continue
+        y = np.nan_to_num(under_test[pair], nan=0.0)
+        delta = np.abs(y - train[pair][0])
+        values[name] = 1.0 - (delta / 2 if kind == "pearson" else delta)
+        details[name] = {"association": kind, "train": train[pair][0], "synthetic": y[0], "score": values[name][0],
+                         "rows_left_out": left_out}
+    return _measure(values, "column pair", {"pairs": details}, lambda s: 1.0 - s)
+
+
+@metric("S.kway", pillar="S", name="Three-way marginal agreement")
+@_single_threaded
+def three_way(cmp: Comparison) -> Measurement:
+    """Per column triple, 1 - the total variation distance between the joint frequencies
+    of train and the table under test on train-fitted bins (numbers in train quintiles,
+    categories as such; missing a bin of its own, categories train never had one more).
+    All triples, or 30 (N_TRIPLES) distinct seeded random ones when there are more (the same
+    for the synthetic table and the reference). Interval: row bootstrap."""
+    columns = cmp.schema.features
+    if len(columns) < 3:
+        raise MetricSkipped("fewer than three columns")
+    triples = list(itertools.combinations(range(len(columns)), 3))
+    if len(triples) > N_TRIPLES:
+        rng = cmp.rng(41)
+        triples = [triples[i] for i in np.sort(rng.choice(len(triples), N_TRIPLES, replace=False))]
+    weights = _weights(cmp)
+    values: dict[str, Replicated] = {}
+    details: dict[str, dict] = {}
+    for triple in triples:
+        cols = [columns[i] for i in triple]
+        t_codes = [cmp.encoding.bins(cmp.train, c) for c in cols]
+        y_codes = [cmp.encoding.bins(cmp.synthetic, c) for c in cols]
+        ids, first = _combine([np.concatenate([t, y]) for t, y in zip(t_codes, y_codes)])
+        t_freq = np.bincount(ids[: len(cmp.train)], minlength=len(first)) / len(cmp.train)
+        y_freq = _frequencies(_code_counts(weights, ids[len(cmp.train):], len(first)))
+        name = " | ".join(cols)
+        values[name] = 1.0 - 0.5 * np.abs(y_freq - t_freq).sum(axis=1)
+        details[name] = {"tvd": 1.0 - values[name][0], "score": values[name][0], "cells": len(first)}
+    return _measure(values, "column triple", {"triples": details, "bins_per_number": "train quintiles"}, lambda s: 1.0 - s)
+
+
+# ---------------------------------------------------------------------- joint, by sample
+def _sample(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A seeded subsample of ``n`` rows in table order (the table itself when it is that small)."""
+    if n >= len(frame):
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))].reset_index(drop=True)
+
+
+def _detection_matrix(cmp: Comparison, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier inputs: numbers (datetimes in days, NaN kept: the classifier gives
+    missing values their own branch) and category codes on train's list (missing and
+    unseen codes of their own); the mask of columns the classifier treats as categories."""
+    columns, categorical = [], []
+    for col in cmp.schema.features:
+        if col in cmp.encoding.categories:
+            columns.append(cmp.encoding.codes(frame, col).astype(float))
+            categorical.append(len(cmp.encoding.categories[col]) + 2 <= 255)  # the classifier's limit
+        else:
+            columns.append(as_numbers(frame[col]))
+            categorical.append(False)
+    return np.column_stack(columns), np.array(categorical)
+
+
+def _auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> Replicated:
+    """ROC AUC (ties count one half: Mann-Whitney), plain and with each row of ``weights``
+    as row counts: (1 + B,)."""
+    _, tie = np.unique(scores, return_inverse=True)
+    one_hot = sparse.csr_matrix((np.ones(len(tie)), (np.arange(len(tie)), tie)))
+    w = np.column_stack([np.ones(len(scores)), weights])
+    pos = (one_hot.T @ (w * positive[:, None])).T
+    neg = (one_hot.T @ (w * ~positive[:, None])).T
+    below = np.cumsum(neg, axis=1) - neg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sum(pos * (below + 0.5 * neg), axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+
+
+@metric("S.detect", pillar="S", name="Detection (classifier two-sample test)")
+@_single_threaded
+def detection(cmp: Comparison) -> Measurement:
+    """A classifier tries to tell train rows from rows of the table under test: mean ROC
+    AUC over 5 stratified, seeded cross-validation folds; score
+    1 - 2 max(AUC - 0.5, 0) (Lopez-Paz & Oquab 2017). The classifier is scikit-learn's
+    HistGradientBoostingClassifier (gradient boosting on binned features, chosen for
+    speed: linear in rows, missing values and categories handled natively). It never
+    sees the holdout. Classes are balanced by subsampling the larger table (at most
+    10,000 rows each, seeded), never by weighting. Interval: row bootstrap of the
+    out-of-fold predictions (the classifier is not refitted)."""
+    m = min(len(cmp.train), len(cmp.synthetic), DETECT_ROWS)
+    if m < 2 * DETECT_FOLDS:
+        raise MetricSkipped(f"too few rows for {DETECT_FOLDS}-fold detection ({m} per class)")
+    rng = cmp.rng(42)
+    state = int(rng.integers(2**31))
+    x_t, categorical = _detection_matrix(cmp, _sample(cmp.train, m, rng))
+    x_y, _ = _detection_matrix(cmp, _sample(cmp.synthetic, m, rng))
+    x, labels = np.vstack([x_t, x_y]), np.repeat([0, 1], m)
+    weights = _weights(cmp, 2 * m)
+    folds = StratifiedKFold(DETECT_FOLDS, shuffle=True, random_state=state)
+    aucs = []
+    for fit_rows, test_rows in folds.split(x, labels):
+        classifier = HistGradientBoostingClassifier(categorical_features=categorical, random_state=state)
+        classifier.fit(x[fit_rows], labels[fit_rows])
+        scores = classifier.predict_proba(x[test_rows])[:, 1]
+        aucs.append(_auc(scores, labels[test_rows] == 1, weights[test_rows]))
+    auc = np.mean(aucs, axis=0)
+    score = 1.0 - 2.0 * np.maximum(auc - 0.5, 0.0)
+    details = {
+        "auc": auc[0],
+        "auc_ci": list(percentile_ci(centred_replicates(auc[0], auc[1:]))),
+        "fold_aucs": [a[0] for a in aucs],
+        "rows_per_class": m,
+        "rows": {"train": len(cmp.train), "synthetic": len(cmp.synthetic)},
+        "classifier": "HistGradientBoostingClassifier",
+        "random_state": state,
+        "folds": DETECT_FOLDS,
+    }
+    return bootstrapped(float(auc[0]), float(score[0]), score[1:], details)
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Blocks of squared Euclidean distances from rows of ``a`` to all rows of ``b`` (BLAS),
+    each with a tolerance for float rounding (relative to the squared norms)."""
+    norms_a, norms_b = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+    step = max(1, (1 << 22) // max(len(b), 1))
+    for start in range(0, len(a), step):
+        rows = slice(start, min(start + step, len(a)))
+        d2 = norms_a[rows, None] + norms_b[None, :] - 2.0 * (a[rows] @ b.T)
+        tolerance = _DISTANCE_TOLERANCE * (1.0 + norms_a[rows, None] + norms_b[None, :])
+        yield rows, np.maximum(d2, 0.0), tolerance
+
+
+def _radii(points: np.ndarray, k: int) -> np.ndarray:
+    """Squared distance of each point to its k-th nearest other point."""
+    out = np.empty(len(points))
+    for rows, d2, _ in _squared_distances(points, points):
+        out[rows] = np.partition(d2, k, axis=1)[:, k]  # position 0 is the point itself
+    return out
+
+
+@metric("S.prdc", pillar="S", name="Precision and coverage (PRDC)")
+@_single_threaded
+def prdc(cmp: Comparison) -> Measurement:
+    """Precision, recall, density and coverage (Naeem et al. 2020) in the train-fitted
+    distance space, with k = 5 nearest-neighbour balls fitted on train (recall on
+    the table under test's own balls); balls are closed, so duplicate rows lie in each
+    other's ball. Score: the mean of precision and coverage. Computed on seeded
+    subsamples of at most 5,000 rows of each table (sizes in the details).
+    Interval: row bootstrap of the sampled rows, radii held fixed."""
+    rng = cmp.rng(43)
+    real = cmp.encoding.transform(_sample(cmp.train, PRDC_ROWS, rng))
+    fake = cmp.encoding.transform(_sample(cmp.synthetic, PRDC_ROWS, rng))
+    if min(len(real), len(fake)) <= PRDC_K:
+        raise MetricSkipped(f"PRDC needs more than k = {PRDC_K} rows in each table")
+    real_r2, fake_r2 = _radii(real, PRDC_K), _radii(fake, PRDC_K)
+    balls_holding = np.zeros(len(fake))  # per fake row: how many real balls contain it
+    covered = np.zeros(len(real), dtype=bool)  # per real row: its ball holds a fake row
+    recalled = np.zeros(len(real), dtype=bool)  # per real row: inside some fake row's ball
+    for rows, d2, tol in _squared_distances(fake, real):
+        inside = d2 <= real_r2[None, :] + tol
+        balls_holding[rows] = inside.sum(axis=1)
+        covered |= inside.any(axis=0)
+        recalled |= (d2 <= fake_r2[rows, None] + tol).any(axis=0)
+    precise = balls_holding > 0
+    w_fake, w_real = _weights(cmp, len(fake)), _weights(cmp, len(real))
+    precision = np.concatenate([[precise.mean()], precise @ w_fake / len(fake)])
+    coverage = np.concatenate([[covered.mean()], covered @ w_real / len(real)])
+    score = (precision + coverage) / 2
+    details = {
+        "precision": precision[0],
+        "recall": float(recalled.mean()),
+        "density": float(balls_holding.sum() / (PRDC_K * len(fake))),
+        "coverage": coverage[0],
+        "k": PRDC_K,
+        "rows": {"train": len(real), "synthetic": len(fake)},
+        "rows_available": {"train": len(cmp.train), "synthetic": len(cmp.synthetic)},
+    }
+    return bootstrapped(float(score[0]), float(score[0]), score[1:], details)
