@@ -328,6 +328,16 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from safe_bench.report.site import write_site
+
+    files = write_site(args.store, args.out, title=args.title, cells=not args.no_cells)
+    if not args.quiet:
+        print(f"leaderboard site of {args.store}: {len(files)} files written to {args.out}/ "
+              f"(open {Path(args.out) / 'index.html'})")
+    return 0
+
+
 def _read_text(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -468,6 +478,18 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", metavar="OUT.json", help="verdicts as JSON")
     out.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     gt.set_defaults(func=cmd_gate)
+
+    rp = sub.add_parser("report", help="write the leaderboard site of a results store (HTML, Markdown, JSON)",
+                        description="Write the leaderboard site of a results store: index.html (sortable table "
+                        "of generators, critical-difference diagram, fidelity vs privacy with the Pareto front), "
+                        "one page per dataset and per cell, leaderboard.md and leaderboard.json. Every page is "
+                        "self-contained and opens offline.")
+    rp.add_argument("store", help="results store written by `safe-bench run`")
+    rp.add_argument("--out", required=True, help="output folder")
+    rp.add_argument("--title", help="leaderboard title (default: the store's name)")
+    rp.add_argument("--no-cells", action="store_true", help="do not write the per-cell pages")
+    rp.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    rp.set_defaults(func=cmd_report)
     return parser
 
 

@@ -233,6 +233,14 @@ def _finite(value: Any) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
+def seed_estimate(mean: float, low: float, high: float, reference: float | None = None, reason: str = "") -> Estimate:
+    """A mean score with its t interval; scores lie in 0..1 and so does their mean, so the
+    interval is clipped to 0..1 (a t interval over a few seeds can reach past either end)."""
+    low_, high_ = _finite(low), _finite(high)
+    return Estimate(float(mean), None if low_ is None else max(0.0, low_), None if high_ is None else min(1.0, high_),
+                    reference, reason)
+
+
 def scores_from_result(result: EvaluationResult) -> dict[str, Estimate]:
     """The scores of one evaluation, by subject."""
     out = {
@@ -266,9 +274,9 @@ def scores_from_results(tidy: pd.DataFrame, generator: str) -> dict[str, dict[st
                                     _finite(r["reference"]))
             else:
                 refs = cells["reference"].dropna()
-                estimate = Estimate(float(m.mean), _finite(m.ci_low), _finite(m.ci_high),
-                                    float(refs.mean()) if len(refs) == len(cells) else None,
-                                    reason=f"{m.missing} seed(s) without a score" if m.missing else "")
+                estimate = seed_estimate(m.mean, m.ci_low, m.ci_high,
+                                         float(refs.mean()) if len(refs) == len(cells) else None,
+                                         reason=f"{m.missing} seed(s) without a score" if m.missing else "")
             out.setdefault(str(m.dataset), {})[str(subject)] = estimate
     return out
 
@@ -494,5 +502,5 @@ def verdict_rows(report: GateReport) -> Sequence[Verdict]:
 
 __all__ = [
     "Estimate", "GateReport", "Policy", "PolicyError", "Rule", "Verdict", "check_baseline", "judge", "judge_rule", "load_policy",
-    "parse_policy", "scores_from_result", "scores_from_results", "verdict_rows",
+    "parse_policy", "scores_from_result", "scores_from_results", "seed_estimate", "verdict_rows",
 ]

@@ -348,7 +348,7 @@ def tradeoff(title: str, points: Sequence[Point], *, xlabel: str, ylabel: str, c
         ax.annotate(_short(p.label, 20), (p.x, p.y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     front = pareto_front(points)
     ax.plot([p.x for p in front], [p.y for p in front], color=HOLDOUT, lw=1.3, ls="-", label="Pareto front",
-            drawstyle="steps-pre", marker="D", ms=3)
+            drawstyle="steps-pre", marker="o", ms=11, mfc="none", mew=1.5)
     if reference is not None:
         ax.plot([reference.x], [reference.y], "*", color=REAL, ms=10, label=reference.label)
     ax.set_xlabel(xlabel)

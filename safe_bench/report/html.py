@@ -21,12 +21,13 @@ from safe_bench import __version__
 from safe_bench.evaluation import EvaluationResult
 from safe_bench.io import write_text
 from safe_bench.report.evaluation import evaluation_page as build_evaluation_page
+from safe_bench.report.format import ci_text, fmt
 
 
 @cache
 def environment() -> jinja2.Environment:
     """The template environment: autoescaping on, undefined names an error."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("safe_bench.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -34,6 +35,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(fmt=fmt, ci_text=ci_text)
+    return env
 
 
 def _asset(name: str) -> str:

@@ -14,7 +14,7 @@ from safe_bench.report.format import ci_text, fmt
 
 if TYPE_CHECKING:
     from safe_bench.gate import GateReport
-    from safe_bench.report.leaderboard import Leaderboard
+    from safe_bench.report.leaderboard import Board
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\n": " ", "\r": " ", "`": "&#96;"}
 
@@ -77,7 +77,7 @@ def gate_markdown(report: GateReport) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def leaderboard_markdown(board: Leaderboard) -> str:
+def leaderboard_markdown(board: Board) -> str:
     """The leaderboard: one table across datasets, then one per dataset."""
     parts = [f"# SAFE leaderboard: {escape(board.title)}", escape(board.subtitle)]
     header = ["rank", "generator", "SAFE [95 % CI]", "S", "C", "P", "mean rank", "time (s)"]

@@ -1,0 +1,192 @@
+"""The leaderboard of a results store: what its site, Markdown and JSON show.
+
+Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with a
+Student t interval (a single seed keeps its own bootstrap interval), ranked by SAFE
+(:mod:`safe_bench.ranking`). Across datasets, generators are ordered by their average
+rank; their scores there are the mean of the per-dataset means, with a t interval over
+datasets (the spread between cohorts, not the noise of one). The critical-difference
+diagram and the Friedman test come from :func:`safe_bench.ranking.leaderboard`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.errors import InputError
+from safe_bench.gate import Estimate, scores_from_results, seed_estimate
+from safe_bench.ranking import Leaderboard as Ranking
+from safe_bench.ranking import leaderboard as rank_generators
+from safe_bench.store import Store
+from safe_bench.uncertainty import t_interval
+
+SUBJECTS = ("SAFE", "S", "C", "P")
+
+
+@dataclass
+class CellLink:
+    """One stored cell: its seed, status and (when it finished) its page."""
+
+    seed: int
+    status: str
+    reason: str
+    key: str
+    href: str | None
+
+
+@dataclass
+class Row:
+    """A generator in a leaderboard table (overall or on one dataset)."""
+
+    generator: str
+    rank: float
+    scores: dict[str, Estimate]
+    seconds: float | None
+    seeds: int = 0
+    cells: int = 0
+    mean_rank: float | None = None
+    links: list[CellLink] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator,
+            "rank": self.rank,
+            "average_rank": self.mean_rank,
+            **{k: {"score": e.score, "ci_low": e.ci_low, "ci_high": e.ci_high, "reference": e.reference}
+               for k, e in self.scores.items()},
+            "generator_seconds": self.seconds,
+            "seeds_scored": self.seeds,
+            "cells": self.cells,
+        }
+
+
+@dataclass
+class DatasetBoard:
+    """One dataset: its generators ranked by SAFE, and its cells."""
+
+    name: str
+    slug: str
+    rows: list[Row]
+    reference: dict[str, float | None]
+
+    @property
+    def subtitle(self) -> str:
+        return (f"{len(self.rows)} generators; scores are means over seeds with a 95 % t interval, "
+                "ranked by SAFE (1 is best, ties share the mean rank).")
+
+
+@dataclass
+class Board:
+    """The whole leaderboard."""
+
+    title: str
+    overall: list[Row]
+    datasets: list[DatasetBoard]
+    ranking: Ranking
+    cells: pd.DataFrame = field(repr=False)
+
+    @property
+    def subtitle(self) -> str:
+        n = len(self.datasets)
+        ok = int((self.cells["status"] == "ok").sum())
+        return (f"{len(self.overall)} generators on {n} dataset{'s' if n != 1 else ''}, {len(self.cells)} cells "
+                f"({ok} finished). Generators are ordered by their average SAFE rank across datasets; scores are the "
+                "mean over datasets of the per-dataset means over seeds, with a 95 % t interval across datasets.")
+
+    @property
+    def friedman(self) -> str:
+        f = self.ranking.friedman
+        if f is None:
+            return self.ranking.note
+        cd = self.ranking.critical_difference
+        return (f"Friedman chi² = {f.statistic:.3f} (p = {f.pvalue:.3g}), Iman–Davenport F = {f.f_statistic:.3f} "
+                f"(p = {f.f_pvalue:.3g}) over {f.n_datasets} datasets and {f.k} generators; Nemenyi critical "
+                f"difference {cd:.3f} at α = {self.ranking.alpha:g} (Demšar 2006).")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "title": self.title,
+            "leaderboard": [r.to_dict() for r in self.overall],
+            "datasets": {d.name: {"rows": [r.to_dict() for r in d.rows], "reference": d.reference}
+                         for d in self.datasets},
+            "ranking": self.ranking.to_dict(),
+            "cells": self.cells.drop(columns=["params"], errors="ignore").to_dict(orient="records"),
+        }
+
+
+def slug(name: str, taken: set[str]) -> str:
+    """A file-name-safe, unique form of ``name``."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
+    out, i = base, 2
+    while out in taken:
+        out, i = f"{base}-{i}", i + 1
+    taken.add(out)
+    return out
+
+
+def _mean_estimate(values: list[Estimate]) -> Estimate:
+    scored = [v for v in values if v.score is not None]
+    if not scored:
+        return Estimate(None, reason="not scored on any dataset")
+    if len(scored) == 1:
+        return scored[0]
+    mean, low, high = t_interval(np.array([v.score for v in scored]))
+    refs = [v.reference for v in scored if v.reference is not None]
+    return seed_estimate(mean, low, high, float(np.mean(refs)) if len(refs) == len(scored) else None)
+
+
+def _seconds(cells: pd.DataFrame) -> float | None:
+    ok = cells[cells["status"] == "ok"]
+    times = (ok["fit_seconds"].astype(float) + ok["sample_seconds"].astype(float)).dropna()
+    return float(times.mean()) if len(times) else None
+
+
+def build_board(store: Store, *, title: str) -> Board:
+    """The leaderboard of a store (page links are left for the site to fill in)."""
+    cells = store.cells()
+    if cells.empty:
+        raise InputError(f"results store {str(store.path)!r} holds no cell")
+    tidy = store.results()
+    scores = store.scores("SAFE")
+    if scores["score"].isna().all():
+        raise InputError(f"no cell in {str(store.path)!r} has a SAFE score: nothing to rank")
+    ranking = rank_generators(scores)
+    generators = list(ranking.table["generator"])
+    per_gen = {g: scores_from_results(tidy, g) for g in generators}
+    empty = Estimate(None, reason="no finished cell")
+    taken: set[str] = set()
+    datasets = []
+    for name in sorted(cells["dataset"].unique()):
+        ds_cells = cells[cells["dataset"] == name]
+        rows = []
+        for g in generators:
+            g_cells = ds_cells[ds_cells["generator"] == g]
+            if g_cells.empty:
+                continue
+            est = per_gen[g].get(name, {})
+            rank = ranking.ranks.loc[name, g] if name in ranking.ranks.index else math.nan
+            links = [CellLink(int(c.seed), c.status, c.reason, c.key, None) for c in g_cells.itertuples()]
+            rows.append(Row(g, float(rank), {k: est.get(k, empty) for k in SUBJECTS}, _seconds(g_cells),
+                            seeds=sum(link.status == "ok" for link in links), cells=len(links), links=links))
+        rows.sort(key=lambda r: (r.rank if math.isfinite(r.rank) else math.inf, r.generator))
+        reference = {k: _mean_ref([r.scores[k] for r in rows]) for k in SUBJECTS}
+        datasets.append(DatasetBoard(name, slug(name, taken), rows, reference))
+    overall = []
+    for r in ranking.table.itertuples():
+        g = r.generator
+        est = {k: _mean_estimate([d.get(k, empty) for d in per_gen[g].values()]) for k in SUBJECTS}
+        overall.append(Row(g, float(r.rank), est, _seconds(cells[cells["generator"] == g]),
+                           seeds=int((cells[(cells["generator"] == g)]["status"] == "ok").sum()),
+                           cells=int((cells["generator"] == g).sum()), mean_rank=float(r.average_rank)))
+    return Board(title, overall, datasets, ranking, cells)
+
+
+def _mean_ref(values: list[Estimate]) -> float | None:
+    refs = [v.reference for v in values if v.reference is not None]
+    return float(np.mean(refs)) if refs else None

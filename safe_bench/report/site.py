@@ -1,0 +1,99 @@
+"""The leaderboard site of a results store, written to a folder::
+
+    index.html                      generators ranked across datasets: sortable table,
+                                    critical-difference diagram, fidelity vs privacy
+    datasets/<dataset>.html         one dataset: its table, its trade-off, its cells
+    cells/<dataset>/<generator>-seed<k>.html   one cell's evaluation page
+    leaderboard.md, leaderboard.json
+
+Every page is self-contained (see :mod:`safe_bench.report.html`); links are relative,
+so the folder can be opened from disk or served as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safe_bench.evaluation import plain
+from safe_bench.io import write_text
+from safe_bench.report.figures import Figure, Point, critical_difference, tradeoff
+from safe_bench.report.html import evaluation_html, render
+from safe_bench.report.leaderboard import Board, Row, build_board, slug
+from safe_bench.report.markdown import leaderboard_markdown
+from safe_bench.store import Store
+
+_TRADEOFF_CAPTION = (
+    "Each generator at its statistical fidelity (S) and privacy preservation (P), with 95 % intervals; "
+    "the line joins the Pareto front (no other generator is better on both); the star is the holdout "
+    "(real patients never seen by any generator), the real-vs-real reference."
+)
+
+
+def _point(row: Row) -> Point | None:
+    s, p = row.scores["S"], row.scores["P"]
+    if s.score is None or p.score is None:
+        return None
+    return Point(row.generator, s.score, p.score,
+                 None if s.ci_low is None or s.ci_high is None else (s.ci_low, s.ci_high),
+                 None if p.ci_low is None or p.ci_high is None else (p.ci_low, p.ci_high))
+
+
+def _tradeoff(title: str, rows: list[Row], reference: tuple[float | None, float | None]) -> Figure:
+    points = [p for p in map(_point, rows) if p is not None]
+    ref = None if None in reference else Point("holdout (real vs real)", reference[0], reference[1])  # type: ignore[arg-type]
+    return tradeoff(title, points, xlabel="S: statistical fidelity", ylabel="P: privacy preservation",
+                    caption=_TRADEOFF_CAPTION, reference=ref)
+
+
+def _reference(board: Board, key: str) -> float | None:
+    refs = [d.reference[key] for d in board.datasets if d.reference[key] is not None]
+    return sum(refs) / len(refs) if refs else None
+
+
+def write_site(store_path: str | Path, out: str | Path, *, title: str | None = None, cells: bool = True) -> list[Path]:
+    """Write the leaderboard site of ``store_path`` into ``out``; returns the files written.
+    With ``cells=False`` the per-cell pages are not written (nor linked)."""
+    out = Path(out)
+    written: list[Path] = []
+
+    def emit(relative: str, text: str) -> None:
+        write_text(text, out / relative)
+        written.append(out / relative)
+
+    with Store(store_path) as store:
+        board = build_board(store, title=title or f"{Path(store_path).stem}")
+        for d in board.datasets:
+            taken: set[str] = set()
+            for row in d.rows:
+                base = slug(row.generator, taken)
+                for link in row.links:
+                    if cells and link.status == "ok":
+                        link.href = f"cells/{d.slug}/{base}-seed{link.seed}.html"
+                        nav = [("leaderboard", "../../index.html"), (d.name, f"../../datasets/{d.slug}.html")]
+                        emit(link.href, evaluation_html(
+                            store.result(link.key), nav=nav,
+                            title=f"SAFE report: {row.generator} on {d.name}, seed {link.seed}"))
+    ranks = dict(zip(board.ranking.table["generator"], board.ranking.table["average_rank"]))
+    cd = critical_difference(
+        "Critical-difference diagram", ranks, board.ranking.critical_difference,
+        caption="Average SAFE rank across datasets (1 is best). Generators joined by a bar are not significantly "
+        "different (Nemenyi test, Demšar 2006)." if board.ranking.critical_difference is not None
+        else board.ranking.note + ".")
+    overall_tradeoff = _tradeoff("Fidelity versus privacy", board.overall,
+                                 (_reference(board, "S"), _reference(board, "P")))
+    emit("index.html", render("leaderboard.html", title=f"SAFE leaderboard: {board.title}",
+                              nav=[(d.name, f"datasets/{d.slug}.html") for d in board.datasets],
+                              board=board, figures=[cd, overall_tradeoff], root=""))
+    for d in board.datasets:
+        figure = _tradeoff(f"Fidelity versus privacy on {d.name}", d.rows, (d.reference["S"], d.reference["P"]))
+        emit(f"datasets/{d.slug}.html", render(
+            "dataset.html", title=f"SAFE leaderboard: {board.title}: {d.name}",
+            nav=[("leaderboard", "../index.html")], board=board, dataset=d, figures=[figure], root="../"))
+    emit("leaderboard.md", leaderboard_markdown(board))
+    emit("leaderboard.json", _json(board))
+    return written
+
+
+def _json(board: Board) -> str:
+    return json.dumps(plain(board.to_dict()), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
