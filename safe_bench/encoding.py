@@ -51,21 +51,21 @@ class Encoding:
     schema: Schema
     numeric: dict[str, NumericScale]
     categories: dict[str, tuple[str | float, ...]]
-    bin_edges: dict[str, np.ndarray] = field(default_factory=dict)
+    bin_edges: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, train: pd.DataFrame, schema: Schema) -> Encoding:
         """Fit on the canonical train table (see :func:`safe_bench.validation.conform`)."""
         numeric: dict[str, NumericScale] = {}
-        bin_edges: dict[str, np.ndarray] = {}
+        bin_edges: dict[str, tuple[float, ...]] = {}
         for col in schema.numeric:
             values = as_numbers(train[col])
             values = values[~np.isnan(values)]
             if len(values) == 0:
                 numeric[col] = NumericScale(0.0, 1.0, np.nan, np.nan)
-                bin_edges[col] = np.empty(0)
+                bin_edges[col] = ()
                 continue
-            bin_edges[col] = np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1]))
+            bin_edges[col] = tuple(np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1])).tolist())
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             scale = q3 - q1
             if scale <= 0:
@@ -102,7 +102,7 @@ class Encoding:
         end bins), ``n_bins - 1`` = missing; a category's :meth:`codes`."""
         if col in self.categories:
             return self.codes(frame, col)
-        edges = self.bin_edges[col]
+        edges = np.asarray(self.bin_edges[col], dtype=float)
         values = as_numbers(frame[col])
         codes = np.searchsorted(edges, values, side="right")
         codes[np.isnan(values)] = len(edges) + 1

@@ -184,7 +184,8 @@ def _ks_replicates(train: np.ndarray, under_test: np.ndarray, weights: np.ndarra
     step = max(1, _KS_BLOCK // len(y))
     for start in range(0, weights.shape[1], step):
         cum = np.cumsum(weights[order, start : start + step], axis=0)[last]
-        out[1 + start : 1 + start + cum.shape[1]] = complement(cum / cum[-1])
+        with np.errstate(invalid="ignore", divide="ignore"):  # a resample may miss every row
+            out[1 + start : 1 + start + cum.shape[1]] = complement(cum / cum[-1])
     return out
 
 
