@@ -18,6 +18,7 @@ one transaction per finished cell, and skips the cells the store already holds.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import platform
@@ -30,6 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from multiprocessing.connection import Client, Listener
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -148,6 +152,30 @@ def _sandbox(task: CellTask, conn: Any) -> None:
     conn.close()
 
 
+def _preload(modules: Sequence[str]) -> list[str]:
+    """What a cell process should find imported: safe-bench, the suite's generator modules,
+    and torch when installed (the bundled generators seed it on every fit; importing it
+    takes seconds, forking it none)."""
+    return ["safe_bench.runner", *modules, *(["torch"] if find_spec("torch") is not None else [])]
+
+
+def _context(preload: Sequence[str]) -> BaseContext:
+    """How to start a cell process, warm.
+
+    A single-threaded process (a joblib worker, a script) imports the preload itself and
+    forks: the cell starts with everything imported. A multi-threaded one (a Dask worker
+    runs tasks in threads) must not fork, as a lock held by another thread would stay
+    locked in the child; it asks a forkserver that imported the preload once.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        for module in preload:
+            importlib.import_module(module)
+        return multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
 def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
     """Run a cell in a sandbox process, killed when it outlives ``task.timeout`` seconds."""
     if multiprocessing.current_process().daemon:
@@ -155,8 +183,7 @@ def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
             "this worker is a daemonic process and cannot start cell processes; start Dask workers "
             "with DASK_DISTRIBUTED__WORKER__DAEMON=False (or `dask worker --no-nanny`)"
         )
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["safe_bench.runner", *task.preload])
+    ctx = _context(_preload(task.preload))
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_sandbox, args=(task, sender), name=f"safe-bench-cell-{task.key[:12]}", daemon=True)
     start = time.perf_counter()
@@ -204,14 +231,62 @@ class SerialBackend:
             yield run_cell(task, emit)
 
 
-class _QueueEmitter:
-    """Sends stage events from a joblib worker through a multiprocessing manager queue."""
+class _SocketEmitter:
+    """Sends stage events from a local worker process to the coordinator's :class:`_EventListener`."""
 
-    def __init__(self, queue: Any):
-        self.queue = queue
+    def __init__(self, address: str, authkey: bytes):
+        self.address, self.authkey = address, authkey
+        self.conn: Any = None
+
+    def __getstate__(self) -> tuple[str, bytes]:
+        return self.address, self.authkey
+
+    def __setstate__(self, state: tuple[str, bytes]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
 
     def __call__(self, event: StageEvent) -> None:
-        self.queue.put(tuple(event))
+        if self.conn is None:
+            self.conn = Client(self.address, authkey=self.authkey)
+        self.conn.send(tuple(event))
+
+
+class _EventListener:
+    """Receives stage events from local worker processes (a Unix socket, one reader per cell)."""
+
+    def __init__(self, emit: Emit):
+        self.emit = emit
+        self.authkey = os.urandom(32)
+        self.listener = Listener(family="AF_UNIX", authkey=self.authkey)
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def emitter(self) -> _SocketEmitter:
+        return _SocketEmitter(self.listener.address, self.authkey)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn = self.listener.accept()
+            except (OSError, EOFError):
+                continue
+            if self.closing:
+                conn.close()
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: Any) -> None:
+        with conn:
+            while True:
+                try:
+                    event = conn.recv()
+                except (EOFError, OSError):
+                    return
+                self.emit(StageEvent(*event))
+
+    def close(self) -> None:
+        self.closing = True
+        Client(self.listener.address, authkey=self.authkey).close()  # wakes the accepting thread
+        self.listener.close()
 
 
 class JoblibBackend:
@@ -226,23 +301,12 @@ class JoblibBackend:
     def run(self, tasks: Sequence[CellTask], emit: Emit) -> Iterator[CellOutcome]:
         from joblib import Parallel, delayed
 
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["safe_bench.runner"])
-        with ctx.Manager() as manager:
-            queue = manager.Queue()
-            drain = threading.Thread(target=_drain, args=(queue, emit), daemon=True)
-            drain.start()
-            try:
-                parallel = Parallel(n_jobs=self.jobs, batch_size=1, return_as="generator_unordered")
-                yield from parallel(delayed(run_cell)(task, _QueueEmitter(queue)) for task in tasks)
-            finally:
-                queue.put(None)
-                drain.join()
-
-
-def _drain(queue: Any, emit: Emit) -> None:
-    while (event := queue.get()) is not None:
-        emit(StageEvent(*event))
+        events = _EventListener(emit)
+        try:
+            parallel = Parallel(n_jobs=self.jobs, batch_size=1, return_as="generator_unordered")
+            yield from parallel(delayed(run_cell)(task, events.emitter()) for task in tasks)
+        finally:
+            events.close()
 
 
 class _DaskEmitter:
