@@ -30,3 +30,16 @@ def shuffle_columns(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 
     rng = np.random.default_rng(seed)
     return pd.DataFrame({c: frame[c].to_numpy()[rng.permutation(len(frame))] for c in frame.columns})
+
+
+@pytest.fixture(scope="session")
+def tiny_site(tmp_path_factory):
+    """A tiny results store of real evaluations and its leaderboard site (tests/report_data.py)."""
+    from report_data import make_store
+
+    from safe_bench.cli import main
+
+    root = tmp_path_factory.mktemp("site")
+    store = make_store(root / "tiny.sqlite")
+    assert main(["report", str(store), "--out", str(root / "site"), "--title", "tiny <b>board</b>", "-q"]) == 0
+    return store, root / "site"

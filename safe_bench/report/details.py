@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from safe_bench.metrics import MetricResult
-from safe_bench.report.figures import Figure, absent
+from safe_bench.report.figures import Bars, Figure, absent, bar_panels, heatmap
 
 Results = Mapping[str, MetricResult]
 
@@ -27,7 +29,81 @@ def _details(results: Results, metric_id: str, title: str) -> dict[str, Any] | F
     return m.details
 
 
-READERS: dict[str, list[Callable[[Results], Figure]]] = {"S": [], "C": [], "P": []}
+def _numbers(values: Any) -> np.ndarray:
+    """A list of numbers as a float array; a ValueError for anything else."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError("not a list of numbers")
+    return array
+
+
+#: At most this many columns get a marginal panel (those with the lowest scores).
+MAX_MARGINALS = 9
+
+
+def marginals(results: Results) -> Figure:
+    """Marginals: train versus synthetic"""
+    title = "Marginals: train versus synthetic"
+    panels: list[tuple[float, Bars]] = []
+    lacking = []
+    for metric_id, key, bins_key in (("S.ks", "histogram", "edges"), ("S.tv", "shares", "categories")):
+        details = _details(results, metric_id, title)
+        if isinstance(details, Figure):
+            lacking.append(details.note)
+            continue
+        columns = details.get("columns", {})
+        drawn = 0
+        for name, entry in columns.items():
+            data = entry.get(key) if isinstance(entry, Mapping) else None
+            if not isinstance(data, Mapping):
+                continue
+            bins = data[bins_key] if bins_key == "categories" else list(_numbers(data[bins_key]))
+            shares = {"train": _numbers(data["train"]), "synthetic": _numbers(data["synthetic"])}
+            panels.append((float(entry.get("score", 0.0)), Bars(str(name), [str(b) for b in bins]
+                                                                  if bins_key == "categories" else bins, shares)))
+            drawn += 1
+        if columns and not drawn:
+            lacking.append(f"{metric_id} details carry no per-column {key} ({bins_key} with train and synthetic shares)")
+    if not panels:
+        return absent(title, "; ".join(lacking) or "no column to draw")
+    panels.sort(key=lambda p: (p[0], p[1].name))
+    shown = [bars for _, bars in panels[:MAX_MARGINALS]]
+    caption = ("Shares of rows per train-fitted bin or category, train (filled) and synthetic (line)"
+               + (f"; the {len(shown)} columns with the lowest scores of {len(panels)}" if len(panels) > len(shown) else "")
+               + ".")
+    return bar_panels(title, shown, caption=caption)
+
+
+def associations(results: Results) -> Figure:
+    """Association differences between column pairs"""
+    title = "Association differences between column pairs"
+    details = _details(results, "S.pairs", title)
+    if isinstance(details, Figure):
+        return details
+    pairs = details.get("pairs", {})
+    columns: list[str] = []
+    cells = []
+    for key, entry in pairs.items():
+        parts = str(key).split(" | ")
+        if len(parts) != 2 or not isinstance(entry, Mapping):
+            continue
+        train, synthetic = entry.get("train"), entry.get("synthetic")
+        if train is None or synthetic is None:
+            continue
+        columns += [p for p in parts if p not in columns]
+        cells.append((parts[0], parts[1], abs(float(train) - float(synthetic))))
+    if not cells:
+        return absent(title, "S.pairs details carry no pair with train and synthetic associations")
+    index = {c: i for i, c in enumerate(columns)}
+    matrix = np.full((len(columns), len(columns)), np.nan)
+    for a, b, gap in cells:
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = gap
+    return heatmap(title, columns, matrix, vmax=max(0.2, float(np.nanmax(matrix))),
+                   caption="|association in train − association in synthetic| per column pair (Pearson or "
+                   "Spearman, bias-corrected Cramér's V, correlation ratio); blank: not computed.")
+
+
+READERS: dict[str, list[Callable[[Results], Figure]]] = {"S": [marginals, associations], "C": [], "P": []}
 
 
 def figures_for(pillar: str, results: Results) -> list[Figure]:

@@ -35,8 +35,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(fmt=fmt, ci_text=ci_text)
+    env.globals.update(fmt=fmt, ci_text=ci_text, sortkey=sortkey)
     return env
+
+
+def sortkey(value: float | int | None) -> str:
+    """A number as a table sorts it (12 significant digits, as results are stored); empty when missing."""
+    return "" if value is None else f"{float(value):.12g}"
 
 
 def _asset(name: str) -> str:

@@ -1,0 +1,293 @@
+"""Reports: the evaluation page, the leaderboard site, Markdown and JSON.
+
+Pages are built from real evaluations (GBSG2, veterans) and checked as files: self-
+contained (no network), escaped, deterministic, no record of any table, figures drawn
+or explained, every link resolving. tests/test_browser.py opens them in Chromium.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from report_data import DATASETS, FAST, GENERATORS, SEEDS
+from safe_bench import evaluate, load_generator
+from safe_bench.cli import main
+from safe_bench.evaluation import EvaluationResult
+from safe_bench.io import write_table
+from safe_bench.metrics import MetricResult
+from safe_bench.report import evaluation_html
+from safe_bench.report.figures import Point, _cliques, pareto_front
+from safe_bench.store import Store
+
+XSS = "<script>alert(1)</script>"
+
+
+class Page(HTMLParser):
+    """Collects what a page loads and shows: tags, attributes, table rows, text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+        self._raw = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._raw = tag in ("script", "style")
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        self._raw = False
+        if tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._raw:
+            return
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+    @property
+    def words(self) -> str:
+        """The visible text, whitespace collapsed."""
+        return " ".join(" ".join(self.text).split())
+
+    def attributes(self, name: str) -> list[str]:
+        return [a[name] for _, a in self.tags if a.get(name)]
+
+    def svgs(self) -> list[str]:
+        prefix = "data:image/svg+xml;base64,"
+        return [base64.b64decode(src[len(prefix):]).decode("utf-8") for src in self.attributes("src")
+                if src.startswith(prefix)]
+
+
+def assert_self_contained(html: str) -> Page:
+    page = Page(html)
+    assert not [t for t, a in page.tags if t in ("link", "iframe", "object", "embed", "base")]
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in page.attributes("src"))
+    assert not [h for h in page.attributes("href") if re.match(r"^[a-z]+:", h)], "only relative links"
+    assert sum(t == "script" for t, _ in page.tags) == 1, "one script: the inline sorter"
+    assert not [a for _, a in page.tags if "style" in a or any(k.startswith("on") for k in a)]
+    (csp,) = [a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'; img-src data:;") and "'unsafe-inline'" not in csp
+    assert "url(" not in html and "@import" not in html
+    for svg in page.svgs():
+        assert "<script" not in svg and "href=\"http" not in svg
+    return page
+
+
+# -- the evaluation page -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def copy_run(gbsg2, gbsg2_split):
+    """bootstrap_copy: a synthetic table made of real training rows."""
+    gen = load_generator("bootstrap_copy")
+    gen.fit(gbsg2_split.train, gbsg2.schema, seed=0)
+    synthetic = gen.sample(len(gbsg2_split.train), seed=0)
+    result = evaluate(gbsg2_split.train, synthetic, gbsg2_split.holdout, gbsg2.schema, seed=0, n_bootstrap=10,
+                      metrics=FAST, label="bootstrap_copy on gbsg2")
+    return result, synthetic
+
+
+def test_evaluation_page_is_self_contained_with_every_section(copy_run):
+    result, _ = copy_run
+    html = evaluation_html(result)
+    page = assert_self_contained(html)
+    text = " ".join(page.text)
+    for heading in ("SAFE verdict", "statistical fidelity", "clinical utility", "privacy preservation"):
+        assert heading in text
+    for m in result.metrics:
+        assert any(row and row[0] == m.id for row in page.rows), m.id
+    safe = result.pillars["SAFE"]
+    assert f"{safe.score:.3f}" in text and f"[{safe.ci_low:.3f}, {safe.ci_high:.3f}]" in text
+    assert len(page.svgs()) >= 4  # pillars, three metric charts, association heatmap
+    assert "Association differences between column pairs" in text
+
+
+def test_evaluation_page_is_deterministic(copy_run):
+    result, _ = copy_run
+    again = EvaluationResult.from_json(result.to_json())
+    assert evaluation_html(result) == evaluation_html(again)
+
+
+def record_cells(result: EvaluationResult, table: pd.DataFrame, columns: list[str]) -> set[tuple[str, ...]]:
+    """Each row of ``table`` as the texts a report could print for it."""
+    def texts(value) -> tuple[str, ...]:
+        if isinstance(value, float):
+            return (f"{value:.3f}", f"{value:g}", str(value), f"{value:.1f}") + ((str(int(value)),) if value.is_integer() else ())
+        return (str(value),)
+    return {tuple(sorted({t for c in columns for t in texts(row[c])})) for _, row in table.iterrows()}
+
+
+def test_no_record_appears_even_when_the_synthetic_rows_are_real(copy_run, gbsg2_split):
+    """The synthetic table copies training rows: neither a synthetic nor a real record
+    may appear in a table row of the page or as a run of values in its text or figures."""
+    result, synthetic = copy_run
+    html = evaluation_html(result)
+    page = Page(html)
+    numeric = ["age", "tsize", "pnodes", "progrec", "estrec", "time"]
+    svg_text = [t for svg in page.svgs() for t in re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)]
+    corpus = " ".join(page.text + svg_text)
+    for table in (gbsg2_split.train, synthetic):
+        for _, row in table.iterrows():
+            values = [f"{row[c]:g}" for c in numeric]
+            for tr in page.rows:
+                shared = sum(any(v == cell or cell.startswith(v + " ") for cell in tr) for v in set(values))
+                assert shared <= 1, f"a table row of the page shares {shared} values with a record"
+            run = r"\D+".join(re.escape(v) for v in values[:3])
+            assert not re.search(rf"(?<![\d.]){run}(?![\d.])", corpus)
+
+
+def test_a_column_named_like_a_script_is_text(gbsg2, gbsg2_split):
+    rename = {"horTh": XSS}
+    schema = gbsg2.schema.to_dict()
+    schema["columns"] = {rename.get(k, k): v for k, v in schema["columns"].items()}
+    for role in ("groups", "sensitive", "quasi_identifiers"):
+        if role in schema.get("roles", {}):
+            schema["roles"][role] = [rename.get(c, c) for c in schema["roles"][role]]
+    from safe_bench.schema import Schema
+
+    evil = Schema.from_dict(schema)
+    train, holdout = (t.rename(columns=rename) for t in (gbsg2_split.train, gbsg2_split.holdout))
+    result = evaluate(train, holdout, holdout, evil, n_bootstrap=10, metrics=["S.tv", "S.pairs", "C.km"])
+    html = evaluation_html(result)
+    assert_self_contained(html)
+    assert XSS not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_figures_without_their_details_are_left_out_with_a_note(copy_run):
+    """Metric details that lack what a figure needs, or have an odd layout, give notes, not errors."""
+    result, _ = copy_run
+    data = json.loads(result.to_json())
+    for m in data["metrics"]:
+        if m["id"] == "S.pairs":
+            m["details"] = {"pairs": {"a | b": {"train": "high", "synthetic": None}, "weird": 3}}
+        if m["id"] == "S.ks":
+            m["details"] = {"columns": {"age": {"histogram": {"edges": "x", "train": [1], "synthetic": [1]}}}}
+        if m["id"] == "S.tv":
+            m["status"], m["reason"] = "error", "ValueError: broken"
+    html = evaluation_html(EvaluationResult.from_dict(data))
+    text = Page(html).words
+    assert "Marginals: train versus synthetic: not drawn: the metric details do not have the expected layout" in text
+    assert "Association differences between column pairs: not drawn:" in text
+    lacking = [dict(m, details={}) for m in data["metrics"]]
+    html = evaluation_html(EvaluationResult.from_dict({**data, "metrics": lacking}))
+    assert "not drawn: S.pairs details carry no pair" in Page(html).words
+
+
+def test_evaluate_writes_the_html_from_the_command_line(tmp_path, gbsg2, gbsg2_split, copy_run):
+    _, synthetic = copy_run
+    for name, table in (("train", gbsg2_split.train), ("holdout", gbsg2_split.holdout), ("synthetic", synthetic)):
+        write_table(table, tmp_path / f"{name}.csv")
+    (tmp_path / "schema.json").write_text(json.dumps(gbsg2.schema.to_dict()))
+    out = tmp_path / "report.html"
+    code = main(["evaluate", "--real", str(tmp_path / "train.csv"), "--synthetic", str(tmp_path / "synthetic.csv"),
+                 "--holdout", str(tmp_path / "holdout.csv"), "--schema", str(tmp_path / "schema.json"),
+                 "--metrics", ",".join(FAST), "--bootstrap", "10", "--html", str(out), "-q"])
+    assert code == 0
+    page = assert_self_contained(out.read_text())
+    assert "SAFE report: synthetic.csv" in " ".join(page.text)
+
+
+# -- the leaderboard site ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def site(tiny_site):
+    return tiny_site
+
+
+def test_the_site_has_every_page_and_every_link_resolves(site):
+    store, out = site
+    pages = sorted(out.rglob("*.html"))
+    expected = 1 + len(DATASETS) + len(DATASETS) * len(GENERATORS) * len(SEEDS)
+    assert len(pages) == expected
+    assert (out / "leaderboard.md").is_file() and (out / "leaderboard.json").is_file()
+    for path in pages:
+        page = assert_self_contained(path.read_text())
+        for href in page.attributes("href"):
+            assert (path.parent / href).resolve().is_file(), f"{path.name} links to a missing {href}"
+    index = Page((out / "index.html").read_text())
+    assert "tiny <b>board</b>" in " ".join(index.text)  # the title is shown as text, not markup
+
+
+def test_the_leaderboard_matches_ranks_computed_by_hand(site):
+    store, out = site
+    with Store(store) as s:
+        scores = s.scores("SAFE")
+    means = scores.groupby(["dataset", "generator"])["score"].mean().unstack()
+    ranks = means.apply(lambda row: pd.Series(stats.rankdata(-row.to_numpy()), index=row.index), axis=1)
+    board = json.loads((out / "leaderboard.json").read_text())
+    rows = board["leaderboard"]
+    assert [r["generator"] for r in rows] == sorted(GENERATORS, key=lambda g: (ranks[g].mean(), -means[g].mean()))
+    for r in rows:
+        g = r["generator"]
+        assert r["average_rank"] == pytest.approx(ranks[g].mean())
+        per_dataset = means[g].to_numpy()
+        assert r["SAFE"]["score"] == pytest.approx(per_dataset.mean())
+        half = stats.t.ppf(0.975, len(per_dataset) - 1) * stats.sem(per_dataset)
+        assert r["SAFE"]["ci_low"] == pytest.approx(max(0.0, per_dataset.mean() - half))
+    index = Page((out / "index.html").read_text())
+    table_rows = [row for row in index.rows if row and row[1] in GENERATORS]
+    assert [row[1] for row in table_rows] == [r["generator"] for r in rows]
+    md = (out / "leaderboard.md").read_text()
+    assert md.count("| gaussian_copula |") == 1 + len(DATASETS) and "tiny &lt;b&gt;board&lt;/b&gt;" in md
+
+
+def test_dataset_pages_show_seed_means_and_link_their_cells(site):
+    store, out = site
+    with Store(store) as s:
+        scores = s.scores("SAFE")
+    for name in DATASETS:
+        page = Page((out / "datasets" / f"{name}.html").read_text())
+        for g in GENERATORS:
+            (row,) = [r for r in page.rows if len(r) > 1 and r[1] == g]
+            values = scores[(scores.dataset == name) & (scores.generator == g)]["score"].to_numpy()
+            assert row[2].startswith(f"{values.mean():.3f}")
+            assert "seed 0" in row[-1] and "seed 1" in row[-1]
+
+
+def test_report_refuses_an_empty_or_missing_store(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o")]) == 2
+    Store(tmp_path / "empty.sqlite", create=True).close()
+    assert main(["report", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "o")]) == 2
+    assert "holds no cell" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# -- figure helpers worked by hand -------------------------------------------------------------
+def test_pareto_front_by_hand():
+    points = [Point("a", 0.9, 0.5), Point("b", 0.8, 0.8), Point("c", 0.7, 0.7), Point("d", 0.6, 0.9),
+              Point("e", 0.9, 0.4)]
+    assert [p.label for p in pareto_front(points)] == ["d", "b", "a"]  # c is dominated by b, e by a
+
+
+def test_critical_difference_cliques_by_hand():
+    ranks = np.array([1.2, 1.9, 2.6, 3.9])  # CD 1.0: {1.2, 1.9}, {1.9, 2.6}, {3.9} alone
+    assert _cliques(ranks, 1.0) == [(0, 1), (1, 2)]
+    assert _cliques(ranks, 3.0) == [(0, 3)]
+    assert _cliques(ranks, 0.5) == []
+
+
+def test_metric_results_with_no_details_still_render():
+    from safe_bench.report.evaluation import detail_tables
+
+    odd = MetricResult("S.ks", "S", 0.1, 0.9, 0.8, 0.95, 0.9, "ok",
+                       details={"columns": {"a": {"ks": 0.1, "nested": {"x": 1}}, "b": "text"}, "n": 3})
+    (summary, columns) = detail_tables(odd)
+    assert summary.rows == [["n", "3"]] and columns.header == ["columns", "ks"] and columns.rows == [["a", "0.100"]]
