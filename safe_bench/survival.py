@@ -18,9 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from safe_bench.uncertainty import LEVEL
+
+
+def chi2_p(statistic: float, df: int) -> float:
+    """Upper tail of the chi-square law (scipy's ufunc: fast inside bootstrap loops)."""
+    return float(special.chdtrc(df, statistic)) if df > 0 else 1.0
+
+
+def normal_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of a standard normal statistic."""
+    return 2 * special.ndtr(-np.abs(z))
 
 
 @dataclass(frozen=True)
@@ -86,29 +96,53 @@ class LogRank:
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.observed / self.expected
 
+    def at_size(self, factor: float) -> LogRank:
+        """The test as it would come out on ``factor`` times as many patients with the same
+        survival (the statistic grows linearly with the sample size)."""
+        statistic = self.statistic * factor
+        p = chi2_p(statistic, self.df)
+        return LogRank(statistic, p, self.df, self.observed * factor, self.expected * factor)
+
 
 @dataclass(frozen=True)
 class EventTimes:
-    """A sample's distinct times (sorted) and each row's position among them."""
+    """A sample's distinct event times (sorted) and each row's slot among them: the last
+    event time at or before the row's time (-1 before the first). A row is at risk at
+    every event time up to its slot, so weighted counts are one ``bincount`` over slots."""
 
     times: np.ndarray
-    position: np.ndarray
+    slot: np.ndarray
     event: np.ndarray
 
     @classmethod
     def of(cls, time: np.ndarray, event: np.ndarray) -> EventTimes:
-        times, position = np.unique(np.asarray(time, dtype=float), return_inverse=True)
-        return cls(times, position, np.asarray(event, dtype=float))
+        time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
+        times = np.unique(time[event > 0])
+        return cls(times, np.searchsorted(times, time, side="right") - 1, event)
 
     def __len__(self) -> int:
-        return len(self.position)
+        return len(self.slot)
 
     def counts(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(at risk, events) at each distinct time."""
+        """(at risk, events) at each event time."""
         w = np.ones(len(self)) if weights is None else np.asarray(weights, dtype=float)
-        leaving = np.bincount(self.position, weights=w, minlength=len(self.times))
-        events = np.bincount(self.position, weights=w * self.event, minlength=len(self.times))
+        inside = self.slot >= 0
+        slot, w, e = self.slot[inside], w[inside], self.event[inside]
+        leaving = np.bincount(slot, weights=w, minlength=len(self.times))
+        events = np.bincount(slot, weights=w * e, minlength=len(self.times))
         return leaving[::-1].cumsum()[::-1], events
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        """Index of the last event time at or before each ``t`` (-1 before the first)."""
+        return np.searchsorted(self.times, t, side="right") - 1
+
+    def survival_at(self, positions: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Kaplan-Meier S(t) at times given by their :meth:`positions` (fast for replicates)."""
+        at_risk, events = self.counts(weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(events > 0, 1.0 - events / at_risk, 1.0)
+        survival = np.cumprod(factor)
+        return np.where(positions < 0, 1.0, survival[np.maximum(positions, 0)])
 
     def kaplan_meier(self, weights: np.ndarray | None = None) -> StepCurve:
         """The Kaplan-Meier curve; Greenwood's variance comes with unweighted curves."""
@@ -123,17 +157,34 @@ class EventTimes:
             variance = np.cumsum(np.where(np.isfinite(terms), terms, 0.0))
         return StepCurve(self.times[step], survival, variance)
 
-    def logrank(self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> LogRank:
-        """Log-rank test across ``n_levels`` groups (``codes`` 0..n_levels-1; -1 leaves a row out)."""
+    def level_counts(
+        self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(at risk, events) at each event time for each level: two (levels x times) arrays
+        (``codes`` 0..n_levels-1; -1 leaves a row out)."""
         w = np.ones(len(self)) if weights is None else np.asarray(weights, dtype=float)
         codes = np.asarray(codes, dtype=np.int64)
-        w = np.where(codes >= 0, w, 0.0)
+        inside = (codes >= 0) & (self.slot >= 0)
         n_t = len(self.times)
-        flat = np.maximum(codes, 0) * n_t + self.position
-        size = n_levels * n_t
+        flat = codes[inside] * n_t + self.slot[inside]
+        w, size = w[inside], n_levels * n_t
         leaving = np.bincount(flat, weights=w, minlength=size).reshape(n_levels, n_t)
-        died = np.bincount(flat, weights=w * self.event, minlength=size).reshape(n_levels, n_t)
-        at_risk = leaving[:, ::-1].cumsum(axis=1)[:, ::-1]
+        died = np.bincount(flat, weights=w * self.event[inside], minlength=size).reshape(n_levels, n_t)
+        return leaving[:, ::-1].cumsum(axis=1)[:, ::-1], died
+
+    def survival_by_level(
+        self, codes: np.ndarray, n_levels: int, positions: np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Each level's Kaplan-Meier S(t) at the :meth:`positions` (levels x positions)."""
+        at_risk, died = self.level_counts(codes, n_levels, weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(died > 0, 1.0 - died / at_risk, 1.0)
+        survival = np.cumprod(factor, axis=1)
+        return np.where(positions < 0, 1.0, survival[:, np.maximum(positions, 0)])
+
+    def logrank(self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> LogRank:
+        """Log-rank test across ``n_levels`` groups (``codes`` 0..n_levels-1; -1 leaves a row out)."""
+        at_risk, died = self.level_counts(codes, n_levels, weights)
         total_died = died.sum(axis=0)
         step = total_died > 0
         at_risk, died, d = at_risk[:, step], died[:, step], total_died[step]
@@ -143,12 +194,35 @@ class EventTimes:
         expected = (d * share).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             spread = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
-        cov = np.diag((spread * share).sum(axis=1)) - (spread * share) @ share.T
+        weighted = spread * share
+        cov = np.diag(weighted.sum(axis=1)) - np.einsum("it,jt->ij", weighted, share)
         diff = (observed - expected)[:-1]
         statistic = float(diff @ np.linalg.pinv(cov[:-1, :-1]) @ diff) if n_levels > 1 else 0.0
         df = n_levels - 1
-        p = float(stats.chi2.sf(statistic, df)) if df > 0 else 1.0
-        return LogRank(statistic, p, df, observed, expected)
+        return LogRank(statistic, chi2_p(statistic, df), df, observed, expected)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """[0, tau] cut at every event time of some samples. Their Kaplan-Meier curves are
+    constant on each piece, so distances and areas on [0, tau] are exact sums."""
+
+    starts: np.ndarray
+    widths: np.ndarray
+
+    @property
+    def tau(self) -> float:
+        return float(self.starts[-1] + self.widths[-1])
+
+    @classmethod
+    def of(cls, tau: float, *samples: EventTimes) -> Horizon:
+        inner = np.unique(np.concatenate([s.times[(s.times > 0) & (s.times < tau)] for s in samples]))
+        edges = np.concatenate([[0.0], inner, [tau]])
+        return cls(edges[:-1], np.diff(edges))
+
+    def area(self, values: np.ndarray) -> np.ndarray:
+        """The integral over [0, tau] of step functions given at :attr:`starts` (last axis)."""
+        return (values * self.widths).sum(axis=-1)
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None) -> StepCurve:

@@ -1,0 +1,274 @@
+"""What the clinical metrics share: each table's survival endpoint, tau, the group
+variables and their levels, curves for figures, and a per-evaluation cache.
+
+What the schema does not declare is derived from train, as SAFE.md says: every
+categorical covariate becomes a group variable. A group level needs
+:data:`MIN_GROUP_ROWS` train rows to be compared; a group variable needs two such
+levels. What is left out, and why, is listed in each metric's details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.comparison import Comparison, EvaluationData
+from safe_bench.errors import MetricSkipped
+from safe_bench.schema import Schema
+from safe_bench.survival import EventTimes, Horizon, StepCurve, kaplan_meier
+
+#: A group level needs this many train rows to be compared.
+MIN_GROUP_ROWS = 10
+#: A table needs this many events for a log-rank test, a Cox model or a finding.
+MIN_EVENTS = 10
+#: SAFE.md: tau is this percentile of train's observed times.
+TAU_PERCENTILE = 90
+#: Significance level of log-rank tests, Cox terms and derived findings.
+ALPHA = 0.05
+#: Curves in details are sampled at this many times (from 0 to train's last time).
+CURVE_POINTS = 100
+#: Decimals kept for survival probabilities in details.
+DECIMALS = 4
+
+T = TypeVar("T")
+_CACHE: WeakKeyDictionary[EvaluationData, dict[Any, Any]] = WeakKeyDictionary()
+
+
+def cached(cmp: Comparison, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()`` once per evaluation and ``key``; a raised exception is cached too."""
+    store = _CACHE.setdefault(cmp.data, {})
+    if key not in store:
+        try:
+            store[key] = (True, compute())
+        except Exception as exc:  # re-raised on every later call
+            store[key] = (False, exc)
+    ok, value = store[key]
+    if not ok:
+        raise value
+    return value
+
+
+def frame_key(cmp: Comparison, role: str) -> int:
+    """A key naming one table of the evaluation (the frames live as long as the cache)."""
+    return id(cmp.table(role))
+
+
+def label(cmp: Comparison, role: str) -> str:
+    """How messages name a table: train, the synthetic table, or the holdout."""
+    if role == "train":
+        return "train"
+    return "the holdout" if cmp.is_reference else "the synthetic table"
+
+
+# -- the endpoint -------------------------------------------------------------------
+def event_times(cmp: Comparison, role: str) -> EventTimes:
+    """The survival endpoint of table ``role`` (sorted once per evaluation)."""
+    surv = cmp.schema.survival
+    assert surv is not None
+    frame = cmp.table(role)
+    return cached(
+        cmp, ("event_times", frame_key(cmp, role)), lambda: EventTimes.of(frame[surv.time].to_numpy(), frame[surv.event].to_numpy())
+    )
+
+
+def require_events(cmp: Comparison, role: str, what: str) -> None:
+    """Skip when table ``role`` has fewer than :data:`MIN_EVENTS` events."""
+    n = int(event_times(cmp, role).event.sum())
+    if n < MIN_EVENTS:
+        state = "every patient is censored" if n == 0 else f"{n} event(s), fewer than {MIN_EVENTS}"
+        raise MetricSkipped(f"{label(cmp, role)} has too few events for {what}: {state}")
+
+
+def tau(cmp: Comparison) -> float:
+    """SAFE.md's tau: the 90th percentile of train's observed times."""
+    assert cmp.schema.survival is not None
+    return float(np.percentile(cmp.train[cmp.schema.survival.time], TAU_PERCENTILE))
+
+
+def curve_grid(cmp: Comparison) -> np.ndarray:
+    """The times at which curves are written into details (0 to train's last time)."""
+    last = float(event_times(cmp, "train").times[-1])
+    return np.round(np.linspace(0.0, last, CURVE_POINTS), 6)
+
+
+def describe_curve(curve: StepCurve, grid: np.ndarray) -> dict[str, Any]:
+    """A curve for figures: survival and its 95 % band on the grid, and the median."""
+    low, high = curve.band(grid)
+    median = curve.median()
+    return {
+        "survival": np.round(curve.at(grid), DECIMALS),
+        "low": np.round(low, DECIMALS),
+        "high": np.round(high, DECIMALS),
+        "median": median if np.isfinite(median) else None,
+    }
+
+
+def curve_of(cmp: Comparison, role: str, rows: np.ndarray) -> dict[str, Any] | None:
+    """:func:`describe_curve` of some rows of table ``role`` (None for fewer than 2 rows)."""
+    if rows.sum() < 2:
+        return None
+    surv = cmp.schema.survival
+    assert surv is not None
+    frame = cmp.table(role)
+    curve = kaplan_meier(frame[surv.time].to_numpy()[rows], frame[surv.event].to_numpy()[rows])
+    return describe_curve(curve, curve_grid(cmp))
+
+
+# -- groups ---------------------------------------------------------------------------
+def group_columns(schema: Schema) -> list[str]:
+    """The declared group variables, or else every categorical covariate (SAFE.md)."""
+    return list(schema.groups) or [c for c in schema.categorical if c in schema.covariates]
+
+
+def groups_source(schema: Schema) -> str:
+    return "declared" if schema.groups else "derived from train: every categorical covariate"
+
+
+def level_label(value: Any) -> str:
+    """A category as text (booleans and whole numbers without '.0')."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group variable and its levels with enough train rows, in sorted order."""
+
+    column: str
+    levels: tuple[Any, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [level_label(v) for v in self.levels]
+
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's level as 0..len(levels)-1; -1 for other levels and missing values."""
+        return pd.Categorical(frame[self.column], categories=list(self.levels)).codes.astype(np.int64)
+
+
+def groups(cmp: Comparison) -> tuple[list[Group], list[str]]:
+    """The group variables that can be compared, and a note on each thing left out."""
+
+    def derive() -> tuple[list[Group], list[str]]:
+        kept: list[Group] = []
+        notes: list[str] = []
+        for col in group_columns(cmp.schema):
+            counts = cmp.train[col].value_counts().sort_index()
+            for level, count in counts.items():
+                if count < MIN_GROUP_ROWS:
+                    notes.append(f"{col}={level_label(level)}: {count} train row(s), fewer than {MIN_GROUP_ROWS}")
+            levels = tuple(counts.index[counts >= MIN_GROUP_ROWS])
+            if len(levels) < 2:
+                notes.append(f"{col}: fewer than 2 levels with {MIN_GROUP_ROWS} or more train rows")
+                continue
+            kept.append(Group(col, levels))
+        return kept, notes
+
+    return cached(cmp, "groups", derive)
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """A subset of patients with a curve of its own: everyone, or one group level."""
+
+    name: str
+    column: str | None = None
+    level: Any = None
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.column is None:
+            return np.ones(len(frame), dtype=bool)
+        return (frame[self.column] == self.level).to_numpy()
+
+
+def strata(cmp: Comparison) -> list[Stratum]:
+    """Overall, then every level of every group variable."""
+    out = [Stratum("overall")]
+    for group in groups(cmp)[0]:
+        out += [Stratum(f"{group.column}={lab}", group.column, lev) for lev, lab in zip(group.levels, group.labels)]
+    return out
+
+
+@dataclass(frozen=True)
+class StrataStats:
+    """Kaplan-Meier summaries on [0, tau] of every stratum (overall, then every group
+    level), for train and the table under test. In the table's arrays row 0 is the
+    table itself and rows 1.. its bootstrap replicates (the evaluation's resamples);
+    NaN marks a stratum the table lost (fewer than 2 rows). C.km and C.rmst read them."""
+
+    tau: float
+    strata: list[Stratum]
+    train_rows: list[int]
+    table_rows: list[int]
+    train_rmst: np.ndarray
+    gap: np.ndarray
+    sup: np.ndarray
+    rmst: np.ndarray
+
+
+def _by_stratum(
+    sample: EventTimes, codes: list[tuple[np.ndarray, int]], positions: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every stratum's curve at ``positions`` (strata x pieces) and its weighted rows."""
+    curves = [sample.survival_at(positions, weights)[None, :]]
+    rows = [np.array([weights.sum()])]
+    for level_codes, n_levels in codes:
+        inside = level_codes >= 0
+        curves.append(sample.survival_by_level(level_codes, n_levels, positions, weights))
+        rows.append(np.bincount(level_codes[inside], weights=weights[inside], minlength=n_levels))
+    return np.vstack(curves), np.concatenate(rows)
+
+
+def strata_stats(cmp: Comparison) -> StrataStats:
+    """:class:`StrataStats` of the comparison (computed once per table under test)."""
+
+    def build() -> StrataStats:
+        require_events(cmp, "train", "survival curves")
+        kept = groups(cmp)[0]
+        t, y = event_times(cmp, "train"), event_times(cmp, "synthetic")
+        horizon = Horizon.of(tau(cmp), t, y)
+        train_codes = [(g.codes(cmp.train), len(g.levels)) for g in kept]
+        table_codes = [(g.codes(cmp.synthetic), len(g.levels)) for g in kept]
+        train, train_rows = _by_stratum(t, train_codes, t.positions(horizon.starts), np.ones(len(t)))
+        positions, n = y.positions(horizon.starts), len(y)
+        weights = [np.ones(n)] + [weights_of(idx, n) for idx in cmp.resamples(n)]
+        gap, sup, rmst, table_rows = [], [], [], None
+        for w in weights:
+            table, rows = _by_stratum(y, table_codes, positions, w)
+            lost = np.where(rows < 2, np.nan, 0.0)
+            diff = np.abs(train - table)
+            gap.append(horizon.area(diff) / horizon.tau + lost)
+            sup.append(diff.max(axis=1, initial=0.0) + lost)
+            rmst.append(horizon.area(table) + lost)
+            table_rows = rows if table_rows is None else table_rows
+        assert table_rows is not None
+        return StrataStats(
+            tau=horizon.tau,
+            strata=strata(cmp),
+            train_rows=[int(r) for r in train_rows],
+            table_rows=[int(r) for r in table_rows],
+            train_rmst=horizon.area(train),
+            gap=np.array(gap),
+            sup=np.array(sup),
+            rmst=np.array(rmst),
+        )
+
+    return cached(cmp, ("strata_stats", frame_key(cmp, "synthetic")), build)
+
+
+def size_factor(cmp: Comparison) -> float:
+    """Train's rows over the table under test's. Significance on the table is judged at
+    train's size (a test statistic grows with the sample), so that a smaller holdout or
+    a larger synthetic table is neither penalised nor favoured for its size alone."""
+    return len(cmp.train) / len(cmp.synthetic)
+
+
+def weights_of(idx: np.ndarray, n: int) -> np.ndarray:
+    """Bootstrap resample indices as frequency weights."""
+    return np.bincount(idx, minlength=n).astype(float)

@@ -1,0 +1,177 @@
+"""C.findings: is the clinical message of train reproduced on the table under test?
+
+The findings are the schema's, or else derived from train: every Cox term with
+p < 0.05 in the multivariable model ("pnodes raises the hazard: HR > 1") and every
+group variable whose log-rank test has p < 0.05 ("survival differs across tgrade").
+A finding is reproduced when its verdict on the table equals its verdict on train:
+for a hazard ratio, significant (at train's size) in the claimed direction or not;
+for a log-rank difference, the agreement of :mod:`~safe_bench.metrics.clinical.logrank`
+(both significant with the same ordering of groups, or neither).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from safe_bench.comparison import Comparison
+from safe_bench.errors import MetricSkipped
+from safe_bench.findings import HAZARD_RATIO, LOGRANK, Finding
+from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.metrics.clinical.cohort import (
+    ALPHA,
+    Group,
+    cached,
+    groups,
+    require_events,
+    size_factor,
+)
+from safe_bench.metrics.clinical.cox import coefficient_draws
+from safe_bench.metrics.clinical.coxmodel import CoxFailure, CoxPair, cox_design, cox_pair, train_fit
+from safe_bench.metrics.clinical.logrank import agree, describe_test, table_tests, train_test
+from safe_bench.survival import LogRank
+from safe_bench.survival import normal_p
+
+_SALT = 0xF1D
+
+
+def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
+    """Every significant Cox hazard ratio and log-rank difference on train, and a note
+    for each kind of finding that could not be derived."""
+
+    def derive() -> tuple[list[Finding], list[str]]:
+        found: list[Finding] = []
+        notes: list[str] = []
+        try:
+            fit, design = train_fit(cmp), cox_design(cmp)
+            for i, (_, column, level) in enumerate(design.parts()):
+                if fit.p[i] < ALPHA:
+                    direction = "higher" if fit.coef[i] > 0 else "lower"
+                    found.append(Finding(HAZARD_RATIO, column, level, direction))
+        except (MetricSkipped, CoxFailure) as exc:
+            notes.append(f"no hazard-ratio finding: {exc}")
+        for group in groups(cmp)[0]:
+            if train_test(cmp, group).p_value < ALPHA:
+                found.append(Finding(LOGRANK, group.column))
+        return found, notes
+
+    return cached(cmp, "derived_findings", derive)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A testable finding: where its statistic sits, and its verdict on train."""
+
+    finding: Finding
+    holds_in_train: bool
+    term: int = -1
+    group: Group | None = None
+    group_index: int = -1
+
+
+def _hazard_ratio_holds(finding: Finding, coef: np.ndarray, p: np.ndarray) -> np.ndarray:
+    sign = 1.0 if finding.direction == "higher" else -1.0
+    return (p < finding.alpha) & (np.sign(coef) == sign)
+
+
+@metric("C.findings", pillar="C", name="Findings reproduced", requires=("survival",), reference_details=True)
+def findings_reproduced(cmp: Comparison) -> Measurement:
+    """Each finding -- declared in the schema, or derived from train: every significant
+    Cox hazard ratio and log-rank difference -- is re-tested on the table under test
+    (significance judged at train's size). Score: share of findings reproduced.
+
+    Interval: per replicate, hazard-ratio findings are re-judged on a parametric draw of
+    the table's Cox coefficients (as C.cox) and log-rank findings on a row resample."""
+    require_events(cmp, "train", "re-testing findings")
+    require_events(cmp, "synthetic", "re-testing findings")
+    declared = list(cmp.schema.findings)
+    findings, notes = (declared, []) if declared else derived_findings(cmp)
+    source = "declared" if declared else "derived from train"
+    kept = {g.column: k for k, g in enumerate(groups(cmp)[0])}
+    pair: CoxPair | None = None
+    cox_problem = ""
+    if any(f.kind == HAZARD_RATIO for f in findings):
+        try:
+            pair = cox_pair(cmp)
+        except MetricSkipped as exc:
+            cox_problem = str(exc)
+
+    claims: list[_Claim] = []
+    untestable: list[str] = []
+    for finding in findings:
+        if finding.kind == HAZARD_RATIO:
+            if pair is None:
+                untestable.append(f"{finding.describe()}: {cox_problem}")
+                continue
+            term = pair.design.term_of(finding.column, finding.level)
+            if term is None:
+                untestable.append(f"{finding.describe()}: {pair.design.why_not(finding.column, finding.level)}")
+                continue
+            i = pair.train.terms.index(term)
+            holds = bool(_hazard_ratio_holds(finding, pair.train.coef[i : i + 1], pair.train.p[i : i + 1])[0])
+            claims.append(_Claim(finding, holds, term=i))
+        elif finding.column not in kept:
+            untestable.append(f"{finding.describe()}: {finding.column} has fewer than 2 levels with enough train rows")
+        else:
+            k = kept[finding.column]
+            group = groups(cmp)[0][k]
+            claims.append(_Claim(finding, train_test(cmp, group).p_value < finding.alpha, group=group, group_index=k))
+    if not claims:
+        why = "; ".join(notes + untestable) or "train shows no significant hazard ratio or log-rank difference"
+        raise MetricSkipped(f"no finding to re-test ({why})")
+
+    factor = size_factor(cmp)
+    cox_factor = 1.0 if pair is None else pair.train.fitted_rows / pair.table.fitted_rows
+    tests = table_tests(cmp) if any(c.group is not None for c in claims) else [[]] * (cmp.n_bootstrap + 1)
+
+    def reproduced(coef: np.ndarray | None, table: list[LogRank | None]) -> list[bool]:
+        out = []
+        for claim in claims:
+            if claim.group is not None:
+                on_train = train_test(cmp, claim.group)
+                out.append(agree(on_train, table[claim.group_index], factor, claim.finding.alpha))
+                continue
+            assert pair is not None
+            beta = pair.table.coef if coef is None else coef
+            se = pair.table.se / np.sqrt(cox_factor)
+            p = normal_p(beta[claim.term] / se[claim.term])
+            holds = bool(_hazard_ratio_holds(claim.finding, beta[claim.term : claim.term + 1], np.array([p]))[0])
+            out.append(holds == claim.holds_in_train)
+        return out
+
+    point = reproduced(None, tests[0])
+    draws = (
+        coefficient_draws(pair.table, cmp.rng(_SALT), cmp.n_bootstrap)
+        if pair is not None
+        else [None] * cmp.n_bootstrap
+    )
+    reps = np.array([np.mean(reproduced(coef, table)) for coef, table in zip(draws, tests[1:])])
+    listed: list[dict[str, Any]] = []
+    for claim, ok in zip(claims, point):
+        entry: dict[str, Any] = {
+            "finding": claim.finding.describe(),
+            "kind": claim.finding.kind,
+            "column": claim.finding.column,
+            "holds_in_train": claim.holds_in_train,
+            "reproduced": ok,
+        }
+        if claim.group is not None:
+            labels = claim.group.labels
+            entry["train"] = describe_test(train_test(cmp, claim.group), labels)
+            entry["table"] = describe_test(tests[0][claim.group_index], labels, factor)
+        else:
+            assert pair is not None
+            term = pair.train.terms[claim.term]
+            entry["term"] = term
+            entry["train"] = pair.train.table()[term]
+            entry["table"] = pair.table.table()[term]
+        listed.append(entry)
+    details: dict[str, Any] = {"source": source, "alpha": ALPHA, "findings": listed}
+    if pair is not None:
+        details["cox_model"] = pair.describe()
+    if notes or untestable:
+        details["untestable"] = notes + untestable
+    score = float(np.mean(point))
+    return bootstrapped(score, score, reps, details)
