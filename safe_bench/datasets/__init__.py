@@ -87,3 +87,4 @@ def summary() -> pd.DataFrame:
 
 # Loaders register themselves on import.
 from safe_bench.datasets import survival as _survival  # noqa: E402,F401
+from safe_bench.datasets import mds_ipssr_sim as _mds_ipssr_sim  # noqa: E402,F401
