@@ -2,12 +2,15 @@
 
 A cell runs the SAFE protocol (:func:`safe_bench.protocol.split`, the generator's
 ``fit`` and ``sample`` on train, :func:`safe_bench.evaluation.evaluate`) in a
-sandbox process of its own, forked from a forkserver that has safe-bench imported
-(about 50 ms). The supervisor kills the sandbox when the cell outlives its timeout;
-a generator that raises, hangs, crashes the interpreter or returns a table that does
-not fit the schema is recorded as ``failed`` or ``timeout`` with the stage and the
-reason, and the run goes on. Each sandbox runs BLAS/OpenMP single-threaded (the
-parallelism is across cells), so a cell's result does not depend on the backend.
+sandbox process of its own, forked warm (safe-bench and the generators already
+imported) from its supervisor or from a forkserver (see :func:`_start`). The
+supervisor kills the sandbox when the cell outlives its timeout; a generator that
+raises, hangs, crashes the interpreter or returns a table that does not fit the
+schema is recorded as ``failed`` or ``timeout`` with the stage and the reason, and
+the run goes on. Each sandbox runs BLAS/OpenMP single-threaded (the parallelism is
+across cells), so a cell's result does not depend on the backend. Scripts that call
+:func:`run_suite` guard their entry point with ``if __name__ == "__main__":`` (as
+any multiprocessing program: a forkserver child imports the main module).
 
 Backends run the supervisors: in this process (:class:`SerialBackend`), in local
 joblib processes (:class:`JoblibBackend`, ``--jobs N``) or on a Dask distributed
@@ -27,17 +30,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from multiprocessing.connection import Client, Listener
-from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from safe_bench import __version__
 from safe_bench.datasets import Dataset
@@ -139,14 +143,12 @@ def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
     return CellOutcome(task.key, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
 
 
-def _sandbox(task: CellTask, conn: Any) -> None:
-    """Entry point of the cell process: quiet, single-threaded, reports stages then the outcome."""
-    from threadpoolctl import threadpool_limits
-
+def _sandbox(task: CellTask, conn: Any, limit_threads: bool) -> None:
+    """Entry point of the cell process: quiet, reports its stages, then the outcome."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1) if limit_threads else nullcontext():
         outcome = execute(task, lambda stage: conn.send(("stage", stage)))
     conn.send(("done", outcome))
     conn.close()
@@ -159,21 +161,31 @@ def _preload(modules: Sequence[str]) -> list[str]:
     return ["safe_bench.runner", *modules, *(["torch"] if find_spec("torch") is not None else [])]
 
 
-def _context(preload: Sequence[str]) -> BaseContext:
-    """How to start a cell process, warm.
+def _start(task: CellTask, conn: Any) -> BaseProcess:
+    """Start the process of a cell: warm, and with BLAS/OpenMP single-threaded.
 
     A single-threaded process (a joblib worker, a script) imports the preload itself and
-    forks: the cell starts with everything imported. A multi-threaded one (a Dask worker
-    runs tasks in threads) must not fork, as a lock held by another thread would stay
-    locked in the child; it asks a forkserver that imported the preload once.
+    forks, the thread limits set around the fork (a forked child inherits them; set in
+    the child they slow it down). A multi-threaded one (a Dask worker runs tasks in
+    threads) must not fork, as a lock held by another thread would stay locked in the
+    child: a forkserver that imported the preload once starts the cell, which sets its
+    own limits.
     """
+    name = f"safe-bench-cell-{task.key[:12]}"
+    preload = _preload(task.preload)
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         for module in preload:
             importlib.import_module(module)
-        return multiprocessing.get_context("fork")
+        process = multiprocessing.get_context("fork").Process(target=_sandbox, args=(task, conn, False),
+                                                              name=name, daemon=True)
+        with threadpool_limits(limits=1):
+            process.start()
+        return process
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(list(preload))
-    return ctx
+    ctx.set_forkserver_preload(preload)
+    process = ctx.Process(target=_sandbox, args=(task, conn, True), name=name, daemon=True)
+    process.start()
+    return process
 
 
 def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
@@ -183,11 +195,9 @@ def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
             "this worker is a daemonic process and cannot start cell processes; start Dask workers "
             "with DASK_DISTRIBUTED__WORKER__DAEMON=False (or `dask worker --no-nanny`)"
         )
-    ctx = _context(_preload(task.preload))
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_sandbox, args=(task, sender), name=f"safe-bench-cell-{task.key[:12]}", daemon=True)
+    receiver, sender = multiprocessing.Pipe(duplex=False)
     start = time.perf_counter()
-    process.start()
+    process = _start(task, sender)
     sender.close()
     stage = "start"
     outcome: CellOutcome | None = None
