@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from safe_bench import __version__
 from safe_bench.datasets import Dataset
-from safe_bench.errors import InputError, SafeBenchError
+from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.evaluation import evaluate
 from safe_bench.generator import Generator, load_generator
 from safe_bench.protocol import HOLDOUT_FRACTION, split
@@ -127,10 +127,7 @@ def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
             timings["fit"] = time.perf_counter() - start
             start = enter("sample")
             wanted = len(parts.train) if task.n is None else task.n
-            raw = task.generator.sample(wanted, seed=task.seed)
-            synthetic = conform(raw, task.schema, table=f"synthetic table of {task.label!r}")
-            if len(synthetic) != wanted:
-                raise InputError(f"generator {task.label!r} returned {len(synthetic)} rows; {wanted} were asked for")
+            synthetic = _checked(task.generator.sample(wanted, seed=task.seed), task, wanted)
             timings["sample"] = time.perf_counter() - start
         start = enter("evaluate")
         result = evaluate(parts.train, synthetic, parts.holdout, task.schema, seed=task.seed, metrics=task.metrics,
@@ -141,6 +138,17 @@ def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
         return CellOutcome(task.key, "failed", stage=stage, reason=reason, timings=timings)
     fresh = None if task.synthetic is not None else synthetic
     return CellOutcome(task.key, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
+
+
+def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:
+    """The generator's sample in canonical form, or a GeneratorError naming what does not fit."""
+    try:
+        synthetic = conform(raw, task.schema, table=f"synthetic table of {task.label!r}")
+    except InputError as exc:
+        raise GeneratorError(str(exc)) from None
+    if len(synthetic) != wanted:
+        raise GeneratorError(f"generator {task.label!r} returned {len(synthetic)} rows; {wanted} were asked for")
+    return synthetic
 
 
 def _sandbox(task: CellTask, conn: Any, limit_threads: bool) -> None:

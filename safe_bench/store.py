@@ -2,13 +2,17 @@
 
 A benchmark cell is one (dataset, generator, seed). Its key is a hash of the real
 data, the generator and its settings, the seed, the sample size, the evaluation
-options and the package version (:func:`cell_key`), so running a suite again skips
-every cell already stored; a run killed mid-way (even with SIGKILL) loses no
-finished cell, because a cell is written in one transaction once it has finished.
-Synthetic tables are cached as Parquet in a folder beside the database
+options and the package version (made by :func:`safe_bench.runner.plan`), so running
+a suite again skips every cell already stored; a run killed mid-way (even with
+SIGKILL) loses no finished cell, because a cell is written in one transaction once it
+has finished. Synthetic tables are cached as Parquet in a folder beside the database
 (``results.sqlite`` -> ``results.synthetic/<synthetic key>.parquet``); a cell whose
 generation is already cached (same data, generator, settings, seed, sample size) is
 evaluated again without refitting.
+
+When a (dataset, generator, seed) was run again under another key (other settings,
+another safe-bench version), the cell stored last is the current one: ``cells``,
+``results`` and ``scores`` read the current cells (``latest=False``: every cell).
 
 Python API (what reports and gates read)::
 
@@ -22,16 +26,19 @@ Python API (what reports and gates read)::
                        #   dataset, generator, seed, key, metric, pillar, kind, value,
                        #   score, ci_low, ci_high, reference, status, reason
     store.scores("SAFE")   # one row per cell: dataset, generator, seed, status, score
-                           #   (NaN when the cell failed or the score is missing)
+                           #   (NaN when the cell failed or the score is missing);
+                           #   what safe_bench.ranking reads
     store.result(key)  # the cell's EvaluationResult (EvaluationResult.from_json)
     store.synthetic(key)   # the cell's synthetic table (canonical form)
     store.runs()       # one row per run: run, started, finished, manifest (dict: package
-                       #   versions, python, platform, seeds, data hashes, suite hash, ...)
+                       #   versions, python, platform, seeds, data hashes, suite hash,
+                       #   backend, and at the end a summary of counts)
 
 Tables (SQL, for other tools): ``meta`` (format version), ``runs``, ``cells`` (the
 columns of :meth:`Store.cells` plus ``synthetic_key``, ``data_hash``, ``version`` and
-``result``, the EvaluationResult JSON) and ``scores`` (the rows of
-:meth:`Store.results`, keyed by cell key and metric).
+``result``, the EvaluationResult JSON), the view ``latest_cells`` (the current
+cells) and ``scores`` (the rows of :meth:`Store.results`, keyed by cell key and
+metric, ``position`` keeping the report order).
 """
 
 from __future__ import annotations
@@ -102,6 +109,10 @@ CREATE TABLE IF NOT EXISTS scores (
     reason TEXT NOT NULL,
     PRIMARY KEY (key, metric)
 );
+CREATE INDEX IF NOT EXISTS cells_by_name ON cells (dataset, generator, seed);
+CREATE VIEW IF NOT EXISTS latest_cells AS
+    SELECT * FROM cells c WHERE c.rowid = (SELECT max(o.rowid) FROM cells o
+        WHERE o.dataset = c.dataset AND o.generator = c.generator AND o.seed = c.seed);
 """
 
 CELL_COLUMNS = [
@@ -249,23 +260,28 @@ class Store:
             if result is not None:
                 db.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _score_rows(cell.key, result))
 
-    def cells(self) -> pd.DataFrame:
-        """One row per stored cell (see the module docstring)."""
-        query = f"SELECT {', '.join(CELL_COLUMNS)} FROM cells ORDER BY dataset, generator, seed"
+    @staticmethod
+    def _table(latest: bool) -> str:
+        return "latest_cells" if latest else "cells"
+
+    def cells(self, *, latest: bool = True) -> pd.DataFrame:
+        """One row per cell (see the module docstring); with ``latest``, only the cell stored
+        last for each (dataset, generator, seed)."""
+        query = f"SELECT {', '.join(CELL_COLUMNS)} FROM {self._table(latest)} ORDER BY dataset, generator, seed, run"
         return pd.DataFrame(self._db.execute(query).fetchall(), columns=CELL_COLUMNS)
 
-    def results(self) -> pd.DataFrame:
+    def results(self, *, latest: bool = True) -> pd.DataFrame:
         """Tidy results: one row per finished cell x metric (pillar and SAFE scores included)."""
         cols = ", ".join(f"s.{c}" if c not in ("dataset", "generator", "seed") else f"c.{c}"
                          for c in RESULT_COLUMNS)
-        query = (f"SELECT {cols} FROM scores s JOIN cells c ON c.key = s.key "
-                 "ORDER BY c.dataset, c.generator, c.seed, s.position")
+        query = (f"SELECT {cols} FROM scores s JOIN {self._table(latest)} c ON c.key = s.key "
+                 "ORDER BY c.dataset, c.generator, c.seed, c.run, s.position")
         return pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS)
 
     def scores(self, metric: str = "SAFE") -> pd.DataFrame:
-        """One row per cell: dataset, generator, seed, status and the score of ``metric``
+        """One row per latest cell: dataset, generator, seed, status and the score of ``metric``
         (a metric id, a pillar or ``"SAFE"``); NaN when the cell failed or has no score."""
-        query = ("SELECT c.dataset, c.generator, c.seed, c.status, s.score FROM cells c "
+        query = ("SELECT c.dataset, c.generator, c.seed, c.status, s.score FROM latest_cells c "
                  "LEFT JOIN scores s ON s.key = c.key AND s.metric = ? ORDER BY c.dataset, c.generator, c.seed")
         frame = pd.DataFrame(self._db.execute(query, (metric,)).fetchall(),
                              columns=["dataset", "generator", "seed", "status", "score"])

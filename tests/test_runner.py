@@ -119,7 +119,7 @@ def test_shipped_suites() -> None:
     assert [(d.name, g.generator, s) for d, g, s in smoke.cells()] == [
         ("gbsg2", g, s) for g in ("independent", "gaussian_copula", "bootstrap_copy") for s in (0, 1)
     ]
-    clinical = load_suite(BENCHMARKS / "clinical.toml", check_names=False)
+    clinical = load_suite(BENCHMARKS / "clinical.toml")
     assert [d.name for d in clinical.datasets] == ["gbsg2", "whas500", "flchain", "aids", "veterans", "mds_ipssr_sim"]
     assert [g.generator for g in clinical.generators] == [
         "independent", "gaussian_copula", "bootstrap_copy", "ctwgan", "tvae", "tabddpm"]

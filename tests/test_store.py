@@ -132,3 +132,18 @@ def test_data_hash_follows_values_columns_and_schema(gbsg2) -> None:
     other = Schema.from_dict({**schema.to_dict(), "roles": {"groups": ["horTh"]}})
     assert data_hash(frame, other) != h
     assert digest({"b": 1, "a": [1.5, 2]}) == digest({"a": [1.5, 2], "b": 1}) != digest({"a": [1.5, 3], "b": 1})
+
+
+def test_a_cell_run_again_under_another_key_supersedes_the_old_one(
+        tmp_path: Path, evaluated: tuple[EvaluationResult, pd.DataFrame]) -> None:
+    result, _ = evaluated
+    with Store(tmp_path / "latest.sqlite", create=True) as store:
+        first, second = store.start_run({}), store.start_run({})
+        store.record(cell("old", result=result), run=first)
+        store.record(cell("other-seed", result=result, seed=4), run=first)
+        store.record(cell("new", status="failed", stage="fit", reason="boom"), run=second)
+        assert store.cells()["key"].tolist() == ["new", "other-seed"]
+        assert store.cells(latest=False)["key"].tolist() == ["old", "new", "other-seed"]
+        assert set(store.results()["key"]) == {"other-seed"}
+        assert set(store.results(latest=False)["key"]) == {"old", "other-seed"}
+        assert store.scores()["score"].isna().tolist() == [True, False]
