@@ -263,10 +263,11 @@ def test_the_process_exits_2_without_a_traceback(files):
 
 # -- baseline-relative rules against a results store -----------------------------------------
 def seed_interval(runs, name: str, subject: str) -> tuple[float, float, float]:
-    """Mean over seeds and its 95 % Student t interval, computed here independently."""
+    """Mean over seeds and its 95 % Student t interval (clipped to the score range 0..1),
+    computed here independently."""
     values = np.array([runs[name, s][0].score(subject) for s in SEEDS])
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(values.mean() - half), float(values.mean() + half)
+    return float(values.mean()), max(0.0, float(values.mean() - half)), min(1.0, float(values.mean() + half))
 
 
 @pytest.mark.parametrize("margin", [0.0, 0.02, 0.2])

@@ -7,6 +7,7 @@ out with a note saying so, never a crash. Only aggregates reach the page.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,10 +148,11 @@ def detail_tables(m: MetricResult) -> list[DetailTable]:
     return tables
 
 
-def _score_figure(title: str, rows: Sequence[ScoreRow], caption: str) -> Figure:
-    drawable = [Interval(f"{r.id}  {r.name}", r.score, r.ci_low, r.ci_high, r.reference)
-                for r in rows if r.score is not None and math.isfinite(r.score)]
-    return intervals(title, drawable, caption=caption)
+def _score_figure(title: str, groups: Sequence[Sequence[ScoreRow]], caption: str) -> Figure:
+    drawable = [[Interval(f"{r.id}  {r.name}", r.score, r.ci_low, r.ci_high, r.reference)
+                 for r in rows if r.score is not None and math.isfinite(r.score)] for rows in groups]
+    return intervals(title, [r for rows in drawable for r in rows], caption=caption,
+                     breaks=list(itertools.accumulate(len(rows) for rows in drawable))[:-1])
 
 
 def evaluation_page(result: EvaluationResult, *, title: str | None = None) -> EvaluationPage:
@@ -166,8 +168,9 @@ def evaluation_page(result: EvaluationResult, *, title: str | None = None) -> Ev
     if result.schema.survival is not None:
         facts.append(("survival endpoint", f"{result.schema.survival.time} / {result.schema.survival.event}"))
     summary = [_pillar_row(result.pillars[k]) for k in ("SAFE", *PILLARS) if k in result.pillars]
+    by_pillar = [[_metric_row(m) for m in result.metrics if m.pillar == key] for key in PILLARS]
     summary_figure = _score_figure(
-        "SAFE and its pillars", summary,
+        "SAFE, its pillars and their metrics", [summary, *by_pillar],
         "Dots: the synthetic table's scores with 95 % intervals; ticks: the same score for the holdout "
         "(real patients the generator never saw), the ceiling.")
     sections = []
@@ -177,7 +180,6 @@ def evaluation_page(result: EvaluationResult, *, title: str | None = None) -> Ev
             continue
         rows_ = [_metric_row(m) for m in metrics]
         section = PillarSection(key, PILLAR_NAMES[key], _pillar_row(result.pillars[key]), rows_)
-        section.figures.append(_score_figure(f"{key} metrics", rows_, "Scores with 95 % intervals; ticks: holdout reference."))
         section.figures += read.figures_for(key, {m.id: m for m in metrics})
         for m in metrics:
             if m.ok:

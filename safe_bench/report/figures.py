@@ -64,7 +64,7 @@ def _uri(fig: MplFigure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _short(label: str, width: int = 28) -> str:
+def _short(label: str, width: int = 34) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
@@ -82,14 +82,15 @@ class Interval:
 
 def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (higher is better)",
               reference_label: str = "holdout (real vs real)", caption: str = "",
-              zoom: bool = True) -> Figure:
+              zoom: bool = True, breaks: Sequence[int] = ()) -> Figure:
     """Dots with 95 % interval bars, one row per score, with the reference as a tick.
 
     Scores live in 0..1; with ``zoom`` the axis starts a little below the lowest value
-    drawn (at a multiple of 0.05) so that close scores can be told apart."""
+    drawn (at a multiple of 0.05) so that close scores can be told apart. A rule is drawn
+    before each row index in ``breaks``."""
     if not rows:
         return absent(title, "no score to draw")
-    fig, (ax,) = _canvas(6.4, 0.45 * len(rows) + 0.9)
+    fig, (ax,) = _canvas(6.4, 0.3 * len(rows) + 1.0)
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows):
         if r.low is not None and r.high is not None:
@@ -99,6 +100,9 @@ def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (hig
     if refs:
         ax.plot([v for _, v in refs], [yi for yi, _ in refs], "|", color=HOLDOUT, ms=14, mew=2, label=reference_label)
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
+    for i in breaks:
+        if 0 < i < len(rows):
+            ax.axhline(y[i] + 0.5, color=BASELINE, lw=0.6)
     ax.set_yticks(y, [_short(r.label) for r in rows])
     ax.set_xlabel(xlabel)
     values = [v for r in rows for v in (r.score, r.low, r.reference) if v is not None]
