@@ -60,8 +60,8 @@ _FUNCTIONS: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
     "exp": (1, np.exp),
     "sqrt": (1, np.sqrt),
     "abs": (1, np.abs),
-    "min": (2, np.fmin),
-    "max": (2, np.fmax),
+    "min": (2, np.minimum),
+    "max": (2, np.maximum),
 }
 _BACKTICKED = re.compile(r"`([^`]*)`|('[^']*'|\"[^\"]*\")")
 

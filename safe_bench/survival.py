@@ -141,8 +141,8 @@ class EventTimes:
         at_risk, events = self.counts(weights)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(events > 0, 1.0 - events / at_risk, 1.0)
-        survival = np.cumprod(factor)
-        return np.where(positions < 0, 1.0, survival[np.maximum(positions, 0)])
+        survival = np.concatenate([[1.0], np.cumprod(factor)])
+        return survival[positions + 1]
 
     def kaplan_meier(self, weights: np.ndarray | None = None) -> StepCurve:
         """The Kaplan-Meier curve; Greenwood's variance comes with unweighted curves."""
@@ -163,7 +163,7 @@ class EventTimes:
         """(at risk, events) at each event time for each level: two (levels x times) arrays
         (``codes`` 0..n_levels-1; -1 leaves a row out)."""
         w = np.ones(len(self)) if weights is None else np.asarray(weights, dtype=float)
-        codes = np.asarray(codes, dtype=np.int64)
+        codes, n_levels = np.asarray(codes, dtype=np.int64), int(n_levels)
         inside = (codes >= 0) & (self.slot >= 0)
         n_t = len(self.times)
         flat = codes[inside] * n_t + self.slot[inside]
@@ -179,8 +179,8 @@ class EventTimes:
         at_risk, died = self.level_counts(codes, n_levels, weights)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(died > 0, 1.0 - died / at_risk, 1.0)
-        survival = np.cumprod(factor, axis=1)
-        return np.where(positions < 0, 1.0, survival[:, np.maximum(positions, 0)])
+        survival = np.hstack([np.ones((n_levels, 1)), np.cumprod(factor, axis=1)])
+        return survival[:, positions + 1]
 
     def logrank(self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> LogRank:
         """Log-rank test across ``n_levels`` groups (``codes`` 0..n_levels-1; -1 leaves a row out)."""

@@ -147,7 +147,7 @@ def logrank_agreement(cmp: Comparison) -> Measurement:
         details["groups"][group.column] = {
             "train": describe_test(on_train, group.labels),
             "table": describe_test(group_test(cmp, "synthetic", group), group.labels, factor),
-            "agree": agreed,
+            "agree": bool(agreed),
         }
     if notes:
         details["left_out"] = notes

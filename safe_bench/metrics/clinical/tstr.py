@@ -182,6 +182,7 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
     if not tasks:
         raise MetricSkipped("no task: declare a survival endpoint or a target in the schema")
     if cmp.schema.survival is not None:
+        require_events(cmp, "train", "training a Cox model")
         require_events(cmp, "synthetic", "training a Cox model")
     if not cmp.schema.covariates:
         raise MetricSkipped("no covariate to predict from")
