@@ -95,12 +95,23 @@ def test_policy_parses_absolute_and_relative_rules():
     assert policy.needs_baseline and policy.baseline == "gaussian_copula"
 
 
-def test_the_shipped_default_policy_parses():
+def test_the_shipped_policies_and_the_ci_example_agree():
+    from safe_bench.cli import build_parser
     from safe_bench.gate import load_policy
 
     policy = load_policy(DEFAULT_POLICY)
     assert policy.judge == "ci" and len(policy.rules) >= 5
     assert {r.subject for r in policy.rules} >= {"SAFE", "S", "C", "P"}
+    root = DEFAULT_POLICY.parents[2]
+    example = (root / "docs" / "ci-gate-example.yml").read_text()
+    commands = re.findall(r"(?m)^\s*(?:- )?(?:run: )?(safe-bench (?:gate|run|report)\b[^\n]*(?:\n\s+--[^\n]*)*)",
+                          example)
+    assert len(commands) >= 4
+    for command in commands:
+        argv = command.split()[1:]
+        build_parser().parse_args(argv)  # every documented command line parses
+        if "--policy" in argv:
+            assert load_policy(root / argv[argv.index("--policy") + 1]).rules
 
 
 @pytest.mark.parametrize(
