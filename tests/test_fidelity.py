@@ -147,7 +147,15 @@ def test_detection_auc_equals_sklearn_cross_val_score(gbsg2, gbsg2_split, gbsg2_
     classifier = HistGradientBoostingClassifier(
         categorical_features=categorical, early_stopping=True, random_state=d["random_state"]
     )
-    folds = StratifiedKFold(5, shuffle=True, random_state=d["random_state"])
+    # Folds as documented: StratifiedKFold over distinct rows (here every row is distinct),
+    # stratified on whether the row is synthetic.
+    distinct, row_of = np.unique(x, axis=0, return_inverse=True)
+    assert len(distinct) == len(x)
+    synthetic_row = np.zeros(len(x), dtype=bool)
+    synthetic_row[row_of[y == 1]] = True
+    splitter = StratifiedKFold(5, shuffle=True, random_state=d["random_state"])
+    folds = [(np.flatnonzero(~np.isin(row_of, test)), np.flatnonzero(np.isin(row_of, test)))
+             for _, test in splitter.split(np.zeros(len(x)), synthetic_row)]
     with threadpool_limits(limits=1):  # as the metric runs it (and fast on a shared machine)
         aucs = cross_val_score(classifier, x, y, cv=folds, scoring="roc_auc")
     assert d["fold_aucs"] == pytest.approx(list(aucs), abs=1e-12)

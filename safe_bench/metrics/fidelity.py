@@ -469,15 +469,17 @@ def pair_trends(cmp: Comparison) -> Measurement:
     under_test = _Associations(cmp, cmp.synthetic, _weights(cmp)).compute(num_num, num_cat, cat_cat)
     kinds = {**dict.fromkeys(num_num, "pearson"), **dict.fromkeys(num_cat, "correlation_ratio"),
              **dict.fromkeys(cat_cat, "cramers_v")}
+    gaps = {
+        table: {c: frame[c].isna().to_numpy() for c in cmp.schema.numeric}
+        for table, frame in (("train", cmp.train), ("synthetic", cmp.synthetic))
+    }
     values: dict[str, Replicated] = {}
     details: dict[str, dict] = {}
     for pair, kind in kinds.items():
         name = " | ".join(pair)
         numbers = [c for c in pair if c in cmp.schema.numeric]
-        left_out = {
-            table: int((frame[numbers].isna().any(axis=1)).sum()) if numbers else 0
-            for table, frame in (("train", cmp.train), ("synthetic", cmp.synthetic))
-        }
+        left_out = {table: int(np.logical_or.reduce([g[c] for c in numbers]).sum()) if numbers else 0
+                    for table, g in gaps.items()}
         if np.isnan(train[pair][0]):
             details[name] = {"association": kind, "skipped": "a column is constant (or has no values) in train"}
             continue
@@ -505,13 +507,16 @@ def three_way(cmp: Comparison) -> Measurement:
         rng = cmp.rng(41)
         triples = [triples[i] for i in np.sort(rng.choice(len(triples), N_TRIPLES, replace=False))]
     weights = _weights(cmp)
+    used = sorted({i for triple in triples for i in triple})
+    bins = {
+        columns[i]: np.concatenate([cmp.encoding.bins(cmp.train, columns[i]), cmp.encoding.bins(cmp.synthetic, columns[i])])
+        for i in used
+    }
     values: dict[str, Replicated] = {}
     details: dict[str, dict] = {}
     for triple in triples:
         cols = [columns[i] for i in triple]
-        t_codes = [cmp.encoding.bins(cmp.train, c) for c in cols]
-        y_codes = [cmp.encoding.bins(cmp.synthetic, c) for c in cols]
-        ids, first = _combine([np.concatenate([t, y]) for t, y in zip(t_codes, y_codes)])
+        ids, first = _combine([bins[c] for c in cols])
         t_freq = np.bincount(ids[: len(cmp.train)], minlength=len(first)) / len(cmp.train)
         y_freq = _frequencies(_code_counts(weights, ids[len(cmp.train):], len(first)))
         name = " | ".join(cols)
@@ -543,6 +548,20 @@ def _detection_matrix(cmp: Comparison, frame: pd.DataFrame) -> tuple[np.ndarray,
     return np.column_stack(columns), np.array(categorical)
 
 
+def _detection_folds(x: np.ndarray, labels: np.ndarray, state: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stratified, seeded folds (training rows, test rows) in which identical rows share a
+    fold: scikit-learn's StratifiedKFold over the distinct rows (``np.unique``, NaN as
+    -inf), stratified on whether a distinct row occurs in the table under test."""
+    _, group = np.unique(np.nan_to_num(x, nan=-np.inf), axis=0, return_inverse=True)
+    group = group.ravel()
+    under_test = np.zeros(group.max() + 1, dtype=bool)
+    under_test[group[labels == 1]] = True
+    folds = StratifiedKFold(DETECT_FOLDS, shuffle=True, random_state=state)
+    for _, test_groups in folds.split(np.zeros(len(under_test)), under_test):
+        in_test = np.isin(group, test_groups)
+        yield np.flatnonzero(~in_test), np.flatnonzero(in_test)
+
+
 def _auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> Replicated:
     """ROC AUC (ties count one half: Mann-Whitney), plain and with each row of ``weights``
     as row counts: (1 + B,)."""
@@ -560,7 +579,9 @@ def _auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> Repli
 @_single_threaded
 def detection(cmp: Comparison) -> Measurement:
     """A classifier tries to tell train rows from rows of the table under test: mean ROC
-    AUC over 5 stratified, seeded cross-validation folds; score
+    AUC over 5 stratified, seeded cross-validation folds, identical rows (within and
+    across the two tables) in the same fold so that no row is scored by a classifier that
+    saw its copy under the other label; score
     1 - 2 max(AUC - 0.5, 0) (Lopez-Paz & Oquab 2017). The classifier is scikit-learn's
     HistGradientBoostingClassifier (gradient boosting on binned features, chosen for
     speed: linear in rows, missing values and categories handled natively), with early
@@ -572,15 +593,16 @@ def detection(cmp: Comparison) -> Measurement:
     m = min(len(cmp.train), len(cmp.synthetic), DETECT_ROWS)
     if m < 2 * DETECT_FOLDS:
         raise MetricSkipped(f"too few rows for {DETECT_FOLDS}-fold detection ({m} per class)")
+    if len(cmp.train.drop_duplicates()) < DETECT_FOLDS:
+        raise MetricSkipped(f"fewer than {DETECT_FOLDS} distinct train rows for {DETECT_FOLDS}-fold detection")
     rng = cmp.rng(42)
     state = int(rng.integers(2**31))
     x_t, categorical = _detection_matrix(cmp, _sample(cmp.train, m, rng))
     x_y, _ = _detection_matrix(cmp, _sample(cmp.synthetic, m, rng))
     x, labels = np.vstack([x_t, x_y]), np.repeat([0, 1], m)
     weights = _weights(cmp, 2 * m)
-    folds = StratifiedKFold(DETECT_FOLDS, shuffle=True, random_state=state)
     aucs = []
-    for fit_rows, test_rows in folds.split(x, labels):
+    for fit_rows, test_rows in _detection_folds(x, labels, state):
         classifier = HistGradientBoostingClassifier(
             categorical_features=categorical, early_stopping=True, random_state=state
         )
