@@ -14,7 +14,17 @@ from typing import Any
 import numpy as np
 
 from safe_bench.metrics import MetricResult
-from safe_bench.report.figures import Bars, Figure, absent, bar_panels, heatmap
+from safe_bench.report.figures import (
+    Bars,
+    Curve,
+    Effect,
+    Figure,
+    absent,
+    bar_panels,
+    forest,
+    heatmap,
+    step_panels,
+)
 
 Results = Mapping[str, MetricResult]
 
@@ -103,7 +113,78 @@ def associations(results: Results) -> Figure:
                    "Spearman, bias-corrected Cramér's V, correlation ratio); blank: not computed.")
 
 
-READERS: dict[str, list[Callable[[Results], Figure]]] = {"S": [marginals, associations], "C": [], "P": []}
+#: At most this many Kaplan-Meier panels (overall first, then the strata with the lowest scores).
+MAX_CURVES = 9
+
+
+def _curve(label: str, grid: np.ndarray, entry: Any) -> Curve | None:
+    if not isinstance(entry, Mapping) or "survival" not in entry:
+        return None
+    survival = _numbers(entry["survival"])
+    if len(survival) != len(grid):
+        raise ValueError("a curve does not match its time grid")
+    low, high = entry.get("low"), entry.get("high")
+    band = low is not None and high is not None
+    return Curve(label, grid, survival, _numbers(low) if band else None, _numbers(high) if band else None)
+
+
+def km_curves(results: Results) -> Figure:
+    """Kaplan-Meier curves: train, synthetic and holdout"""
+    title = "Kaplan-Meier curves: train, synthetic and holdout"
+    details = _details(results, "C.km", title)
+    if isinstance(details, Figure):
+        return details
+    curves = details.get("curves", {})
+    if "grid" not in details or not curves:
+        return absent(title, "C.km details carry no curves on a time grid")
+    grid = _numbers(details["grid"])
+    reference = details.get("reference_details") or {}
+    ref_grid = _numbers(reference["grid"]) if "grid" in reference else grid
+    ref_curves = reference.get("curves", {})
+    ranked = sorted(curves.items(), key=lambda kv: (kv[0] != "overall", float(kv[1].get("score", 1.0)), kv[0]))
+    panels: dict[str, list[Curve]] = {}
+    for name, entry in ranked[:MAX_CURVES]:
+        drawn = [_curve("train (real)", grid, entry.get("train")), _curve("synthetic", grid, entry.get("table")),
+                 _curve("holdout (real)", ref_grid, ref_curves.get(name, {}).get("table"))]
+        if drawn[0] is None:
+            continue
+        panels[str(name)] = [c for c in drawn if c is not None]
+    if not panels:
+        return absent(title, "C.km details carry no train curve")
+    caption = ("Survival probability over time, overall and per group level, with 95 % bands (train shaded); the "
+               "holdout is real patients never seen by the generator"
+               + (f"; the {len(panels) - 1} strata with the lowest scores of {len(curves) - 1}"
+                  if len(curves) > len(panels) else "") + ".")
+    return step_panels(title, panels, xlabel="time", ylabel="survival", caption=caption, ncols=2)
+
+
+def _effect(entry: Any) -> tuple[float, float, float] | None:
+    if not isinstance(entry, Mapping) or entry.get("hr") is None:
+        return None
+    values = (float(entry["hr"]), float(entry["low"]), float(entry["high"]))
+    return values if all(np.isfinite(values)) and min(values) > 0 else None
+
+
+def cox_forest(results: Results) -> Figure:
+    """Cox model: hazard ratios on train and synthetic"""
+    title = "Cox model: hazard ratios on train and synthetic"
+    details = _details(results, "C.cox", title)
+    if isinstance(details, Figure):
+        return details
+    terms = details.get("terms", {})
+    effects = [Effect(str(term), _effect(entry.get("train")), _effect(entry.get("table")))
+               for term, entry in terms.items() if isinstance(entry, Mapping)]
+    if not any(e.real or e.synthetic for e in effects):
+        return absent(title, "C.cox details carry no hazard ratios with intervals")
+    return forest(title, effects, caption="The same multivariable Cox model fitted on train and on the synthetic "
+                  "table: hazard ratio per term with its 95 % interval (log scale; 1 = no effect).")
+
+
+READERS: dict[str, list[Callable[[Results], Figure]]] = {
+    "S": [marginals, associations],
+    "C": [km_curves, cox_forest],
+    "P": [],
+}
 
 
 def figures_for(pillar: str, results: Results) -> list[Figure]:

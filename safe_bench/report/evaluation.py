@@ -53,12 +53,18 @@ class ScoreRow:
 
 @dataclass(frozen=True)
 class DetailTable:
-    """A metric's per-column / per-group details as a table."""
+    """A metric's per-column / per-group details as a table; ``featured`` tables are
+    shown open, the others folded."""
 
     title: str
     header: list[str]
     rows: list[list[str]]
     note: str = ""
+    featured: bool = False
+
+
+#: Detail tables shown open, with a title of their own: (metric, details key) -> title.
+FEATURED = {("C.findings", "findings"): "Clinical findings of train, re-tested on the synthetic table"}
 
 
 @dataclass
@@ -123,17 +129,23 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def _entries(value: Any) -> dict[str, Mapping[str, Any]]:
+    """Named entries of a detail: a mapping of mappings, or a list of mappings (numbered)."""
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
+    if isinstance(value, list):
+        return {str(i): v for i, v in enumerate(value, 1) if isinstance(v, Mapping)}
+    return {}
+
+
 def detail_tables(m: MetricResult) -> list[DetailTable]:
-    """Every mapping of named entries of scalars in a metric's details (per column, per
-    group, per covariate, ...) as a table; the scalars at the top level as one more."""
+    """Every mapping or list of named entries of scalars in a metric's details (per
+    column, per group, per covariate, per finding, ...) as a table; the scalars at the
+    top level as one more."""
     tables = []
     top = [[key, _cell(v)] for key, v in m.details.items() if _is_scalar(v) and key != "reference_value"]
     for key, value in m.details.items():
-        if key == "reference_details" or not isinstance(value, Mapping) or not value:
-            continue
-        entries = {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
-        if not entries:
-            continue
+        entries = {} if key == "reference_details" else _entries(value)
         columns: list[str] = []
         for entry in entries.values():
             columns += [c for c, v in entry.items() if _is_scalar(v) and c not in columns]
@@ -142,7 +154,8 @@ def detail_tables(m: MetricResult) -> list[DetailTable]:
         shown = list(entries.items())[:MAX_DETAIL_ROWS]
         note = f"first {MAX_DETAIL_ROWS} of {len(entries)} rows" if len(entries) > MAX_DETAIL_ROWS else ""
         rows = [[name, *(_cell(entry.get(c)) for c in columns)] for name, entry in shown]
-        tables.append(DetailTable(f"{m.id}: {key}", [key, *columns], rows, note))
+        featured = FEATURED.get((m.id, key))
+        tables.append(DetailTable(featured or f"{m.id}: {key}", [key, *columns], rows, note, bool(featured)))
     if top:
         tables.insert(0, DetailTable(f"{m.id}: summary", ["detail", "value"], top))
     return tables

@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import FuncFormatter
 
 REAL = "#3b3b3b"
 SYNTHETIC = "#1f6fb4"
@@ -43,6 +44,7 @@ class Figure:
     image: str | None = None
     caption: str = ""
     note: str = ""
+    wide: bool = False  # spans the page width (small multiples)
 
 
 def absent(title: str, note: str) -> Figure:
@@ -145,7 +147,7 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
     for ax in axes[n:]:
         ax.set_axis_off()
     axes[0].legend(fontsize=8, loc="lower left")
-    return Figure(title, _uri(fig), caption)
+    return Figure(title, _uri(fig), caption, wide=cols > 2)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,10 @@ def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio
     ax.axvline(null, color=BASELINE, lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")
+        plain_ticks = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(plain_ticks)
+        ax.xaxis.set_minor_formatter(plain_ticks)
+        ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_yticks(y, [_short(e.label, 30) for e in drawable])
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
@@ -218,7 +224,7 @@ def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: 
     for ax in axes[n:]:
         ax.set_axis_off()
     axes[0].legend(fontsize=8)
-    return Figure(title, _uri(fig), caption)
+    return Figure(title, _uri(fig), caption, wide=n > 2)
 
 
 def heatmap(title: str, labels: Sequence[str], matrix: np.ndarray, *, caption: str = "",
