@@ -18,7 +18,7 @@ from safe_bench.errors import InputError
 from safe_bench.findings import Finding
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
 from safe_bench.protocol import split
-from safe_bench.schema import Kind, Schema, Survival
+from safe_bench.schema import Kind, Schema
 from safe_bench.validation import conform
 from safe_bench.survival import EventTimes, StepCurve, concordance_pairs, curve_distance, kaplan_meier, weighted_concordance
 

@@ -92,7 +92,8 @@ def tau(cmp: Comparison) -> float:
 
 def curve_grid(cmp: Comparison) -> np.ndarray:
     """The times at which curves are written into details (0 to train's last time)."""
-    last = float(event_times(cmp, "train").times[-1])
+    assert cmp.schema.survival is not None
+    last = float(cmp.train[cmp.schema.survival.time].max())
     return np.round(np.linspace(0.0, last, CURVE_POINTS), 6)
 
 
@@ -212,6 +213,15 @@ class StrataStats:
     rmst: np.ndarray
 
 
+def describe_strata(cmp: Comparison, tau_value: float) -> dict[str, Any]:
+    """What C.km and C.rmst compared: tau, the group variables, and what was left out."""
+    kept, notes = groups(cmp)
+    out: dict[str, Any] = {"tau": tau_value, "groups": [g.column for g in kept], "groups_source": groups_source(cmp.schema)}
+    if notes:
+        out["left_out"] = notes
+    return out
+
+
 def _by_stratum(
     sample: EventTimes, codes: list[tuple[np.ndarray, int]], positions: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -237,26 +247,24 @@ def strata_stats(cmp: Comparison) -> StrataStats:
         table_codes = [(g.codes(cmp.synthetic), len(g.levels)) for g in kept]
         train, train_rows = _by_stratum(t, train_codes, t.positions(horizon.starts), np.ones(len(t)))
         positions, n = y.positions(horizon.starts), len(y)
-        weights = [np.ones(n)] + [weights_of(idx, n) for idx in cmp.resamples(n)]
-        gap, sup, rmst, table_rows = [], [], [], None
-        for w in weights:
-            table, rows = _by_stratum(y, table_codes, positions, w)
+
+        def summary(weights: np.ndarray) -> tuple[np.ndarray, ...]:
+            table, rows = _by_stratum(y, table_codes, positions, weights)
             lost = np.where(rows < 2, np.nan, 0.0)
             diff = np.abs(train - table)
-            gap.append(horizon.area(diff) / horizon.tau + lost)
-            sup.append(diff.max(axis=1, initial=0.0) + lost)
-            rmst.append(horizon.area(table) + lost)
-            table_rows = rows if table_rows is None else table_rows
-        assert table_rows is not None
+            return horizon.area(diff) / horizon.tau + lost, diff.max(axis=1, initial=0.0) + lost, horizon.area(table) + lost, rows
+
+        runs = [summary(np.ones(n))] + [summary(weights_of(idx, n)) for idx in cmp.resamples(n)]
+        gap, sup, rmst = (np.array([run[i] for run in runs]) for i in range(3))
         return StrataStats(
             tau=horizon.tau,
             strata=strata(cmp),
             train_rows=[int(r) for r in train_rows],
-            table_rows=[int(r) for r in table_rows],
+            table_rows=[int(r) for r in runs[0][3]],
             train_rmst=horizon.area(train),
-            gap=np.array(gap),
-            sup=np.array(sup),
-            rmst=np.array(rmst),
+            gap=gap,
+            sup=sup,
+            rmst=rmst,
         )
 
     return cached(cmp, ("strata_stats", frame_key(cmp, "synthetic")), build)

@@ -20,19 +20,11 @@ from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
 from safe_bench.findings import HAZARD_RATIO, LOGRANK, Finding
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import (
-    ALPHA,
-    Group,
-    cached,
-    groups,
-    require_events,
-    size_factor,
-)
+from safe_bench.metrics.clinical.cohort import ALPHA, Group, cached, groups, require_events, size_factor
 from safe_bench.metrics.clinical.cox import coefficient_draws
-from safe_bench.metrics.clinical.coxmodel import CoxFailure, CoxPair, cox_design, cox_pair, train_fit
+from safe_bench.metrics.clinical.coxmodel import CoxPair, cox_design, cox_pair, train_fit
 from safe_bench.metrics.clinical.logrank import agree, describe_test, table_tests, train_test
-from safe_bench.survival import LogRank
-from safe_bench.survival import normal_p
+from safe_bench.survival import LogRank, normal_p
 
 _SALT = 0xF1D
 
@@ -50,7 +42,7 @@ def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
                 if fit.p[i] < ALPHA:
                     direction = "higher" if fit.coef[i] > 0 else "lower"
                     found.append(Finding(HAZARD_RATIO, column, level, direction))
-        except (MetricSkipped, CoxFailure) as exc:
+        except MetricSkipped as exc:
             notes.append(f"no hazard-ratio finding: {exc}")
         for group in groups(cmp)[0]:
             if train_test(cmp, group).p_value < ALPHA:
@@ -62,7 +54,8 @@ def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A testable finding: where its statistic sits, and its verdict on train."""
+    """A testable finding: its Cox term or its group variable (by index), and its verdict
+    on train."""
 
     finding: Finding
     holds_in_train: bool
@@ -71,9 +64,33 @@ class _Claim:
     group_index: int = -1
 
 
-def _hazard_ratio_holds(finding: Finding, coef: np.ndarray, p: np.ndarray) -> np.ndarray:
-    sign = 1.0 if finding.direction == "higher" else -1.0
-    return (p < finding.alpha) & (np.sign(coef) == sign)
+def _hazard_ratio_holds(finding: Finding, coef: float, p: float) -> bool:
+    """Significant, in the claimed direction."""
+    return bool(p < finding.alpha and np.sign(coef) == (1.0 if finding.direction == "higher" else -1.0))
+
+
+def _claims(cmp: Comparison, findings: list[Finding], pair: CoxPair | None, cox_problem: str) -> tuple[list[_Claim], list[str]]:
+    """The findings that can be re-tested, and why each other one cannot."""
+    kept = groups(cmp)[0]
+    index = {g.column: k for k, g in enumerate(kept)}
+    claims: list[_Claim] = []
+    untestable: list[str] = []
+    for finding in findings:
+        if finding.kind == LOGRANK:
+            if finding.column not in index:
+                untestable.append(f"{finding.describe()}: {finding.column} has fewer than 2 levels with enough train rows")
+                continue
+            k = index[finding.column]
+            holds = train_test(cmp, kept[k]).p_value < finding.alpha
+            claims.append(_Claim(finding, bool(holds), group=kept[k], group_index=k))
+        elif pair is None:
+            untestable.append(f"{finding.describe()}: {cox_problem}")
+        elif (term := pair.design.term_of(finding.column, finding.level)) is None:
+            untestable.append(f"{finding.describe()}: {pair.design.why_not(finding.column, finding.level)}")
+        else:
+            i = pair.train.terms.index(term)
+            claims.append(_Claim(finding, _hazard_ratio_holds(finding, pair.train.coef[i], pair.train.p[i]), term=i))
+    return claims, untestable
 
 
 @metric("C.findings", pillar="C", name="Findings reproduced", requires=("survival",), reference_details=True)
@@ -88,8 +105,6 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
     require_events(cmp, "synthetic", "re-testing findings")
     declared = list(cmp.schema.findings)
     findings, notes = (declared, []) if declared else derived_findings(cmp)
-    source = "declared" if declared else "derived from train"
-    kept = {g.column: k for k, g in enumerate(groups(cmp)[0])}
     pair: CoxPair | None = None
     cox_problem = ""
     if any(f.kind == HAZARD_RATIO for f in findings):
@@ -97,27 +112,7 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
             pair = cox_pair(cmp)
         except MetricSkipped as exc:
             cox_problem = str(exc)
-
-    claims: list[_Claim] = []
-    untestable: list[str] = []
-    for finding in findings:
-        if finding.kind == HAZARD_RATIO:
-            if pair is None:
-                untestable.append(f"{finding.describe()}: {cox_problem}")
-                continue
-            term = pair.design.term_of(finding.column, finding.level)
-            if term is None:
-                untestable.append(f"{finding.describe()}: {pair.design.why_not(finding.column, finding.level)}")
-                continue
-            i = pair.train.terms.index(term)
-            holds = bool(_hazard_ratio_holds(finding, pair.train.coef[i : i + 1], pair.train.p[i : i + 1])[0])
-            claims.append(_Claim(finding, holds, term=i))
-        elif finding.column not in kept:
-            untestable.append(f"{finding.describe()}: {finding.column} has fewer than 2 levels with enough train rows")
-        else:
-            k = kept[finding.column]
-            group = groups(cmp)[0][k]
-            claims.append(_Claim(finding, train_test(cmp, group).p_value < finding.alpha, group=group, group_index=k))
+    claims, untestable = _claims(cmp, findings, pair, cox_problem)
     if not claims:
         why = "; ".join(notes + untestable) or "train shows no significant hazard ratio or log-rank difference"
         raise MetricSkipped(f"no finding to re-test ({why})")
@@ -127,6 +122,8 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
     tests = table_tests(cmp) if any(c.group is not None for c in claims) else [[]] * (cmp.n_bootstrap + 1)
 
     def reproduced(coef: np.ndarray | None, table: list[LogRank | None]) -> list[bool]:
+        """Each claim's verdict on the table against train's (``coef``: a draw of the
+        table's Cox coefficients; ``table``: its log-rank tests)."""
         out = []
         for claim in claims:
             if claim.group is not None:
@@ -134,44 +131,49 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
                 out.append(agree(on_train, table[claim.group_index], factor, claim.finding.alpha))
                 continue
             assert pair is not None
-            beta = pair.table.coef if coef is None else coef
-            se = pair.table.se / np.sqrt(cox_factor)
-            p = normal_p(beta[claim.term] / se[claim.term])
-            holds = bool(_hazard_ratio_holds(claim.finding, beta[claim.term : claim.term + 1], np.array([p]))[0])
-            out.append(holds == claim.holds_in_train)
+            beta = (pair.table.coef if coef is None else coef)[claim.term]
+            p = float(normal_p(beta / pair.table.se[claim.term] * np.sqrt(cox_factor)))
+            out.append(_hazard_ratio_holds(claim.finding, beta, p) == claim.holds_in_train)
         return out
 
     point = reproduced(None, tests[0])
-    draws = (
-        coefficient_draws(pair.table, cmp.rng(_SALT), cmp.n_bootstrap)
-        if pair is not None
-        else [None] * cmp.n_bootstrap
-    )
+    draws = coefficient_draws(pair.table, cmp.rng(_SALT), cmp.n_bootstrap) if pair is not None else [None] * cmp.n_bootstrap
     reps = np.array([np.mean(reproduced(coef, table)) for coef, table in zip(draws, tests[1:])])
-    listed: list[dict[str, Any]] = []
-    for claim, ok in zip(claims, point):
-        entry: dict[str, Any] = {
-            "finding": claim.finding.describe(),
-            "kind": claim.finding.kind,
-            "column": claim.finding.column,
-            "holds_in_train": claim.holds_in_train,
-            "reproduced": ok,
-        }
-        if claim.group is not None:
-            labels = claim.group.labels
-            entry["train"] = describe_test(train_test(cmp, claim.group), labels)
-            entry["table"] = describe_test(tests[0][claim.group_index], labels, factor)
-        else:
-            assert pair is not None
-            term = pair.train.terms[claim.term]
-            entry["term"] = term
-            entry["train"] = pair.train.table()[term]
-            entry["table"] = pair.table.table()[term]
-        listed.append(entry)
-    details: dict[str, Any] = {"source": source, "alpha": ALPHA, "findings": listed}
+    details: dict[str, Any] = {
+        "source": "declared" if declared else "derived from train",
+        "alpha": ALPHA,
+        "findings": [_describe(cmp, claim, ok, pair, tests[0], factor) for claim, ok in zip(claims, point)],
+    }
     if pair is not None:
         details["cox_model"] = pair.describe()
     if notes or untestable:
         details["untestable"] = notes + untestable
     score = float(np.mean(point))
     return bootstrapped(score, score, reps, details)
+
+
+def _describe(
+    cmp: Comparison, claim: _Claim, reproduced: bool, pair: CoxPair | None, tests: list[LogRank | None], factor: float
+) -> dict[str, Any]:
+    """One finding for details: the claim, its statistics on train and on the table."""
+    entry: dict[str, Any] = {
+        "finding": claim.finding.describe(),
+        "kind": claim.finding.kind,
+        "column": claim.finding.column,
+        "holds_in_train": claim.holds_in_train,
+        "reproduced": reproduced,
+    }
+    if claim.group is not None:
+        labels = claim.group.labels
+        entry["train"] = describe_test(train_test(cmp, claim.group), labels)
+        entry["table"] = describe_test(tests[claim.group_index], labels, factor)
+        return entry
+    assert pair is not None
+    term = pair.train.terms[claim.term]
+    cox_factor = pair.train.fitted_rows / pair.table.fitted_rows
+    entry["term"] = term
+    entry["train"] = pair.train.table()[term]
+    entry["table"] = pair.table.table()[term]
+    if cox_factor != 1.0:
+        entry["table"]["p_at_train_size"] = pair.table.at_size(cox_factor).p[claim.term]
+    return entry

@@ -8,7 +8,7 @@ import numpy as np
 
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import curve_grid, curve_of, groups, groups_source, strata_stats
+from safe_bench.metrics.clinical.cohort import curve_grid, curve_of, describe_strata, strata_stats
 
 
 @metric("C.km", pillar="C", name="Kaplan-Meier agreement", requires=("survival",), reference_details=True)
@@ -25,14 +25,7 @@ def km_agreement(cmp: Comparison) -> Measurement:
     stats = strata_stats(cmp)
     scores = np.nan_to_num(1.0 - stats.gap, nan=0.0)
     point = scores[0]
-    kept, notes = groups(cmp)
-    details: dict[str, Any] = {
-        "tau": stats.tau,
-        "groups": [g.column for g in kept],
-        "groups_source": groups_source(cmp.schema),
-        "grid": curve_grid(cmp),
-        "curves": {},
-    }
+    details: dict[str, Any] = {**describe_strata(cmp, stats.tau), "grid": curve_grid(cmp), "curves": {}}
     for i, stratum in enumerate(stats.strata):
         entry: dict[str, Any] = {
             "group": stratum.column,
@@ -48,7 +41,5 @@ def km_agreement(cmp: Comparison) -> Measurement:
         if not cmp.is_reference:
             entry["train"] = curve_of(cmp, "train", stratum.mask(cmp.train))
         details["curves"][stratum.name] = entry
-    if notes:
-        details["left_out"] = notes
     score = float(np.mean(point))
     return bootstrapped(1.0 - score, score, scores[1:].mean(axis=1), details)

@@ -5,8 +5,8 @@ groups, or when neither is. Levels are ordered by observed / expected events (be
 prognosis first); "the same ordering" means that the level doing best on train does
 better on the table than the level doing worst on train: the direction for two levels,
 and for more (e.g. ten deciles, whose neighbours differ by chance) the contrast a
-clinician reads. The
-table's test is judged at train's size (:func:`~safe_bench.metrics.clinical.cohort.size_factor`).
+clinician reads. The table's test is judged at train's size
+(:func:`~safe_bench.metrics.clinical.cohort.size_factor`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import numpy as np
 
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import groups, groups_source, strata_stats
+from safe_bench.metrics.clinical.cohort import describe_strata, strata_stats
 
 
 @metric("C.rmst", pillar="C", name="Restricted mean survival agreement", requires=("survival",), reference_details=True)
@@ -21,18 +21,13 @@ def rmst_agreement(cmp: Comparison) -> Measurement:
     relative = np.abs(stats.rmst - stats.train_rmst) / stats.train_rmst
     scores = np.nan_to_num(np.maximum(0.0, 1.0 - relative), nan=0.0)
     point = scores[0]
-    kept, notes = groups(cmp)
     details: dict[str, Any] = {
-        "tau": stats.tau,
-        "groups": [g.column for g in kept],
-        "groups_source": groups_source(cmp.schema),
+        **describe_strata(cmp, stats.tau),
         "strata": {
             s.name: {"train": stats.train_rmst[i], "table": stats.rmst[0, i], "score": point[i]}
             for i, s in enumerate(stats.strata)
         },
     }
-    if notes:
-        details["left_out"] = notes
     score = float(np.mean(point))
     value = float(np.nanmean(relative[0])) if np.isfinite(relative[0]).any() else 1.0
     return bootstrapped(value, score, scores[1:].mean(axis=1), details)

@@ -64,6 +64,8 @@ class _ScoreCheck:
 
     def test(self, role: str, weights: np.ndarray | None = None) -> LogRank | None:
         codes = risk_codes(self.cmp, role, self.score)
+        # Tested groups renumbered 0..; the others, and missing scores (code -1, which
+        # reads the last slot), are left out.
         remap = np.full(self.n_groups + 1, -1)
         remap[self.tested] = np.arange(len(self.tested))
         return logrank_on(self.cmp, role, remap[codes], len(self.tested), weights)

@@ -1,0 +1,47 @@
+"""Speed of pillar C (pytest-benchmark; not part of the test suite).
+
+    python -m pytest benchmarks/test_clinical_speed.py --benchmark-columns=median,min,max
+
+The whole C pillar (every C metric, each on the synthetic table and on the holdout
+reference, with 100 bootstrap replicates) on the FLCHAIN-like tables of
+:mod:`benchmarks.tables`, with an illustrative prognostic score declared so that C.score
+runs too (FLCHAIN has no published one). Target: at most 60 s for 100k rows on 2 cores. Cox models
+are fitted on a seeded subsample (its size is in C.cox's details); everything else
+reads every row. Timings taken while other work runs on the machine are inflated:
+the load average is recorded with each result.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from benchmarks.tables import SIZES, flchain_like
+from safe_bench import evaluate
+from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
+from safe_bench.prognostic import PrognosticScore
+
+#: For timing only: age in decades plus the top free-light-chain decile.
+SCORE = PrognosticScore("age_flc", "age / 10 + 2 * (`flc.grp` == '10')", (6.0, 8.0), ("low", "mid", "high"))
+
+
+@pytest.mark.parametrize("size", ["10k", "100k"])
+def test_clinical_pillar(benchmark, size: str) -> None:
+    tables = flchain_like(SIZES[size])
+    schema = tables.schema.with_roles(scores=(SCORE,))
+    load_before = os.getloadavg()[0]
+
+    def run():
+        return evaluate(tables.train, tables.synthetic, tables.holdout, schema, metrics=["C"])
+
+    result = benchmark.pedantic(run, rounds=1 if size == "100k" else 3, iterations=1)
+    cox = result.metric("C.cox").details["model"]
+    benchmark.extra_info.update(
+        rows=tables.rows,
+        cox_fitted_rows=cox.get("subsample", {}).get("fitted_rows", cox["rows"]),
+        load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+        statuses={m.id: m.status for m in result.metrics},
+    )
+    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    assert cox.get("subsample", {}).get("max_rows", COX_MAX_ROWS) == COX_MAX_ROWS
