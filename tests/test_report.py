@@ -116,8 +116,11 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
         assert any(row and row[0] == m.id for row in page.rows), m.id
     safe = result.pillars["SAFE"]
     assert f"{safe.score:.3f}" in text and f"[{safe.ci_low:.3f}, {safe.ci_high:.3f}]" in text
-    assert len(page.svgs()) >= 2  # scores with intervals, association heatmap
-    assert "Association differences between column pairs" in text
+    captions = re.findall(r"<figcaption><strong>(.*?)\.</strong>", html)
+    assert captions[:1] == ["SAFE, its pillars and their metrics"]
+    assert {"Association differences between column pairs", "Kaplan-Meier curves: train, synthetic and holdout"} <= set(captions)
+    assert len(page.svgs()) == len(captions)
+    assert "Cox model: hazard ratios on train and synthetic: not drawn: C.cox was not evaluated." in page.words
 
 
 def test_evaluation_page_is_deterministic(copy_run):
