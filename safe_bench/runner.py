@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
@@ -77,12 +77,10 @@ Emit = Callable[[StageEvent], None]
 class CellTask:
     """Everything a worker needs to run one cell (pickled to it)."""
 
-    key: str
-    label: str
+    record: CellRecord
     frame: pd.DataFrame
     schema: Schema
     generator: Generator
-    seed: int
     n: int | None
     metrics: tuple[str, ...] | None
     n_bootstrap: int
@@ -94,20 +92,22 @@ class CellTask:
 
 @dataclass
 class CellOutcome:
-    """What a cell produced: the evaluation (as JSON) and the synthetic table, or why it failed."""
+    """A finished cell: its record (status, stage, reason, timings, the evaluation as JSON)
+    and the synthetic table it made (None when it failed or reused a cached one)."""
 
-    key: str
-    status: str
-    stage: str = ""
-    reason: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    result_json: str | None = None
+    record: CellRecord
     synthetic: pd.DataFrame | None = None
+
+
+def _outcome(task: CellTask, status: str, **fields: Any) -> CellOutcome:
+    synthetic = fields.pop("synthetic", None)
+    return CellOutcome(replace(task.record, status=status, **fields), synthetic)
 
 
 # -- one cell ------------------------------------------------------------------
 def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
     """Split, fit, sample and evaluate; any exception becomes a failed outcome."""
+    seed, label = task.record.seed, task.record.generator
     timings: dict[str, float] = {}
     stage = "split"
 
@@ -119,35 +119,35 @@ def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
 
     try:
         enter("split")
-        parts = split(task.frame, task.schema, seed=task.seed)
+        parts = split(task.frame, task.schema, seed=seed)
         synthetic = task.synthetic
         if synthetic is None:
             start = enter("fit")
-            task.generator.fit(parts.train.copy(), task.schema, seed=task.seed)
+            task.generator.fit(parts.train.copy(), task.schema, seed=seed)
             timings["fit"] = time.perf_counter() - start
             start = enter("sample")
             wanted = len(parts.train) if task.n is None else task.n
-            synthetic = _checked(task.generator.sample(wanted, seed=task.seed), task, wanted)
+            synthetic = _checked(task.generator.sample(wanted, seed=seed), task, wanted)
             timings["sample"] = time.perf_counter() - start
         start = enter("evaluate")
-        result = evaluate(parts.train, synthetic, parts.holdout, task.schema, seed=task.seed, metrics=task.metrics,
-                          n_bootstrap=task.n_bootstrap, weights=task.weights, label=task.label)
+        result = evaluate(parts.train, synthetic, parts.holdout, task.schema, seed=seed, metrics=task.metrics,
+                          n_bootstrap=task.n_bootstrap, weights=task.weights, label=label)
         timings["evaluate"] = time.perf_counter() - start
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:_REASON_CHARS]
-        return CellOutcome(task.key, "failed", stage=stage, reason=reason, timings=timings)
+        return _outcome(task, "failed", stage=stage, reason=reason, timings=timings)
     fresh = None if task.synthetic is not None else synthetic
-    return CellOutcome(task.key, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
+    return _outcome(task, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
 
 
 def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:
     """The generator's sample in canonical form, or a GeneratorError naming what does not fit."""
     try:
-        synthetic = conform(raw, task.schema, table=f"synthetic table of {task.label!r}")
+        synthetic = conform(raw, task.schema, table=f"synthetic table of {task.record.generator!r}")
     except InputError as exc:
         raise GeneratorError(str(exc)) from None
     if len(synthetic) != wanted:
-        raise GeneratorError(f"generator {task.label!r} returned {len(synthetic)} rows; {wanted} were asked for")
+        raise GeneratorError(f"generator {task.record.generator!r} returned {len(synthetic)} rows; {wanted} were asked for")
     return synthetic
 
 
@@ -179,7 +179,7 @@ def _start(task: CellTask, conn: Any) -> BaseProcess:
     child: a forkserver that imported the preload once starts the cell, which sets its
     own limits.
     """
-    name = f"safe-bench-cell-{task.key[:12]}"
+    name = f"safe-bench-cell-{task.record.key[:12]}"
     preload = _preload(task.preload)
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         for module in preload:
@@ -213,28 +213,27 @@ def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
         while outcome is None:
             left = start + task.timeout - time.perf_counter()
             if left <= 0:
-                outcome = CellOutcome(task.key, "timeout", stage=stage,
-                                      reason=f"timed out after {task.timeout:g} s during {stage}")
+                outcome = _outcome(task, "timeout", stage=stage, reason=f"timed out after {task.timeout:g} s during {stage}")
             elif receiver.poll(left):
                 try:
                     kind, payload = receiver.recv()
                 except EOFError:
                     process.join()
-                    outcome = CellOutcome(task.key, "failed", stage=stage,
-                                          reason=f"the cell process died during {stage} (exit code {process.exitcode})")
+                    outcome = _outcome(task, "failed", stage=stage,
+                                       reason=f"the cell process died during {stage} (exit code {process.exitcode})")
                     continue
                 if kind == "done":
                     outcome = payload
                 else:
                     stage = payload
                     if emit is not None:
-                        emit(StageEvent(task.key, stage, time.perf_counter() - start))
+                        emit(StageEvent(task.record.key, stage, time.perf_counter() - start))
     finally:
         if process.is_alive():
             process.kill()
         process.join()
         receiver.close()
-    outcome.timings["total"] = time.perf_counter() - start
+    outcome.record.timings["total"] = time.perf_counter() - start
     return outcome
 
 
@@ -426,17 +425,17 @@ class Progress:
             self._write(f"[{self.done}/{self.todo}] {label}: {event.stage} ({event.elapsed:.1f} s) {self.eta()}",
                         final=False)
 
-    def finished(self, outcome: CellOutcome) -> None:
+    def finished(self, cell: CellRecord) -> None:
         with self.lock:
             self.done += 1
-            label = self.labels.get(outcome.key, outcome.key[:12])
-            seconds = outcome.timings.get("total", 0.0)
-            if outcome.status == "ok":
-                parts = ", ".join(f"{k} {outcome.timings[k]:.1f}" for k in ("fit", "sample", "evaluate")
-                                  if k in outcome.timings)
+            label = self.labels.get(cell.key, cell.key[:12])
+            seconds = cell.timings.get("total", 0.0)
+            if cell.status == "ok":
+                parts = ", ".join(f"{k} {cell.timings[k]:.1f}" for k in ("fit", "sample", "evaluate")
+                                  if k in cell.timings)
                 text = f"ok in {seconds:.1f} s ({parts})"
             else:
-                text = f"{outcome.status} during {outcome.stage} after {seconds:.1f} s: {outcome.reason}"
+                text = f"{cell.status} during {cell.stage} after {seconds:.1f} s: {cell.reason}"
             self._write(f"[{self.done}/{self.todo}] {label}: {text} {self.eta()}", final=True)
 
     def close(self, message: str) -> None:
@@ -485,15 +484,14 @@ def provider(generator: Generator) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def plan(suite: Suite, datasets: Mapping[str, Dataset]) -> list[tuple[CellRecord, CellTask]]:
-    """Every cell of the suite: its store record (keys, no outcome yet) and its task."""
+def plan(suite: Suite, datasets: Mapping[str, Dataset]) -> list[CellTask]:
+    """Every cell of the suite as a task, its record holding the keys (status "pending")."""
     hashes = {name: data_hash(ds.frame, ds.schema) for name, ds in datasets.items()}
     metric_ids = suite.metrics.metric_ids()
     instances = {g.label: load_generator(g.generator, **g.params) for g in suite.generators}
     preload = tuple(sorted({type(g).__module__ for g in instances.values()}))
-    cells = []
+    tasks = []
     for dataset, gen, seed in suite.cells():
-        ds = datasets[dataset.name]
         synthetic_key = digest({
             "data": hashes[dataset.name], "generator": gen.generator, "provider": provider(instances[gen.label]),
             "params": gen.params, "seed": seed, "n": suite.n, "holdout_fraction": HOLDOUT_FRACTION,
@@ -504,12 +502,11 @@ def plan(suite: Suite, datasets: Mapping[str, Dataset]) -> list[tuple[CellRecord
             "n_bootstrap": suite.metrics.n_bootstrap, "weights": suite.metrics.weights,
         })
         record = CellRecord(key, synthetic_key, dataset.name, gen.label, gen.generator, gen.params, seed,
-                            hashes[dataset.name], __version__, status="ok")
-        task = CellTask(key, gen.label, ds.frame, ds.schema, instances[gen.label], seed, suite.n,
-                        suite.metrics.select, suite.metrics.n_bootstrap, suite.metrics.weights, gen.timeout,
-                        preload=preload)
-        cells.append((record, task))
-    return cells
+                            hashes[dataset.name], __version__, status="pending")
+        ds = datasets[dataset.name]
+        tasks.append(CellTask(record, ds.frame, ds.schema, instances[gen.label], suite.n, suite.metrics.select,
+                              suite.metrics.n_bootstrap, suite.metrics.weights, gen.timeout, preload=preload))
+    return tasks
 
 
 def packages() -> dict[str, str]:
@@ -523,10 +520,10 @@ def packages() -> dict[str, str]:
     return found
 
 
-def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], records: Sequence[CellRecord],
+def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequence[CellTask],
                    backend: str) -> dict[str, Any]:
     """What a run ran on: packages, python, platform, suite file hash, seeds, data hashes, backend."""
-    hashes = {r.dataset: r.data_hash for r in records}
+    hashes = {t.record.dataset: t.record.data_hash for t in tasks}
     return {
         "safe_bench": __version__,
         "packages": packages(),
@@ -561,24 +558,21 @@ def run_suite(
     backend = SerialBackend() if backend is None else backend
     progress = Progress(quiet=True) if progress is None else progress
     datasets = {spec.name: spec.load() for spec in suite.datasets}
-    cells = plan(suite, datasets)
+    tasks = plan(suite, datasets)
     done = store.finished_keys(statuses=("ok",) if retry_failed else ("ok", "failed", "timeout"))
-    todo = [(record, task) for record, task in cells if record.key not in done]
-    for record, task in todo:
-        task.synthetic = store.cached_synthetic(record.synthetic_key)
-    records = {record.key: record for record, _ in todo}
-    run = store.start_run(build_manifest(suite, datasets, [r for r, _ in cells], backend.description))
-    summary = RunSummary(run=run, total=len(cells), skipped=len(cells) - len(todo))
-    progress.begin({r.key: f"{r.dataset} x {r.generator} x seed {r.seed}" for r, _ in todo},
+    todo = [task for task in tasks if task.record.key not in done]
+    for task in todo:
+        task.synthetic = store.cached_synthetic(task.record.synthetic_key)
+    run = store.start_run(build_manifest(suite, datasets, tasks, backend.description))
+    summary = RunSummary(run=run, total=len(tasks), skipped=len(tasks) - len(todo))
+    progress.begin({t.record.key: f"{t.record.dataset} x {t.record.generator} x seed {t.record.seed}" for t in todo},
                    summary.total, summary.skipped)
     start = time.perf_counter()
-    for outcome in backend.run([task for _, task in todo], progress.stage):
-        record = records[outcome.key]
-        record.status, record.stage, record.reason = outcome.status, outcome.stage, outcome.reason
-        record.timings, record.result_json = outcome.timings, outcome.result_json
-        store.record(record, outcome.synthetic, run=run)
-        setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
-        progress.finished(outcome)
+    for outcome in backend.run(todo, progress.stage):
+        store.record(outcome.record, outcome.synthetic, run=run)
+        status = outcome.record.status
+        setattr(summary, status, getattr(summary, status) + 1)
+        progress.finished(outcome.record)
     summary.seconds = time.perf_counter() - start
     store.finish_run(run, summary.as_dict())
     progress.close(str(summary))

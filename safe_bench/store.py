@@ -46,8 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -199,15 +198,10 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._db:
-            yield self._db
-
     # -- runs ------------------------------------------------------------------
     def start_run(self, manifest: Mapping[str, Any]) -> int:
         """Record the start of a run with its manifest; returns the run number."""
-        with self._transaction() as db:
+        with self._db as db:  # commits on success, rolls back on error
             cur = db.execute("INSERT INTO runs (started, manifest) VALUES (?, ?)",
                              (_now(), json.dumps(plain(manifest), sort_keys=True)))
         return int(cur.lastrowid)
@@ -216,7 +210,7 @@ class Store:
         """Mark a run finished and add ``summary`` (counts) to its manifest."""
         (text,) = self._db.execute("SELECT manifest FROM runs WHERE run = ?", (run,)).fetchone()
         manifest = {**json.loads(text), "summary": plain(dict(summary))}
-        with self._transaction() as db:
+        with self._db as db:  # commits on success, rolls back on error
             db.execute("UPDATE runs SET finished = ?, manifest = ? WHERE run = ?",
                        (_now(), json.dumps(manifest, sort_keys=True), run))
 
@@ -248,7 +242,7 @@ class Store:
             write_table(synthetic, self.synthetic_path(cell.synthetic_key))
         result = None if cell.result_json is None else EvaluationResult.from_json(cell.result_json)
         t = cell.timings
-        with self._transaction() as db:
+        with self._db as db:  # commits on success, rolls back on error
             db.execute("DELETE FROM scores WHERE key = ?", (cell.key,))
             db.execute(
                 "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
