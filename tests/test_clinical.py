@@ -240,6 +240,22 @@ def test_holdout_reproduces_every_strong_finding_on_real_data():
     assert findings.score >= 0.6
 
 
+@pytest.mark.parametrize("target, measure", [("menostat", "ROC AUC"), ("age", "R^2")])
+def test_tstr_scores_a_target_beside_survival(gbsg2, gbsg2_split, target, measure):
+    schema = gbsg2.schema.with_roles(target=target)
+    train, holdout = gbsg2_split.train, gbsg2_split.holdout
+    scores = {}
+    for generator in ("gaussian_copula", "independent"):
+        synthetic = synthetic_from(generator, train, schema)
+        result = evaluate(train, synthetic, holdout, schema, metrics=["C.tstr"], n_bootstrap=20).metric("C.tstr")
+        assert result.ok, result.reason
+        tasks = result.details["tasks"]
+        assert tasks["target"]["measure"] == measure and set(tasks) == {"survival", "target"}
+        assert tasks["target"]["train"] > (0.8 if measure == "ROC AUC" else 0.3)
+        scores[generator] = tasks["target"]["score"]
+    assert scores["independent"] < scores["gaussian_copula"] - 0.3
+
+
 # -- declared findings ------------------------------------------------------------------------
 def test_declared_findings_are_the_ones_tested(gbsg2, gbsg2_split):
     schema = gbsg2.schema.with_roles(
