@@ -42,7 +42,7 @@ from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples
 #: Rows per block when summing features over a table (bounds memory at 1M rows).
 _BLOCK = 1 << 14
 #: Elements per block of the vectorised KS replicates.
-_KS_BLOCK = 1 << 23
+_KS_BLOCK = 1 << 24
 #: Category slots up to which counts are summed densely (BLAS) rather than sparsely.
 _DENSE_SLOTS = 16
 #: Column triples compared by S.kway (all of them when there are fewer).
@@ -134,12 +134,15 @@ def _code_counts(weights: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
 
 def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Joint codes of several code columns: (ids 0 .. u-1 per row, first row of each id)."""
-    ids = np.zeros(len(codes[0]), dtype=np.int64)
+    key, span = np.zeros(len(codes[0]), dtype=np.int64), 1
     for c in codes:
-        ids = ids * (int(c.max()) + 1) + c
-        _, ids = np.unique(ids, return_inverse=True)
-    _, first = np.unique(ids, return_index=True)
-    return ids, first
+        size = int(c.max()) + 1
+        if span * size >= 2**62:  # keep the mixed-radix key in int64
+            _, key = np.unique(key, return_inverse=True)
+            span = int(key.max()) + 1
+        key, span = key * size + c, span * size
+    _, first, ids = np.unique(key, return_index=True, return_inverse=True)
+    return ids.ravel(), first
 
 
 def _replicated(values: dict[str, Replicated], what: str) -> Replicated:
@@ -162,22 +165,24 @@ def _skip_note(table: str) -> dict[str, str]:
 def _ks_replicates(train: np.ndarray, under_test: np.ndarray, weights: np.ndarray) -> Replicated:
     """1 - two-sample KS between train's values and the (resampled) values under test.
 
-    Between two consecutive distinct values under test their CDF is flat, so the supremum
-    is reached at a distinct value u_j or just below the next one: only train's CDF at
-    u_j and its left limit at u_(j+1) are needed, against the cumulative counts at u_j.
+    Between two consecutive distinct values under test their CDF is flat at c_j, while
+    train's CDF rises from F(u_j) to F(u_(j+1)-): the largest gap there is
+    max(c_j - F(u_j), F(u_(j+1)-) - c_j). So only the cumulative counts at the distinct
+    values are needed (one cumulative sum per resample, float32).
     """
     t = np.sort(train)
     order = np.argsort(under_test, kind="stable")
     y = under_test[order]
     distinct, first = np.unique(y, return_index=True)
     last = np.append(first[1:], len(y)) - 1  # position of each distinct value's last copy
-    at = np.searchsorted(t, distinct, side="right") / len(t)
-    before_next = np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t)
+    at = (np.searchsorted(t, distinct, side="right") / len(t))[:, None]
+    before_next = (np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t))[:, None]
     before_first = np.searchsorted(t, distinct[0], side="left") / len(t)
 
     def complement(cdf: np.ndarray) -> np.ndarray:  # cdf: (distinct values, replicates)
-        gap = np.maximum(np.abs(at[:, None] - cdf), np.abs(before_next[:, None] - cdf))
-        return 1.0 - np.maximum(gap.max(axis=0), before_first)
+        low, high = at.astype(cdf.dtype), before_next.astype(cdf.dtype)
+        above, below = (cdf - low).max(axis=0), (high - cdf).max(axis=0)
+        return 1.0 - np.maximum(np.maximum(above, below), before_first)
 
     out = np.empty(1 + weights.shape[1])
     out[0] = complement(((last + 1) / len(y))[:, None])[0]
@@ -185,7 +190,8 @@ def _ks_replicates(train: np.ndarray, under_test: np.ndarray, weights: np.ndarra
     for start in range(0, weights.shape[1], step):
         cum = np.cumsum(weights[order, start : start + step], axis=0)[last]
         with np.errstate(invalid="ignore", divide="ignore"):  # a resample may miss every row
-            out[1 + start : 1 + start + cum.shape[1]] = complement(cum / cum[-1])
+            cum /= cum[-1]
+        out[1 + start : 1 + start + cum.shape[1]] = complement(cum)
     return out
 
 
@@ -368,6 +374,9 @@ class _Associations:
         self.features: dict[tuple, Feature] = {}
         self.members: dict[tuple[str, int], np.ndarray] = {}
 
+    def _present_codes(self, col: str) -> np.ndarray:
+        return np.flatnonzero(np.bincount(self.codes[col], minlength=self.slots[col]))
+
     def _gaps(self, *cols: str) -> frozenset[str]:
         return frozenset(c for c in cols if not self.present[c].all())
 
@@ -403,7 +412,7 @@ class _Associations:
             plans[(a, b)] = (self._count(gaps), self._sum(a, 1, gaps), self._sum(b, 1, gaps),
                              self._sum(a, 2, gaps), self._sum(b, 2, gaps), cross)
         for a, g in num_cat:
-            gaps, groups = self._gaps(a), [(g, int(k)) for k in np.unique(self.codes[g])]
+            gaps, groups = self._gaps(a), [(g, int(k)) for k in self._present_codes(g)]
             plans[(a, g)] = (
                 self._count(gaps), self._sum(a, 1, gaps), self._sum(a, 2, gaps),
                 [self._count(gaps, group) for group in groups],
