@@ -81,7 +81,7 @@ class Page(HTMLParser):
 def assert_self_contained(html: str) -> Page:
     page = Page(html)
     assert not [t for t, a in page.tags if t in ("link", "iframe", "object", "embed", "base")]
-    assert all(src.startswith("data:image/svg+xml;base64,") for src in page.attributes("src"))
+    assert all(re.match(r"data:image/(svg\+xml|png);base64,", src) for src in page.attributes("src"))
     assert not [h for h in page.attributes("href") if re.match(r"^[a-z]+:", h)], "only relative links"
     assert sum(t == "script" for t, _ in page.tags) == 1, "one script: the inline sorter"
     assert not [a for _, a in page.tags if "style" in a or any(k.startswith("on") for k in a)]
@@ -119,7 +119,7 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
     captions = re.findall(r"<figcaption><strong>(.*?)\.</strong>", html)
     assert captions[:1] == ["SAFE, its pillars and their metrics"]
     assert {"Association differences between column pairs", "Kaplan-Meier curves: train, synthetic and holdout"} <= set(captions)
-    assert len(page.svgs()) == len(captions)
+    assert len(page.attributes("src")) == len(captions)
     assert "Cox model: hazard ratios on train and synthetic: not drawn: C.cox was not evaluated." in page.words
 
 
@@ -263,6 +263,26 @@ def test_dataset_pages_show_seed_means_and_link_their_cells(site):
             values = scores[(scores.dataset == name) & (scores.generator == g)]["score"].to_numpy()
             assert row[2].startswith(f"{values.mean():.3f}")
             assert "seed 0" in row[-1] and "seed 1" in row[-1]
+
+
+def test_a_failed_cell_is_listed_with_its_reason_and_ranked_last(site, tmp_path):
+    import shutil
+
+    from safe_bench.store import CellRecord
+
+    store = tmp_path / "with-failure.sqlite"
+    shutil.copy(site[0], store)
+    with Store(store) as s:
+        s.record(CellRecord(key="broken", synthetic_key="broken", dataset="gbsg2", generator="broken <gen>",
+                            generator_name="independent", params={}, seed=0, data_hash="test", version="test",
+                            status="failed", stage="fit", reason="ValueError: boom <b>"))
+    assert main(["report", str(store), "--out", str(tmp_path / "site"), "--no-cells", "-q"]) == 0
+    board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    assert board["leaderboard"][-1]["generator"] == "broken <gen>" and board["leaderboard"][-1]["SAFE"]["score"] is None
+    page = Page((tmp_path / "site" / "datasets" / "gbsg2.html").read_text())
+    assert "broken <gen>, seed 0: failed: ValueError: boom <b>" in page.words
+    assert not (tmp_path / "site" / "cells").exists()
+    assert page.attributes("href") == ["../index.html"]  # --no-cells: no cell links
 
 
 def test_report_refuses_an_empty_or_missing_store(tmp_path, capsys):

@@ -1,8 +1,8 @@
 """Figures for the reports, drawn with matplotlib from plain aggregates and embedded as
-SVG data URIs (no file beside the page, no network).
+data URIs (no file beside the page, no network): SVG, or PNG for dense small multiples.
 
 Each drawer takes numbers (scores, intervals, curves, binned shares), never a table,
-so no record can reach a figure. The SVG is deterministic: fixed hash salt, no date.
+so no record can reach a figure. The output is deterministic: fixed SVG hash salt, no date.
 Matplotlib's object-oriented API is used without pyplot, so drawing touches no global
 state and needs no display.
 """
@@ -53,17 +53,48 @@ def absent(title: str, note: str) -> Figure:
 
 
 def _canvas(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tuple[MplFigure, np.ndarray]:
+    """A figure laid out by matplotlib's constrained layout (labels of any length fit)."""
     with matplotlib.rc_context(_RC):
         fig = MplFigure(figsize=(width, height), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes.ravel()
 
 
-def _uri(fig: MplFigure) -> str:
+#: Size of one small-multiple panel and the margins around it (inches).
+_PANEL = (3.1, 2.0)
+_MARGIN = {"left": 0.6, "right": 0.15, "top": 0.35, "bottom": 0.5, "between_x": 0.55, "between_y": 0.75}
+
+
+def _panels(n: int, ncols: int) -> tuple[MplFigure, np.ndarray]:
+    """A grid of small multiples with fixed margins: laid out once, not solved for
+    (constrained layout costs a second drawing pass per figure)."""
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    m = _MARGIN
+    width = m["left"] + m["right"] + cols * _PANEL[0] + (cols - 1) * m["between_x"]
+    height = m["top"] + m["bottom"] + rows * _PANEL[1] + (rows - 1) * m["between_y"]
+    with matplotlib.rc_context(_RC):
+        fig = MplFigure(figsize=(width, height))
+        fig.subplots_adjust(left=m["left"] / width, right=1 - m["right"] / width, top=1 - m["top"] / height,
+                            bottom=m["bottom"] / height, wspace=m["between_x"] / _PANEL[0],
+                            hspace=m["between_y"] / _PANEL[1])
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    return fig, axes
+
+
+def _uri(fig: MplFigure, *, raster: bool = False) -> str:
+    """The figure as a data URI: SVG, or PNG (``raster``) for dense small multiples,
+    which stay a tenth of the size."""
     buffer = io.BytesIO()
     with matplotlib.rc_context(_RC):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        if raster:
+            fig.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
+        else:
+            fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    kind = "png" if raster else "svg+xml"
+    return f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _short(label: str, width: int = 34) -> str:
@@ -130,10 +161,7 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
     """Small multiples of step curves (real in dark grey, synthetic in blue, holdout in orange)."""
     if not panels:
         return absent(title, "no curve to draw")
-    n = len(panels)
-    cols = min(ncols, n)
-    rows = -(-n // cols)
-    fig, axes = _canvas(3.1 * cols + 0.4, 2.5 * rows + 0.4, cols, rows)
+    fig, axes = _panels(len(panels), ncols)
     colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
     for ax, (name, curves) in zip(axes, panels.items()):
         for colour, curve in zip(colours, curves):
@@ -144,10 +172,8 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
         ax.set_ylim(0, 1.02)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-    for ax in axes[n:]:
-        ax.set_axis_off()
     axes[0].legend(fontsize=8, loc="lower left")
-    return Figure(title, _uri(fig), caption, wide=cols > 2)
+    return Figure(title, _uri(fig, raster=True), caption, wide=min(ncols, len(panels)) > 2)
 
 
 @dataclass(frozen=True)
@@ -199,10 +225,7 @@ def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: 
     """Small multiples of overlaid distributions: histograms on bin edges, or bars per category."""
     if not panels:
         return absent(title, "no distribution to draw")
-    n = len(panels)
-    cols = min(ncols, n)
-    rows = -(-n // cols)
-    fig, axes = _canvas(3.1 * cols + 0.4, 2.3 * rows + 0.4, cols, rows)
+    fig, axes = _panels(len(panels), ncols)
     colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
     for ax, panel in zip(axes, panels):
         labels = list(panel.shares)
@@ -221,10 +244,8 @@ def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: 
                           rotation=30 if len(panel.bins) > 3 else 0, ha="right" if len(panel.bins) > 3 else "center")
         ax.set_title(_short(panel.name, 36))
         ax.set_ylabel("share")
-    for ax in axes[n:]:
-        ax.set_axis_off()
     axes[0].legend(fontsize=8)
-    return Figure(title, _uri(fig), caption, wide=n > 2)
+    return Figure(title, _uri(fig, raster=True), caption, wide=min(ncols, len(panels)) > 2)
 
 
 def heatmap(title: str, labels: Sequence[str], matrix: np.ndarray, *, caption: str = "",
