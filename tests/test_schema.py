@@ -79,6 +79,10 @@ def test_toml_and_json_files_round_trip(tmp_path, gbsg2):
         'groups = ["horTh", "menostat", "tgrade"]',
         'sensitive = ["tgrade", "pnodes", "cens"]',
         'quasi_identifiers = ["age", "menostat", "tsize"]',
+        "[scores.NPI]",
+        f'expression = "{as_dict["scores"]["NPI"]["expression"]}"',
+        "cuts = [3.4, 5.4]",
+        'labels = ["good", "moderate", "poor"]',
     ]
     (tmp_path / "s.toml").write_text("\n".join(toml))
     assert load_schema(tmp_path / "s.toml") == gbsg2.schema
