@@ -322,6 +322,29 @@ def test_baseline_from_the_store_for_one_table(files, store_path, runs):
     assert code == (0 if s >= base_mean else 1)
 
 
+def test_store_mode_judges_every_dataset_as_its_own_test_case(files, runs):
+    """Two datasets in the store: one JUnit test case per rule per dataset; --dataset keeps one."""
+    path = files / "two-datasets.sqlite"
+    with Store(path, create=True) as store:
+        for dataset in ("cohort_a", "cohort_b"):
+            for seed in SEEDS:
+                result = runs["gaussian_copula", seed][0]
+                store.record(CellRecord(key=f"{dataset}-{seed}", synthetic_key=f"{dataset}-{seed}", dataset=dataset,
+                                        generator="gaussian_copula", generator_name="gaussian_copula", params={},
+                                        seed=seed, data_hash="h", version="test", status="ok",
+                                        result_json=result.to_json()))
+    policy = write_policy(files, "two.toml", '[[rule]]\ncheck = "S >= 0.5"\n[[rule]]\ncheck = "P.exact >= 0.99"\n')
+    assert gate("--policy", policy, "--store", path, "--generator", "gaussian_copula", "--junit", files / "two.xml",
+                "--markdown", files / "two.md") == 0
+    cases = [c for s in JUnitXml.fromfile(str(files / "two.xml")) for c in s]
+    assert sorted((c.classname, c.name) for c in cases) == [
+        (f"safe_bench.gate.{d}", r) for d in ("cohort_a", "cohort_b") for r in ("P.exact >= 0.99", "S >= 0.5")]
+    assert "| dataset |" in (files / "two.md").read_text()
+    assert gate("--policy", policy, "--store", path, "--generator", "gaussian_copula", "--dataset", "cohort_b",
+                "--junit", files / "one.xml") == 0
+    assert {c.classname for s in JUnitXml.fromfile(str(files / "one.xml")) for c in s} == {"safe_bench.gate.cohort_b"}
+
+
 def test_markdown_escapes_what_it_quotes():
     policy = parse_policy('[policy]\nname = "a|b <script>"\n[[rule]]\ncheck = "S >= 0.5"\nwhy = "x | <b>y</b>"\n')
     report = judge(policy, {"": {"S": Estimate(0.7, 0.6, 0.8, 0.9)}}, label="t<a>|")
