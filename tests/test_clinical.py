@@ -358,6 +358,12 @@ def test_constant_covariates_are_left_out_of_train_and_skip_on_the_table(gbsg2, 
     assert "'estrec'" in result.reason and "constant" in result.reason
 
 
+def test_a_schema_without_score_skips_c_score(whas500):
+    parts = split(whas500.frame, whas500.schema, seed=0)
+    result = evaluate(parts.train, parts.holdout, None, whas500.schema, metrics=["C.score"]).metric("C.score")
+    assert result.status == "skipped" and "no prognostic score declared" in result.reason
+
+
 def test_non_positive_times_are_refused_naming_the_column(gbsg2, gbsg2_split):
     synthetic = gbsg2_split.holdout.copy()
     synthetic.loc[synthetic.index[:3], "time"] = 0.0

@@ -133,8 +133,7 @@ class CoxDesign:
                 left_out[col] = "constant in train"
             else:
                 numeric.append(col)
-        ordered = [c for c in schema.covariates if c in categorical]
-        return cls(tuple(numeric), {c: categorical[c] for c in ordered}, left_out)
+        return cls(tuple(numeric), categorical, left_out)
 
     def matrix(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """The model matrix of ``frame``'s complete rows, and which rows those are."""
