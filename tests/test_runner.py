@@ -22,8 +22,6 @@ from safe_bench.runner import JoblibBackend, Progress, SerialBackend, run_suite
 from safe_bench.store import Store, data_hash
 from safe_bench.suite import load_suite
 
-pytestmark = pytest.mark.slow
-
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 #: Cheap metrics, one or two per pillar, so that a cell evaluates in a fraction of a second.
 HEAD = """\
@@ -139,6 +137,7 @@ def test_a_dataset_from_files_is_the_same_data(tmp_path: Path, gbsg2) -> None:
 
 
 # -- cells that fail -------------------------------------------------------------
+@pytest.mark.slow
 def test_failing_generators_are_recorded_and_the_rest_finishes(tmp_path: Path) -> None:
     fake_generators.register()
     suite = write_suite(tmp_path / "bad.toml", """
@@ -182,6 +181,7 @@ timeout = 2
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_retry_failed_runs_only_the_failed_cells(tmp_path: Path) -> None:
     fake_generators.register()
     suite = write_suite(tmp_path / "retry.toml", "[generators.independent]\n[generators.raising]\n", seeds="[0]")
@@ -203,6 +203,7 @@ def _finished(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_without_recomputing(tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "kill.toml", "[generators.slow]\nparams = { delay = 0.3 }\n",
                         seeds="[0, 1, 2, 3, 4]")
@@ -236,11 +237,13 @@ def test_a_run_killed_with_sigkill_resumes_without_recomputing(tmp_path: Path) -
 
 
 # -- determinism and backends ------------------------------------------------------
+@pytest.mark.slow
 def test_two_runs_give_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
     run(baseline_suite, tmp_path / "again.sqlite", backend=SerialBackend())
     assert_same_store(reference, tmp_path / "again.sqlite")
 
 
+@pytest.mark.slow
 def test_joblib_processes_store_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
     events = []
     progress = Progress(stream=io.StringIO())
@@ -250,6 +253,7 @@ def test_joblib_processes_store_the_same_results(baseline_suite: Path, reference
     assert {e.stage for e in events} == {"split", "fit", "sample", "evaluate"}
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_stores_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     from safe_bench.runner import DaskBackend
@@ -267,6 +271,7 @@ def test_a_dask_cluster_stores_the_same_results(baseline_suite: Path, reference:
     assert {e.stage for e in events} == {"split", "fit", "sample", "evaluate"}
 
 
+@pytest.mark.slow
 def test_cached_synthetic_tables_are_reused_without_refitting(baseline_suite: Path, reference: Path,
                                                               tmp_path: Path) -> None:
     """Other evaluation options make new cells; the cached synthetic tables spare the fit
@@ -295,6 +300,7 @@ def test_cached_synthetic_tables_are_reused_without_refitting(baseline_suite: Pa
 
 
 # -- command line --------------------------------------------------------------------
+@pytest.mark.slow
 def test_results_command_prints_the_leaderboard_and_exports(reference: Path, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     csv, js = tmp_path / "results.csv", tmp_path / "results.json"
