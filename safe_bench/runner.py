@@ -60,6 +60,8 @@ MANIFEST_PACKAGES = (
     "joblib", "pyarrow", "dask", "distributed", "torch", "ctgan",
 )
 _REASON_CHARS = 500
+#: Seconds a cell process that has reported its outcome gets to exit before it is killed.
+_EXIT_GRACE = 10.0
 #: Imported once per worker so that every cell process is forked warm: safe-bench, and
 #: what the clinical metrics (lifelines) and the bundled generators (torch, seeded on
 #: every fit) import lazily; importing them takes seconds, forking them nothing.
@@ -232,6 +234,8 @@ def run_cell(task: CellTask, emit: Emit | None = None) -> CellOutcome:
                     if emit is not None:
                         emit(StageEvent(task.record.key, stage, time.perf_counter() - start))
     finally:
+        finished = outcome is not None and outcome.record.status != "timeout"
+        process.join(timeout=_EXIT_GRACE if finished else 0)  # a cell that reported may exit on its own
         if process.is_alive():
             process.kill()
         process.join()
