@@ -120,6 +120,7 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
     assert {"Association differences between column pairs", "Kaplan-Meier curves: train, synthetic and holdout"} <= set(captions)
     assert len(page.attributes("src")) == len(captions)
     assert "Cox model: hazard ratios on train and synthetic: not drawn: C.cox was not evaluated." in page.words
+    assert "Attack risks with 95 % intervals: not drawn: P.singling_out was not evaluated;" in page.words
 
 
 def test_evaluation_page_is_deterministic(copy_run):

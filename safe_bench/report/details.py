@@ -19,10 +19,12 @@ from safe_bench.report.figures import (
     Curve,
     Effect,
     Figure,
+    Interval,
     absent,
     bar_panels,
     forest,
     heatmap,
+    intervals,
     step_panels,
 )
 
@@ -180,10 +182,37 @@ def cox_forest(results: Results) -> Figure:
                   "table: hazard ratio per term with its 95 % interval (log scale; 1 = no effect).")
 
 
+#: The attacks of the Anonymeter method (Giomi et al. 2023), scored 1 - max(risk, 0).
+ATTACKS = {"P.singling_out": "singling out", "P.linkability": "linkability", "P.attribute": "attribute inference"}
+
+
+def attack_risks(results: Results) -> Figure:
+    """Attack risks with 95 % intervals"""
+    title = "Attack risks with 95 % intervals"
+    rows, lacking = [], []
+    for metric_id, label in ATTACKS.items():
+        m = results.get(metric_id)
+        if m is None or not m.ok or m.score is None:
+            lacking.append(f"{metric_id} {'was not evaluated' if m is None else m.status + ': ' + m.reason}")
+            continue
+        # score = 1 - max(risk, 0): the risk is 1 - score, its interval the mirror of the score's
+        low = None if m.ci_high is None else 1.0 - m.ci_high
+        high = None if m.ci_low is None else 1.0 - m.ci_low
+        reference = None if m.reference is None else 1.0 - m.reference
+        rows.append(Interval(label, 1.0 - m.score, low, high, reference))
+    if not rows:
+        return absent(title, "; ".join(lacking))
+    caption = ("Risk = (success on train − success on the holdout control) / (1 − control success), floored at 0 "
+               "(Anonymeter, Giomi et al. 2023): 0 means the synthetic table lets an attacker learn nothing about "
+               "training patients that it does not about unseen ones. Lower is better.")
+    return intervals(title, rows, xlabel="risk (lower is better)", caption=caption, zoom=False,
+                     reference_label="holdout used as the synthetic table")
+
+
 READERS: dict[str, list[Callable[[Results], Figure]]] = {
     "S": [marginals, associations],
     "C": [km_curves, cox_forest],
-    "P": [],
+    "P": [attack_risks],
 }
 
 
