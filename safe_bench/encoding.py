@@ -91,9 +91,8 @@ class Encoding:
         cats = self.categories[col]
         values = frame[col]
         codes = pd.Categorical(values, categories=list(cats)).codes.astype(np.int64)
-        missing = values.isna().to_numpy()
-        codes[missing] = len(cats)
-        codes[(codes < 0) & ~missing] = len(cats) + 1
+        other = np.flatnonzero(codes < 0)  # missing or unseen: only these need a look
+        codes[other] = np.where(values.iloc[other].isna().to_numpy(), len(cats), len(cats) + 1)
         return codes
 
     def bins(self, frame: pd.DataFrame, col: str) -> np.ndarray:

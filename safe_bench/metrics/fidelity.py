@@ -23,6 +23,7 @@ allows; the sample sizes are in their details) and bootstrap those.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache, wraps
 
@@ -39,8 +40,8 @@ from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples
 
-#: Rows per block when summing features over a table (bounds memory at 1M rows).
-_BLOCK = 1 << 14
+#: Feature values per block when summing features over a table (bounds memory at 1M rows).
+_BLOCK = 1 << 22
 #: Elements per block of the vectorised KS replicates.
 _KS_BLOCK = 1 << 24
 #: Category slots up to which counts are summed densely (BLAS) rather than sparsely.
@@ -86,6 +87,23 @@ def _resample_counts(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
     return counts
 
 
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _memo(cmp: Comparison, key: tuple, compute: Callable[[], object]) -> object:
+    """Work shared by the metrics and the reference run of one evaluation (category
+    codes, train-side statistics), kept while the evaluation's data lives."""
+    store = _MEMO.setdefault(cmp.data, {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def _codes(cmp: Comparison, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Category codes of a table's column on train's list (computed once per evaluation)."""
+    return _memo(cmp, ("codes", id(frame), col), lambda: cmp.encoding.codes(frame, col))
+
+
 def _weights(cmp: Comparison, n: int | None = None) -> np.ndarray:
     """Resample counts of the table under test (or of an ``n``-row sample of it)."""
     return _resample_counts(len(cmp.synthetic) if n is None else n, cmp.n_bootstrap, cmp.seed)
@@ -104,8 +122,9 @@ def _totals(weights: np.ndarray, features: Sequence[Feature]) -> np.ndarray:
     weighted by resample b's row counts (one BLAS product per block of rows)."""
     n, n_bootstrap = weights.shape
     out = np.zeros((len(features), 1 + n_bootstrap))
-    for start in range(0, n, _BLOCK):
-        rows = slice(start, min(start + _BLOCK, n))
+    step = max(1024, _BLOCK // max(len(features), 1))
+    for start in range(0, n, step):
+        rows = slice(start, min(start + step, n))
         block = np.empty((len(features), rows.stop - rows.start))
         for j, factors in enumerate(features):
             block[j] = factors[0][rows]
@@ -145,6 +164,26 @@ def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return ids.ravel(), first
 
 
+def _category_tuples(cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Counts of each distinct combination of the categorical columns' codes, plain and
+    per resample (1 + B, u), and each combination's code per column: every categorical
+    frequency (S.tv, the contingency tables of S.pairs) is a sum of these (computed once
+    per table and evaluation)."""
+
+    def compute() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        columns = cmp.schema.categorical
+        ids, first = _combine([_codes(cmp, frame, c) for c in columns])
+        return _code_counts(weights, ids, len(first)), {c: _codes(cmp, frame, c)[first] for c in columns}
+
+    return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
+
+
+def _marginal(counts: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
+    """Sum tuple counts (1 + B, u) into ``size`` cells given each tuple's cell."""
+    to_cell = sparse.csr_matrix((np.ones(len(cells)), (cells, np.arange(len(cells)))), shape=(size, len(cells)))
+    return np.asarray(to_cell @ counts.T).T
+
+
 def _replicated(values: dict[str, Replicated], what: str) -> Replicated:
     """The metric's estimate and replicates: the mean over its columns (or pairs)."""
     if not values:
@@ -162,36 +201,91 @@ def _skip_note(table: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- marginals
-def _ks_replicates(train: np.ndarray, under_test: np.ndarray, weights: np.ndarray) -> Replicated:
-    """1 - two-sample KS between train's values and the (resampled) values under test.
+class _Buffers:
+    """Reusable float32 work arrays: large arrays freed and allocated again cost a page
+    fault per 4 KiB each time, which dominated the KS replicates."""
+
+    def __init__(self) -> None:
+        self.flat: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(shape))
+        if name not in self.flat or len(self.flat[name]) < size:
+            self.flat[name] = np.empty(size, dtype=np.float32)
+        return self.flat[name][:size].reshape(shape)
+
+
+def _blocked_cumsum(counts: np.ndarray, rows: np.ndarray, buffers: _Buffers, block: int = 16) -> np.ndarray:
+    """Cumulative sums of a float32 count matrix's ``rows`` (in that order), exact below
+    2**24, laid out by position p at ``[p % block, p // block]`` (positions past the last
+    row repeat the total). Sums within blocks of rows are one BLAS product with a
+    triangular matrix (several times faster than numpy's sequential cumsum), then each
+    block's offset is added."""
+    n, width = len(rows), counts.shape[1]
+    blocks = -(-n // block)
+    slots = np.zeros(blocks * block, dtype=np.int64)
+    slots[:n] = rows
+    gathered = buffers.get("gathered", (block * blocks, width))
+    np.take(counts, slots.reshape(blocks, block).T.ravel(), axis=0, out=gathered)
+    gathered = gathered.reshape(block, blocks, width)
+    gathered[n % block or block :, -1] = 0.0  # padding of the last block
+    cum = buffers.get("cum", (block, blocks * width))
+    np.matmul(np.tril(np.ones((block, block), dtype=np.float32)), gathered.reshape(block, -1), out=cum)
+    cum = cum.reshape(block, blocks, width)
+    offsets = np.zeros((blocks, width), dtype=np.float32)
+    np.cumsum(cum[-1, :-1], axis=0, out=offsets[1:])
+    cum += offsets
+    return cum
+
+
+def _by_position(values: np.ndarray, fill: float, block: int = 16) -> np.ndarray:
+    """Per-position values in the layout of :func:`_blocked_cumsum` (float32, padded)."""
+    blocks = -(-len(values) // block)
+    padded = np.full(blocks * block, fill, dtype=np.float32)
+    padded[: len(values)] = values
+    return padded.reshape(blocks, block).T[:, :, None].copy()
+
+
+def _ks_replicates(t: np.ndarray, under_test: np.ndarray, weights: np.ndarray, buffers: _Buffers) -> Replicated:
+    """1 - two-sample KS between train's sorted values ``t`` and the (resampled) values
+    under test (missing values left out).
 
     Between two consecutive distinct values under test their CDF is flat at c_j, while
     train's CDF rises from F(u_j) to F(u_(j+1)-): the largest gap there is
-    max(c_j - F(u_j), F(u_(j+1)-) - c_j). So only the cumulative counts at the distinct
-    values are needed (one cumulative sum per resample, float32).
+    max(c_j - F(u_j), F(u_(j+1)-) - c_j). So each resample needs only its cumulative
+    counts at the distinct values (float32, exact), read in any order.
     """
-    t = np.sort(train)
-    order = np.argsort(under_test, kind="stable")
+    rows = np.flatnonzero(~np.isnan(under_test))
+    order = rows[np.argsort(under_test[rows], kind="stable")]
     y = under_test[order]
     distinct, first = np.unique(y, return_index=True)
     last = np.append(first[1:], len(y)) - 1  # position of each distinct value's last copy
-    at = (np.searchsorted(t, distinct, side="right") / len(t))[:, None]
-    before_next = (np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t))[:, None]
+    at = np.searchsorted(t, distinct, side="right") / len(t)
+    before_next = np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t)
     before_first = np.searchsorted(t, distinct[0], side="left") / len(t)
 
-    def complement(cdf: np.ndarray) -> np.ndarray:  # cdf: (distinct values, replicates)
-        low, high = at.astype(cdf.dtype), before_next.astype(cdf.dtype)
-        above, below = (cdf - low).max(axis=0), (high - cdf).max(axis=0)
+    def complement(cdf: np.ndarray, low: np.ndarray, high: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+        cdf -= low  # in place: the arrays are large
+        above = cdf.max(axis=axis)
+        below = np.subtract(high - low, cdf, out=cdf).max(axis=axis)
         return 1.0 - np.maximum(np.maximum(above, below), before_first)
 
     out = np.empty(1 + weights.shape[1])
-    out[0] = complement(((last + 1) / len(y))[:, None])[0]
+    out[0] = complement((last + 1) / len(y), at, before_next, (0,))
+    # Every position carries its value's F(u_j); only a value's last copy carries
+    # F(u_(j+1)-) (-1 elsewhere, and 1 / -1 on the padding, so they never win).
+    value = np.repeat(np.arange(len(distinct)), np.diff(np.append(first, len(y))))
+    low = _by_position(at[value], 1.0)
+    high_at_last = np.full(len(y), -1.0)
+    high_at_last[last] = before_next
+    high = _by_position(high_at_last, -1.0)
     step = max(1, _KS_BLOCK // len(y))
     for start in range(0, weights.shape[1], step):
-        cum = np.cumsum(weights[order, start : start + step], axis=0)[last]
+        block = weights if step >= weights.shape[1] else weights[:, start : start + step]
+        cum = _blocked_cumsum(block, order, buffers)
         with np.errstate(invalid="ignore", divide="ignore"):  # a resample may miss every row
-            cum /= cum[-1]
-        out[1 + start : 1 + start + cum.shape[1]] = complement(cum)
+            cum /= cum[(len(y) - 1) % 16, (len(y) - 1) // 16]
+        out[1 + start : 1 + start + cum.shape[2]] = complement(cum, low, high, (0, 1))
     return out
 
 
@@ -203,20 +297,21 @@ def ks_complement(cmp: Comparison) -> Measurement:
     them); equals SDMetrics' KSComplement. Interval: row bootstrap of the table under test."""
     if not cmp.schema.numeric:
         raise MetricSkipped("no numeric column")
-    weights = _weights(cmp)
+    weights, buffers = _weights(cmp), _Buffers()
     values: dict[str, Replicated] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.numeric:
-        t, y = as_numbers(cmp.train[col]), as_numbers(cmp.synthetic[col])
-        t_ok, y_ok = ~np.isnan(t), ~np.isnan(y)
-        if not t_ok.any() or not y_ok.any():
-            details[col] = _skip_note("train" if not t_ok.any() else "the table under test")
+        t = _memo(cmp, ("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))  # NaN last
+        y = as_numbers(cmp.synthetic[col])
+        t_gaps, y_gaps = int(np.isnan(t).sum()), int(np.isnan(y).sum())
+        if t_gaps == len(t) or y_gaps == len(y):
+            details[col] = _skip_note("train" if t_gaps == len(t) else "the table under test")
             continue
-        values[col] = _ks_replicates(t[t_ok], y[y_ok], weights[y_ok])
+        values[col] = _ks_replicates(t[: len(t) - t_gaps], y, weights, buffers)
         details[col] = {
             "ks": 1.0 - values[col][0],
             "score": values[col][0],
-            "missing_left_out": {"train": int((~t_ok).sum()), "synthetic": int((~y_ok).sum())},
+            "missing_left_out": {"train": t_gaps, "synthetic": y_gaps},
         }
     return _measure(values, "numeric column", {"columns": details}, lambda s: 1.0 - s)
 
@@ -235,13 +330,13 @@ def tv_complement(cmp: Comparison) -> Measurement:
     SDMetrics' TVComplement. Interval: row bootstrap of the table under test."""
     if not cmp.schema.categorical:
         raise MetricSkipped("no categorical column")
-    weights = _weights(cmp)
+    tuples, codes = _category_tuples(cmp, cmp.synthetic, _weights(cmp))
     values: dict[str, Replicated] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.categorical:
         k = len(cmp.encoding.categories[col])
-        t_counts = np.bincount(cmp.encoding.codes(cmp.train, col), minlength=k + 2)[None, :].astype(float)
-        y_counts = _code_counts(weights, cmp.encoding.codes(cmp.synthetic, col), k + 2)
+        t_counts = np.bincount(_codes(cmp, cmp.train, col), minlength=k + 2)[None, :].astype(float)
+        y_counts = _marginal(tuples, codes[col], k + 2)
         missing = {"train": int(t_counts[0, k]), "synthetic": int(y_counts[0, k])}
         t_counts[:, k] = y_counts[:, k] = 0.0
         if t_counts.sum() == 0 or y_counts[0].sum() == 0:
@@ -288,7 +383,7 @@ def range_coverage(cmp: Comparison) -> Measurement:
     details: dict[str, dict] = {}
     for col in cmp.schema.features:
         if col in cmp.encoding.categories:
-            codes = cmp.encoding.codes(cmp.synthetic, col)
+            codes = _codes(cmp, cmp.synthetic, col)
             k = len(cmp.encoding.categories[col])
             present, outside = codes != k, codes == k + 1
             if k == 0:
@@ -360,7 +455,7 @@ class _Associations:
     and the bias-corrected Cramér's V (cat-cat, missing a category of its own)."""
 
     def __init__(self, cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray):
-        self.weights = weights
+        self.cmp, self.frame, self.weights = cmp, frame, weights
         self.ones = np.ones(len(frame))
         self.x: dict[str, np.ndarray] = {}
         self.present: dict[str, np.ndarray] = {}
@@ -369,7 +464,7 @@ class _Associations:
             values = (as_numbers(frame[col]) - sc.median) / sc.scale  # centred: stable float32 sums
             self.present[col] = ~np.isnan(values)
             self.x[col] = np.where(self.present[col], values, 0.0)
-        self.codes = {col: cmp.encoding.codes(frame, col) for col in cmp.schema.categorical}
+        self.codes = {col: _codes(cmp, frame, col) for col in cmp.schema.categorical}
         self.slots = {col: len(cmp.encoding.categories[col]) + 2 for col in cmp.schema.categorical}
         self.features: dict[tuple, Feature] = {}
         self.members: dict[tuple[str, int], np.ndarray] = {}
@@ -435,16 +530,11 @@ class _Associations:
 
     def _contingencies(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Replicated]:
         """Cramér's V per pair from one bootstrap of the joint categorical codes."""
-        cols = sorted({c for pair in pairs for c in pair})
-        ids, first = _combine([self.codes[c] for c in cols])
-        counts = _code_counts(self.weights, ids, len(first))  # (1 + B, distinct code tuples)
+        counts, codes = _category_tuples(self.cmp, self.frame, self.weights)
         out = {}
         for a, b in pairs:
-            cells = self.codes[a][first] * self.slots[b] + self.codes[b][first]
-            to_cell = sparse.csr_matrix((np.ones(len(first)), (np.arange(len(first)), cells)),
-                                        shape=(len(first), self.slots[a] * self.slots[b]))
-            table = np.asarray((to_cell.T @ counts.T).T).reshape(len(counts), self.slots[a], self.slots[b])
-            out[(a, b)] = _cramers_v(table)
+            cells = _marginal(counts, codes[a] * self.slots[b] + codes[b], self.slots[a] * self.slots[b])
+            out[(a, b)] = _cramers_v(cells.reshape(len(counts), self.slots[a], self.slots[b]))
         return out
 
 
@@ -474,7 +564,7 @@ def pair_trends(cmp: Comparison) -> Measurement:
     num_num, num_cat, cat_cat = _pairs(cmp)
     if not (num_num or num_cat or cat_cat):
         raise MetricSkipped("fewer than two columns")
-    train = _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat)
+    train = _memo(cmp, ("train associations",), lambda: _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat))
     under_test = _Associations(cmp, cmp.synthetic, _weights(cmp)).compute(num_num, num_cat, cat_cat)
     kinds = {**dict.fromkeys(num_num, "pearson"), **dict.fromkeys(num_cat, "correlation_ratio"),
              **dict.fromkeys(cat_cat, "cramers_v")}
