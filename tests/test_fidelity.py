@@ -1,13 +1,30 @@
-"""Pillar S: cross-checks against SDMetrics and orderings on real data."""
+"""Pillar S (CSF): cross-checks against SDMetrics, scikit-learn, hand-computed statistics
+and a brute-force PRDC; orderings on real data; kinds, gaps and honest detection."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
+from scipy.spatial.distance import cdist
+from sdmetrics.column_pairs import CorrelationSimilarity
 from sdmetrics.single_column import KSComplement, TVComplement
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from threadpoolctl import threadpool_limits
 
 from safe_bench import evaluate, load_generator
-
+from safe_bench.datasets import load_dataset
+from safe_bench.encoding import Encoding
+from safe_bench.metrics import PILLAR_NAMES
+from safe_bench.protocol import split
+from safe_bench.schema import Kind, Schema
+from safe_bench.uncertainty import centred_replicates, resamples
+from safe_bench.validation import conform
+from tests.conftest import shuffle_columns
 
 def test_ks_and_tv_equal_sdmetrics_on_gbsg2(gbsg2, gbsg2_split):
     gen = load_generator("gaussian_copula")
@@ -30,24 +47,6 @@ def test_ks_and_tv_equal_sdmetrics_on_gbsg2(gbsg2, gbsg2_split):
 
 
 # --------------------------------------------------------------------------- helpers
-import itertools  # noqa: E402
-
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
-from scipy.spatial.distance import cdist  # noqa: E402
-from sdmetrics.column_pairs import CorrelationSimilarity  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from safe_bench.datasets import load_dataset  # noqa: E402
-from safe_bench.encoding import Encoding  # noqa: E402
-from safe_bench.metrics import PILLAR_NAMES  # noqa: E402
-from safe_bench.protocol import split  # noqa: E402
-from safe_bench.schema import Kind, Schema  # noqa: E402
-from safe_bench.validation import conform  # noqa: E402
-from tests.conftest import shuffle_columns  # noqa: E402
-
 S_METRICS = ["S.ks", "S.tv", "S.missing", "S.range", "S.pairs", "S.kway", "S.detect", "S.prdc"]
 
 
@@ -90,8 +89,6 @@ def test_vectorised_bootstrap_equals_sdmetrics_on_each_resample(gbsg2, gbsg2_spl
     # The intervals come from count-weighted sums over rows; replicate b must equal the
     # statistic recomputed on resample b of the synthetic table (the evaluation's shared
     # resamples), before the common re-centring.
-    from safe_bench.uncertainty import centred_replicates, resamples
-
     train, synthetic = gbsg2_split.train, conform(gbsg2_copula, gbsg2.schema, table="synthetic")
     result = evaluate(train, synthetic, None, gbsg2.schema, metrics=["S.ks", "S.tv"], n_bootstrap=10, seed=4)
     for metric_id, columns, single in [("S.ks", gbsg2.schema.numeric, KSComplement),
