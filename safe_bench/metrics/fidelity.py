@@ -43,7 +43,7 @@ from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples
 #: Feature values per block when summing features over a table (bounds memory at 1M rows).
 _BLOCK = 1 << 22
 #: Elements per block of the vectorised KS replicates.
-_KS_BLOCK = 1 << 24
+_KS_BLOCK = 1 << 20
 #: Category slots up to which counts are summed densely (BLAS) rather than sparsely.
 _DENSE_SLOTS = 16
 #: Column triples compared by S.kway (all of them when there are fewer).
@@ -152,7 +152,7 @@ def _code_counts(weights: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
 
 
 def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Joint codes of several code columns: (ids 0 .. u-1 per row, first row of each id)."""
+    """Joint codes of several code columns: (ids 0 .. u-1 per row, a row of each id)."""
     key, span = np.zeros(len(codes[0]), dtype=np.int64), 1
     for c in codes:
         size = int(c.max()) + 1
@@ -160,8 +160,15 @@ def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             _, key = np.unique(key, return_inverse=True)
             span = int(key.max()) + 1
         key, span = key * size + c, span * size
-    _, first, ids = np.unique(key, return_index=True, return_inverse=True)
-    return ids.ravel(), first
+    if span <= 4 * len(key):  # a small key space: count instead of sorting
+        present = np.bincount(key, minlength=span) > 0
+        ids = (np.cumsum(present) - 1)[key]
+    else:
+        _, ids = np.unique(key, return_inverse=True)
+        ids = ids.ravel()
+    representative = np.empty(int(ids.max()) + 1, dtype=np.int64)
+    representative[ids] = np.arange(len(ids))  # any row of an id has the id's codes
+    return ids, representative
 
 
 def _category_tuples(cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -172,8 +179,8 @@ def _category_tuples(cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray) 
 
     def compute() -> tuple[np.ndarray, dict[str, np.ndarray]]:
         columns = cmp.schema.categorical
-        ids, first = _combine([_codes(cmp, frame, c) for c in columns])
-        return _code_counts(weights, ids, len(first)), {c: _codes(cmp, frame, c)[first] for c in columns}
+        ids, rows = _combine([_codes(cmp, frame, c) for c in columns])
+        return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}
 
     return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
 
@@ -215,31 +222,9 @@ class _Buffers:
         return self.flat[name][:size].reshape(shape)
 
 
-def _blocked_cumsum(counts: np.ndarray, rows: np.ndarray, buffers: _Buffers, block: int = 16) -> np.ndarray:
-    """Cumulative sums of a float32 count matrix's ``rows`` (in that order), exact below
-    2**24, laid out by position p at ``[p % block, p // block]`` (positions past the last
-    row repeat the total). Sums within blocks of rows are one BLAS product with a
-    triangular matrix (several times faster than numpy's sequential cumsum), then each
-    block's offset is added."""
-    n, width = len(rows), counts.shape[1]
-    blocks = -(-n // block)
-    slots = np.zeros(blocks * block, dtype=np.int64)
-    slots[:n] = rows
-    gathered = buffers.get("gathered", (block * blocks, width))
-    np.take(counts, slots.reshape(blocks, block).T.ravel(), axis=0, out=gathered)
-    gathered = gathered.reshape(block, blocks, width)
-    gathered[n % block or block :, -1] = 0.0  # padding of the last block
-    cum = buffers.get("cum", (block, blocks * width))
-    np.matmul(np.tril(np.ones((block, block), dtype=np.float32)), gathered.reshape(block, -1), out=cum)
-    cum = cum.reshape(block, blocks, width)
-    offsets = np.zeros((blocks, width), dtype=np.float32)
-    np.cumsum(cum[-1, :-1], axis=0, out=offsets[1:])
-    cum += offsets
-    return cum
-
-
 def _by_position(values: np.ndarray, fill: float, block: int = 16) -> np.ndarray:
-    """Per-position values in the layout of :func:`_blocked_cumsum` (float32, padded)."""
+    """Per-position values laid out as position p at ``[p % block, p // block]`` (the
+    layout of the blocked cumulative sums in :func:`_ks_replicates`), float32, padded."""
     blocks = -(-len(values) // block)
     padded = np.full(blocks * block, fill, dtype=np.float32)
     padded[: len(values)] = values
@@ -252,8 +237,10 @@ def _ks_replicates(t: np.ndarray, under_test: np.ndarray, weights: np.ndarray, b
 
     Between two consecutive distinct values under test their CDF is flat at c_j, while
     train's CDF rises from F(u_j) to F(u_(j+1)-): the largest gap there is
-    max(c_j - F(u_j), F(u_(j+1)-) - c_j). So each resample needs only its cumulative
-    counts at the distinct values (float32, exact), read in any order.
+    max(c_j - F(u_j), F(u_(j+1)-) - c_j). Each resample needs its cumulative counts at
+    the sorted values, read in any order: they are streamed in chunks of positions,
+    each chunk's running sums computed 16 rows at a time by one BLAS product with a
+    triangular matrix (exact in float32, several times faster than numpy's cumsum).
     """
     rows = np.flatnonzero(~np.isnan(under_test))
     order = rows[np.argsort(under_test[rows], kind="stable")]
@@ -263,30 +250,47 @@ def _ks_replicates(t: np.ndarray, under_test: np.ndarray, weights: np.ndarray, b
     at = np.searchsorted(t, distinct, side="right") / len(t)
     before_next = np.append(np.searchsorted(t, distinct[1:], side="left"), len(t)) / len(t)
     before_first = np.searchsorted(t, distinct[0], side="left") / len(t)
+    point = max(np.max((last + 1) / len(y) - at), np.max(before_next - (last + 1) / len(y)), before_first)
 
-    def complement(cdf: np.ndarray, low: np.ndarray, high: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-        cdf -= low  # in place: the arrays are large
-        above = cdf.max(axis=axis)
-        below = np.subtract(high - low, cdf, out=cdf).max(axis=axis)
-        return 1.0 - np.maximum(np.maximum(above, below), before_first)
-
-    out = np.empty(1 + weights.shape[1])
-    out[0] = complement((last + 1) / len(y), at, before_next, (0,))
     # Every position carries its value's F(u_j); only a value's last copy carries
-    # F(u_(j+1)-) (-1 elsewhere, and 1 / -1 on the padding, so they never win).
-    value = np.repeat(np.arange(len(distinct)), np.diff(np.append(first, len(y))))
-    low = _by_position(at[value], 1.0)
-    high_at_last = np.full(len(y), -1.0)
-    high_at_last[last] = before_next
-    high = _by_position(high_at_last, -1.0)
-    step = max(1, _KS_BLOCK // len(y))
-    for start in range(0, weights.shape[1], step):
-        block = weights if step >= weights.shape[1] else weights[:, start : start + step]
-        cum = _blocked_cumsum(block, order, buffers)
+    # F(u_(j+1)-) (-1 elsewhere, and 1 / -1 on padding, so they never win).
+    low = at[np.repeat(np.arange(len(distinct)), np.diff(np.append(first, len(y))))]
+    high = np.full(len(y), -1.0)
+    high[last] = before_next
+    n_bootstrap = weights.shape[1]
+    gaps = np.flatnonzero(np.isnan(under_test))
+    totals = (len(under_test) - weights[gaps].sum(axis=0)).astype(np.float32)  # rows drawn per resample
+    above = np.full(n_bootstrap, -np.inf)
+    below = np.full(n_bootstrap, -np.inf)
+    running = np.zeros(n_bootstrap, dtype=np.float32)
+    triangle = np.tril(np.ones((16, 16), dtype=np.float32))
+    chunk = max(16, _KS_BLOCK // max(n_bootstrap, 1) // 16 * 16)
+    for start in range(0, len(y), chunk):
+        m = min(chunk, len(y) - start)
+        blocks = -(-m // 16)
+        slots = np.zeros(blocks * 16, dtype=np.int64)
+        slots[:m] = order[start : start + m]
+        gathered = buffers.get("gathered", (16 * blocks, n_bootstrap))
+        np.take(weights, slots.reshape(blocks, 16).T.ravel(), axis=0, out=gathered)
+        gathered = gathered.reshape(16, blocks, n_bootstrap)
+        gathered[m % 16 or 16 :, -1] = 0.0  # padding of the last block
+        cum = buffers.get("cum", (16, blocks * n_bootstrap))
+        np.matmul(triangle, gathered.reshape(16, -1), out=cum)
+        cum = cum.reshape(16, blocks, n_bootstrap)
+        offsets = np.empty((blocks, n_bootstrap), dtype=np.float32)
+        offsets[0] = running
+        np.cumsum(cum[-1, :-1], axis=0, out=offsets[1:])
+        offsets[1:] += running
+        running = offsets[-1] + cum[-1, -1]
+        cum += offsets
         with np.errstate(invalid="ignore", divide="ignore"):  # a resample may miss every row
-            cum /= cum[(len(y) - 1) % 16, (len(y) - 1) // 16]
-        out[1 + start : 1 + start + cum.shape[2]] = complement(cum, low, high, (0, 1))
-    return out
+            cum /= totals
+        chunk_low = _by_position(low[start : start + m], 1.0)
+        cum -= chunk_low
+        above = np.maximum(above, cum.max(axis=(0, 1)))
+        np.subtract(_by_position(high[start : start + m], -1.0) - chunk_low, cum, out=cum)
+        below = np.maximum(below, cum.max(axis=(0, 1)))
+    return 1.0 - np.concatenate([[point], np.maximum(np.maximum(above, below), before_first)])
 
 
 @metric("S.ks", pillar="S", name="Kolmogorov-Smirnov complement")
@@ -615,12 +619,12 @@ def three_way(cmp: Comparison) -> Measurement:
     details: dict[str, dict] = {}
     for triple in triples:
         cols = [columns[i] for i in triple]
-        ids, first = _combine([bins[c] for c in cols])
-        t_freq = np.bincount(ids[: len(cmp.train)], minlength=len(first)) / len(cmp.train)
-        y_freq = _frequencies(_code_counts(weights, ids[len(cmp.train):], len(first)))
+        ids, rows = _combine([bins[c] for c in cols])
+        t_freq = np.bincount(ids[: len(cmp.train)], minlength=len(rows)) / len(cmp.train)
+        y_freq = _frequencies(_code_counts(weights, ids[len(cmp.train):], len(rows)))
         name = " | ".join(cols)
         values[name] = 1.0 - 0.5 * np.abs(y_freq - t_freq).sum(axis=1)
-        details[name] = {"tvd": 1.0 - values[name][0], "score": values[name][0], "cells": len(first)}
+        details[name] = {"tvd": 1.0 - values[name][0], "score": values[name][0], "cells": len(rows)}
     return _measure(values, "column triple", {"triples": details, "bins_per_number": "train quintiles"}, lambda s: 1.0 - s)
 
 
