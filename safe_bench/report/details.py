@@ -223,7 +223,7 @@ def figures_for(pillar: str, results: Results) -> list[Figure]:
     for reader in READERS.get(pillar, []):
         try:
             out.append(reader(results))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
             title = (reader.__doc__ or reader.__name__).strip().splitlines()[0]
             out.append(absent(title, f"the metric details do not have the expected layout ({type(exc).__name__})"))
     return out
