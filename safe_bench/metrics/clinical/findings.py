@@ -1,8 +1,9 @@
 """C.findings: is the clinical message of train reproduced on the table under test?
 
-The findings are the schema's, or else derived from train: every Cox term with
-p < 0.05 in the multivariable model ("pnodes raises the hazard: HR > 1") and every
-group variable whose log-rank test has p < 0.05 ("survival differs across tgrade").
+The findings are the schema's, or else derived from train: every Cox term of the
+multivariable model ("pnodes raises the hazard: HR > 1") and every group variable's
+log-rank test ("survival differs across tgrade") with p < 0.05, Benjamini-Hochberg
+adjusted over all those candidates.
 A finding is reproduced when its verdict on the table equals its verdict on train:
 for a hazard ratio, significant (at train's size) in the claimed direction or not;
 for a log-rank difference, the agreement of :mod:`~safe_bench.metrics.clinical.logrank`
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
@@ -31,23 +33,27 @@ _SALT = 0xF1D
 
 def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
     """Every significant Cox hazard ratio and log-rank difference on train, and a note
-    for each kind of finding that could not be derived."""
+    for each kind of finding that could not be derived. Significance is judged on
+    Benjamini-Hochberg adjusted p-values (Benjamini & Hochberg, JRSS B 1995): the
+    derived findings are many tests, and a clinical message should not rest on the
+    false discoveries among them."""
 
     def derive() -> tuple[list[Finding], list[str]]:
-        found: list[Finding] = []
+        candidates: list[tuple[Finding, float]] = []
         notes: list[str] = []
         try:
             fit, design = train_fit(cmp), cox_design(cmp)
             for i, (_, column, level) in enumerate(design.parts()):
-                if fit.p[i] < ALPHA:
-                    direction = "higher" if fit.coef[i] > 0 else "lower"
-                    found.append(Finding(HAZARD_RATIO, column, level, direction))
+                direction = "higher" if fit.coef[i] > 0 else "lower"
+                candidates.append((Finding(HAZARD_RATIO, column, level, direction), float(fit.p[i])))
         except MetricSkipped as exc:
             notes.append(f"no hazard-ratio finding: {exc}")
         for group in groups(cmp)[0]:
-            if train_test(cmp, group).p_value < ALPHA:
-                found.append(Finding(LOGRANK, group.column))
-        return found, notes
+            candidates.append((Finding(LOGRANK, group.column), float(train_test(cmp, group).p_value)))
+        if not candidates:
+            return [], notes
+        adjusted = false_discovery_control(np.array([p for _, p in candidates]), method="bh")
+        return [f for (f, _), q in zip(candidates, adjusted) if q < ALPHA], notes
 
     return cached(cmp, "derived_findings", derive)
 
