@@ -51,21 +51,25 @@ def render_result(result: EvaluationResult) -> str:
         f"synthetic {rows['synthetic']} rows vs train {rows['train']} rows, "
         f"holdout {rows['holdout'] or 'none'} (seed {result.seed}, {result.n_bootstrap} bootstrap resamples)"
     )
+    scores = {r.id: r.score for r in result.metrics}
     pillar_rows = []
     for key, p in result.pillars.items():
         label = f"{key}  {PILLAR_NAMES.get(key, 'weighted mean of S, C, P')}"
-        pillar_rows.append([label, _fmt(p.score), _ci(p.ci_low, p.ci_high), _fmt(p.reference), p.reason])
+        worst = f"{p.worst} {_fmt(scores[p.worst])}" if p.worst in scores else (p.worst or "")
+        pillar_rows.append([label, _fmt(p.score), _ci(p.ci_low, p.ci_high), _fmt(p.reference), worst, p.reason])
     metric_rows = [
         [r.id, _fmt(r.score), _ci(r.ci_low, r.ci_high), _fmt(r.reference), r.status, r.reason]
         for r in result.metrics
     ]
-    return "\n\n".join(
-        [
-            head,
-            render_table(pillar_rows, ["pillar", "score", "95% CI", "holdout ref", "note"]),
-            render_table(metric_rows, ["metric", "score", "95% CI", "holdout ref", "status", "reason"]),
-        ]
-    )
+    parts = [
+        head,
+        render_table(pillar_rows, ["pillar", "score", "95% CI", "holdout ref", "worst", "note"]),
+        render_table(metric_rows, ["metric", "score", "95% CI", "holdout ref", "status", "reason"]),
+    ]
+    verdict = result.extra.get("privacy_verdict")
+    if verdict:
+        parts.append("Privacy verdict: " + verdict["text"])
+    return "\n\n".join(parts)
 
 
 def _options(pairs: Sequence[str]) -> dict[str, Any]:

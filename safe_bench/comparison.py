@@ -26,6 +26,9 @@ from safe_bench.uncertainty import resamples
 
 #: Bootstrap replicates per metric unless asked otherwise.
 N_BOOTSTRAP = 100
+#: Most query rows in one nearest-neighbour search: larger query tables are searched
+#: through a seeded subsample (the index table always stays whole).
+MAX_QUERY_ROWS = 100_000
 
 
 class EvaluationData:
@@ -46,38 +49,69 @@ class EvaluationData:
         self.n_bootstrap = n_bootstrap
         self.holdout = holdout
         self.tables: dict[str, pd.DataFrame] = {"train": train, "synthetic": synthetic}
+        # table name -> (the table it was cut from, the rows taken), so that a search
+        # already made for the whole table answers its parts
+        self._parents: dict[str, tuple[str, np.ndarray]] = {}
         if holdout is not None:
             self.tables["holdout"] = holdout
             order = np.random.default_rng((seed, 1)).permutation(len(holdout))
             half = len(holdout) // 2
-            self.tables["holdout_a"] = holdout.iloc[np.sort(order[:half])].reset_index(drop=True)
-            self.tables["holdout_b"] = holdout.iloc[np.sort(order[half:])].reset_index(drop=True)
+            self._add_part("holdout_a", "holdout", np.sort(order[:half]))
+            self._add_part("holdout_b", "holdout", np.sort(order[half:]))
         self.encoding = Encoding.fit(train, schema)
         self._matrices: dict[str, np.ndarray] = {}
         self._neighbours: dict[tuple[str, str, int], Neighbours] = {}
 
+    def _add_part(self, name: str, parent: str, rows: np.ndarray) -> None:
+        self.tables[name] = self.tables[parent].iloc[rows].reset_index(drop=True)
+        self._parents[name] = (parent, rows)
+
     def matrix(self, name: str) -> np.ndarray:
-        """The encoded matrix of table ``name`` (computed once)."""
+        """The encoded matrix of table ``name`` (computed once; a part of a table is
+        cut from its table's matrix when that exists)."""
         if name not in self._matrices:
-            self._matrices[name] = self.encoding.transform(self.tables[name])
+            parent, rows = self._parents.get(name, (None, None))
+            if parent in self._matrices:
+                self._matrices[name] = self._matrices[parent][rows]
+            else:
+                self._matrices[name] = self.encoding.transform(self.tables[name])
         return self._matrices[name]
 
     def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
-        """Exact ``k`` nearest ``index`` rows of every ``query`` row (computed once;
-        a smaller ``k`` reuses a larger query)."""
-        for (q, i, kk), found in self._neighbours.items():
-            if (q, i) == (query, index) and kk >= k:
-                return Neighbours(found.distances[:, :k], found.indices[:, :k])
-        found = nearest(self.matrix(query), self.matrix(index), k)
-        self._neighbours[(query, index, k)] = found
+        """Exact ``k`` nearest ``index`` rows of every ``query`` row, computed once: a
+        smaller ``k`` reuses a larger search, a part of a table (a holdout half, a
+        subsample) reuses its whole table's search. A query table of more than
+        :data:`MAX_QUERY_ROWS` rows is searched through a seeded subsample, named in
+        the result's ``rows``."""
+        found = self._cached(query, index, k)
+        if found is None:
+            searched = self.subsample(query, MAX_QUERY_ROWS)
+            found = nearest(self.matrix(searched), self.matrix(index), k)
+            if searched != query:
+                found = Neighbours(found.distances, found.indices, rows=self._parents[searched][1])
+            self._neighbours[(query, index, k)] = found
         return found
 
+    def _cached(self, query: str, index: str, k: int) -> Neighbours | None:
+        for (q, i, kk), found in self._neighbours.items():
+            if (q, i) == (query, index) and kk >= k:
+                return Neighbours(found.distances[:, :k], found.indices[:, :k], found.rows)
+        if query in self._parents:
+            parent, rows = self._parents[query]
+            whole = self._cached(parent, index, k)
+            if whole is not None and whole.rows is None:
+                return whole.take(rows)
+        return None
+
     def subsample(self, name: str, n: int) -> str:
-        """The name of a seeded subsample of ``n`` rows of table ``name`` (made once)."""
+        """The name of a seeded subsample of ``n`` rows of table ``name`` (made once;
+        the table itself when it has no more than ``n`` rows)."""
+        if n >= len(self.tables[name]):
+            return name
         key = f"{name}~{n}"
         if key not in self.tables:
             rows = np.random.default_rng((self.seed, 3, n)).choice(len(self.tables[name]), size=n, replace=False)
-            self.tables[key] = self.tables[name].iloc[np.sort(rows)].reset_index(drop=True)
+            self._add_part(key, name, np.sort(rows))
         return key
 
     def comparison(self) -> Comparison:
@@ -148,12 +182,15 @@ class Comparison:
             raise KeyError(f"this comparison has no {query if q is None else index} table")
         return self.data.nearest(q, i, k)
 
-    def nearest_in_train_sample(self, query: str, n: int) -> Neighbours:
-        """Nearest neighbours of ``query`` rows among a seeded subsample of ``n`` train rows."""
-        q = self._roles[query]
-        if q is None:
-            raise KeyError(f"this comparison has no {query} table")
-        return self.data.nearest(q, self.data.subsample("train", min(n, len(self.train))))
+    def sample(self, role: str, n: int) -> str:
+        """A role naming a seeded subsample of ``n`` rows of ``role`` (the table itself
+        when it has no more rows), usable wherever a role is."""
+        name = self._roles[role]
+        if name is None:
+            raise KeyError(f"this comparison has no {role} table")
+        part = self.data.subsample(name, n)
+        self._roles.setdefault(part, part)
+        return part
 
     def resamples(self, n: int) -> Iterator[np.ndarray]:
         """The evaluation's bootstrap resamples of a table of ``n`` rows."""

@@ -20,6 +20,7 @@ from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
 from safe_bench.scoring import PillarScore, score_pillars
 from safe_bench.validation import conform
+from safe_bench.verdict import privacy_verdict
 
 #: Version of the result layout written by :meth:`EvaluationResult.to_json`.
 SCHEMA_VERSION = 1
@@ -156,6 +157,7 @@ def evaluate(
         n_bootstrap=n_bootstrap,
         rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
         label=label,
+        extra={"privacy_verdict": privacy_verdict(results).to_dict()} if any(r.pillar == "P" for r in results) else {},
     )
 
 

@@ -1,15 +1,65 @@
-"""Pillar P, privacy preservation: does the synthetic table give away training patients?"""
+"""Pillar P, privacy preservation: does the synthetic table give away training patients?
+
+Distances come from the evaluation's shared exact nearest-neighbour searches in the
+train-fitted encoding (:mod:`safe_bench.neighbours`, cached by
+:class:`~safe_bench.comparison.EvaluationData`): synthetic->train (k = 2, for NNDR),
+synthetic->holdout, holdout->train (k = 2), and for membership inference
+train-sample->synthetic and holdout->synthetic. The Anonymeter-method attacks are in
+:mod:`safe_bench.attacks`. Like every metric, each is also computed with real holdout
+rows in place of the synthetic table (the reference the synthetic table is held to).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from safe_bench import attacks
 from safe_bench.comparison import Comparison
-from safe_bench.metrics.base import Measurement, metric
-from safe_bench.uncertainty import bootstrap, centred_replicates, wilson_ci
+from safe_bench.encoding import Encoding, as_numbers
+from safe_bench.errors import MetricSkipped
+from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.neighbours import Neighbours
+from safe_bench.schema import Kind
+from safe_bench.uncertainty import centred_replicates, wilson_ci
+
+#: Neighbours asked of every search in train (NNDR needs two; one search serves all).
+_K_TRAIN = 2
+#: The lower tail of distances compared by P.dcr_p5 and P.nndr.
+_TAIL = 0.05
+#: P.leakage: a coefficient above this flags a possible breach (Eckardt et al. 2024).
+LEAKAGE_THRESHOLD = 0.05
 
 
+def _searched(found: Neighbours, rows: int) -> dict[str, int]:
+    """Details naming the query subsample a search used, if any."""
+    return {} if found.rows is None else {"query_rows_searched": len(found.rows), "query_rows": rows}
+
+
+def _share(
+    cmp: Comparison, hits: np.ndarray, score_of: Callable[[float], float], details: dict[str, object]
+) -> Measurement:
+    """A share of rows (``hits`` in 0..1 per row) with a decreasing score: Wilson
+    interval of the share mapped through the score, bootstrap replicates of the score
+    over the evaluation's shared row resamples."""
+    share = float(hits.mean())
+    score = score_of(share)
+    low, high = wilson_ci(float(hits.sum()), len(hits))
+    replicates = np.array([score_of(float(hits[idx].mean())) for idx in cmp.resamples(len(hits))])
+    return Measurement(
+        value=share,
+        score=score,
+        ci=(score_of(high), score_of(low)),
+        replicates=centred_replicates(score, replicates),
+        details=details,
+    )
+
+
+# -- exact copies -------------------------------------------------------------------
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """One 64-bit hash per row over every compared column (missing equals missing)."""
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
@@ -27,43 +77,277 @@ def exact_matches(cmp: Comparison) -> Measurement:
     """Share of rows of the table under test identical to a train row, against the same
     share for the holdout (real rows that were never trained on). Score: 1 up to the
     holdout's share, linearly down to 0 at 10x that share + 1 %. Interval: Wilson."""
-    train_rows = set(_row_hashes(cmp.train).tolist())
-    copied = np.isin(_row_hashes(cmp.synthetic), list(train_rows))
-    holdout_share = float(np.isin(_row_hashes(cmp.holdout), list(train_rows)).mean())
-    share = float(copied.mean())
-    score = _exact_score(share, holdout_share)
-    low, high = wilson_ci(copied.sum(), len(copied))
-    reps = bootstrap(lambda idx: _exact_score(copied[idx].mean(), holdout_share), len(copied), cmp.n_bootstrap, cmp.seed)
-    return Measurement(
-        value=share,
-        score=score,
-        ci=(_exact_score(high, holdout_share), _exact_score(low, holdout_share)),
-        replicates=centred_replicates(score, reps),
-        details={"copies": int(copied.sum()), "rows": len(copied), "holdout_share": holdout_share},
+    train_rows = _row_hashes(cmp.train)
+    copied = np.isin(_row_hashes(cmp.synthetic), train_rows).astype(float)
+    holdout_share = float(np.isin(_row_hashes(cmp.holdout), train_rows).mean())
+    return _share(
+        cmp,
+        copied,
+        lambda share: _exact_score(share, holdout_share),
+        {"copies": int(copied.sum()), "rows": len(copied), "holdout_share": holdout_share},
     )
 
 
-def _dcr_score(share: float) -> float:
-    return float(1.0 - 2.0 * max(share - 0.5, 0.0))
-
-
+# -- distances to closest records -----------------------------------------------------
 @metric("P.dcr_share", pillar="P", name="Closer to train than to holdout", goal="minimize", requires=("holdout",))
 def dcr_share(cmp: Comparison) -> Measurement:
-    """Share of rows of the table under test whose nearest train row is closer than their
-    nearest holdout row, train subsampled to the holdout's size so 0.5 is ideal (ties
-    count one half). Score: 1 - 2 max(share - 0.5, 0). Interval: Wilson."""
-    n = len(cmp.holdout)
-    to_train = cmp.nearest_in_train_sample("synthetic", n).distances[:, 0]
-    to_holdout = cmp.nearest("synthetic", "holdout").distances[:, 0]
-    closer = (to_train < to_holdout) + 0.5 * (to_train == to_holdout)
-    share = float(closer.mean())
-    score = _dcr_score(share)
-    low, high = wilson_ci(closer.sum(), len(closer))
-    reps = bootstrap(lambda idx: _dcr_score(closer[idx].mean()), len(closer), cmp.n_bootstrap, cmp.seed)
-    return Measurement(
-        value=share,
-        score=score,
-        ci=(_dcr_score(high), _dcr_score(low)),
-        replicates=centred_replicates(score, reps),
-        details={"train_rows_used": min(n, len(cmp.train)), "ties": int((to_train == to_holdout).sum())},
+    """Share of rows of the table under test whose nearest train row is closer than
+    their nearest holdout row (ties count as the null share ``p0``).
+
+    Train and holdout are one random split of the real rows, so for rows generated
+    without regard to which real rows were trained on, the nearest real row is a
+    train row with probability ``p0 = |T| / (|T| + |H|)`` (0.5 for equal sizes, as
+    with the usual subsampling of train to the holdout's size, but every copied
+    train row counts). Score: ``1 - max(share - p0, 0) / (1 - p0)``. Interval:
+    Wilson."""
+    to_train = cmp.nearest("synthetic", "train", _K_TRAIN)
+    to_holdout = cmp.nearest("synthetic", "holdout")
+    d_train, d_holdout = to_train.distances[:, 0], to_holdout.distances[:, 0]
+    p0 = len(cmp.train) / (len(cmp.train) + len(cmp.holdout))
+    closer = (d_train < d_holdout) + p0 * (d_train == d_holdout)
+    return _share(
+        cmp,
+        closer,
+        lambda share: float(1.0 - max(share - p0, 0.0) / (1.0 - p0)),
+        {"null_share": p0, "ties": int((d_train == d_holdout).sum()), **_searched(to_train, len(cmp.synthetic))},
     )
+
+
+def _tail(values: np.ndarray) -> float:
+    return float(np.quantile(values, _TAIL, method="inverted_cdf"))
+
+
+def _tail_ratio(cmp: Comparison, synthetic: np.ndarray, holdout: np.ndarray, what: str, details: dict) -> Measurement:
+    """The 5th percentile of ``synthetic`` over that of ``holdout`` (both per row);
+    score ``min(1, ratio)``; bootstrap over the rows of both."""
+    low_synthetic, low_holdout = _tail(synthetic), _tail(holdout)
+    if low_holdout == 0:
+        raise MetricSkipped(
+            f"the 5th percentile of the holdout's {what} is 0 (at least 5 % of holdout rows duplicate "
+            "train rows): the ratio is undefined for data this coarse"
+        )
+    ratio = low_synthetic / low_holdout
+    replicates = []
+    for rows_s, rows_h in zip(cmp.resamples(len(synthetic)), cmp.resamples(len(holdout))):
+        denominator = _tail(holdout[rows_h])
+        replicates.append(min(1.0, _tail(synthetic[rows_s]) / denominator) if denominator > 0 else np.nan)
+    details = {f"p5_synthetic_{what}": low_synthetic, f"p5_holdout_{what}": low_holdout, **details}
+    return bootstrapped(ratio, min(1.0, ratio), np.array(replicates), details)
+
+
+@metric("P.dcr_p5", pillar="P", name="Near-copies: 5th percentile DCR ratio", requires=("holdout",))
+def dcr_p5(cmp: Comparison) -> Measurement:
+    """5th percentile of the distance from each row under test to its closest train
+    row (DCR), over the same percentile for holdout rows. Below 1: more synthetic
+    rows sit very close to training patients than fresh patients do. Score:
+    ``min(1, ratio)``. Interval: bootstrap."""
+    synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
+    holdout = cmp.nearest("holdout", "train", _K_TRAIN)
+    return _tail_ratio(
+        cmp, synthetic.distances[:, 0], holdout.distances[:, 0], "dcr", _searched(synthetic, len(cmp.synthetic))
+    )
+
+
+def _nndr(found: Neighbours) -> np.ndarray:
+    """Nearest over second-nearest distance (0 for a row with two exact copies)."""
+    first, second = found.distances[:, 0], found.distances[:, 1]
+    return np.divide(first, second, out=np.zeros_like(first), where=second > 0)
+
+
+@metric("P.nndr", pillar="P", name="Nearest-neighbour distance ratio", requires=("holdout",))
+def nndr(cmp: Comparison) -> Measurement:
+    """Nearest / second-nearest train distance of each row under test (NNDR: near 0
+    when a row singles out one training patient), 5th percentile, over the same for
+    holdout rows. Score: ``min(1, ratio)``. Interval: bootstrap."""
+    if len(cmp.train) < 2:
+        raise MetricSkipped("train has fewer than 2 rows: no second-nearest neighbour")
+    synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
+    holdout = cmp.nearest("holdout", "train", _K_TRAIN)
+    return _tail_ratio(cmp, _nndr(synthetic), _nndr(holdout), "nndr", _searched(synthetic, len(cmp.synthetic)))
+
+
+@metric("P.leakage", pillar="P", name="Privacy leakage coefficient", goal="minimize", value_range=(-1.0, 1.0),
+        requires=("holdout",))
+def leakage(cmp: Comparison) -> Measurement:
+    """Eckardt et al. 2024 (npj Digit Med 7:76): ``1 - mean DCR(Y->T) / mean DCR(Y->H)``
+    with train subsampled to the holdout's size (equally sized sets, as the paper);
+    above 0.05 flags a possible breach. Reported clipped to -1..1. Score:
+    ``1 - max(coefficient, 0) / 0.05``, floored at 0. Interval: bootstrap."""
+    train = cmp.sample("train", len(cmp.holdout))
+    to_train = cmp.nearest("synthetic", train).distances[:, 0]
+    to_holdout = cmp.nearest("synthetic", "holdout").distances[:, 0]
+    if to_holdout.sum() == 0 and to_train.sum() == 0:
+        raise MetricSkipped("every row under test is an exact copy of both a train and a holdout row")
+
+    def coefficient(rows: np.ndarray) -> float:
+        near_train, near_holdout = to_train[rows].mean(), to_holdout[rows].mean()
+        return -1.0 if near_holdout == 0 else float(np.clip(1.0 - near_train / near_holdout, -1.0, 1.0))
+
+    def score_of(coef: float) -> float:
+        return max(0.0, 1.0 - max(coef, 0.0) / LEAKAGE_THRESHOLD)
+
+    value = coefficient(np.arange(len(to_train)))
+    replicates = np.array([score_of(coefficient(idx)) for idx in cmp.resamples(len(to_train))])
+    details = {
+        "mean_dcr_train": float(to_train.mean()),
+        "mean_dcr_holdout": float(to_holdout.mean()),
+        "train_rows_used": len(cmp.table(train)),
+        "flagged": value > LEAKAGE_THRESHOLD,
+    }
+    return bootstrapped(value, score_of(value), replicates, details)
+
+
+# -- membership inference ----------------------------------------------------------------
+def _auc_pieces(members: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each non-member distance: where member distances strictly below it and up
+    to it end in the sorted member distances (ties count one half)."""
+    order = np.argsort(members, kind="stable")
+    ranked = members[order]
+    return order, np.searchsorted(ranked, others, side="left"), np.searchsorted(ranked, others, side="right")
+
+
+def _weighted_auc(order: np.ndarray, below: np.ndarray, upto: np.ndarray, w_members: np.ndarray, w_others: np.ndarray) -> float:
+    """P(member closer to the synthetic table than non-member), half the ties, with
+    row weights (bootstrap counts)."""
+    cumulative = np.concatenate([[0.0], np.cumsum(w_members[order])])
+    wins = cumulative[below] + 0.5 * (cumulative[upto] - cumulative[below])
+    return float((w_others * wins).sum() / (w_members.sum() * w_others.sum()))
+
+
+@metric("P.mia", pillar="P", name="Membership inference (distance attack)", goal="minimize", requires=("holdout",))
+def membership_inference(cmp: Comparison) -> Measurement:
+    """An attacker scores each candidate by its distance to the nearest row under test
+    (closer: more likely a training member). Members: a seeded sample of train rows of
+    the holdout's size; non-members: the holdout. Value: ROC AUC. Score:
+    ``1 - 2 max(AUC - 0.5, 0)``. Interval: bootstrap over members and non-members."""
+    members_role = cmp.sample("train", len(cmp.holdout))
+    members = cmp.nearest(members_role, "synthetic")
+    others = cmp.nearest("holdout", "synthetic")
+    d_members, d_others = members.distances[:, 0], others.distances[:, 0]
+    pieces = _auc_pieces(d_members, d_others)
+    auc = _weighted_auc(*pieces, np.ones(len(d_members)), np.ones(len(d_others)))
+    replicates = np.array([
+        1.0 - 2.0 * max(_weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0)
+        for m, o in zip(cmp.resamples(len(d_members)), cmp.resamples(len(d_others)))
+    ])
+    details = {"members": len(d_members), "non_members": len(d_others), **_searched(others, len(cmp.holdout))}
+    return bootstrapped(auc, 1.0 - 2.0 * max(auc - 0.5, 0.0), replicates, details)
+
+
+# -- Anonymeter-method attacks -------------------------------------------------------------
+_SALT_INFERENCE, _SALT_LINKABILITY, _SALT_SINGLING_OUT = 61, 62, 63
+
+
+def encoded_columns(encoding: Encoding, columns: list[str]) -> np.ndarray:
+    """Positions of some source columns' encoded columns (see
+    :meth:`Encoding.feature_names`: numeric columns first, two each; then each
+    categorical column's categories plus its missing and unseen slots)."""
+    positions, start = [], 0
+    for col in encoding.numeric:
+        if col in columns:
+            positions += [start, start + 1]
+        start += 2
+    for col, cats in encoding.categories.items():
+        if col in columns:
+            positions += range(start, start + len(cats) + 2)
+        start += len(cats) + 2
+    return np.array(positions, dtype=np.int64)
+
+
+def _quasi_identifiers(cmp: Comparison) -> list[str]:
+    if not cmp.schema.quasi_identifiers:
+        raise MetricSkipped("no quasi-identifiers: declare roles.quasi_identifiers in the schema")
+    return list(cmp.schema.quasi_identifiers)
+
+
+def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded attack targets: as many train rows as holdout rows, at most N_ATTACKS."""
+    n = min(attacks.N_ATTACKS, len(cmp.train), len(cmp.holdout))
+    rng = cmp.rng(salt)
+    return np.sort(rng.choice(len(cmp.train), n, replace=False)), np.sort(rng.choice(len(cmp.holdout), n, replace=False))
+
+
+def _risk_measurement(outcome: attacks.AttackOutcome, details: dict) -> Measurement:
+    risk, low, high = outcome.risk
+    return Measurement(value=risk, score=1.0 - risk, ci=(1.0 - high, 1.0 - low), details=details)
+
+
+def _secret_values(frame: pd.DataFrame, column: str, numeric: bool) -> np.ndarray:
+    return as_numbers(frame[column]) if numeric else frame[column].to_numpy(dtype=object)
+
+
+@metric("P.attribute", pillar="P", name="Attribute inference risk (Anonymeter)", goal="minimize", requires=("holdout",))
+def attribute_inference(cmp: Comparison) -> Measurement:
+    """Per sensitive column: guess a target's value from the row under test nearest on
+    the quasi-identifiers (Anonymeter's inference attack; control = holdout); risk
+    ``(r_T - r_H) / (1 - r_H)`` of the worst column. Score: ``1 - risk``. Interval:
+    Wilson, propagated."""
+    quasi = _quasi_identifiers(cmp)
+    if not cmp.schema.sensitive:
+        raise MetricSkipped("no sensitive columns: declare roles.sensitive in the schema")
+    on_train, on_holdout = _targets(cmp, _SALT_INFERENCE)
+    results: dict[str, attacks.AttackOutcome] = {}
+    for secret in cmp.schema.sensitive:
+        aux = encoded_columns(cmp.encoding, [c for c in quasi if c != secret])
+        if len(aux) == 0:
+            continue
+        numeric = cmp.schema.kinds[secret] in (Kind.NUMERIC, Kind.DATETIME)
+        results[secret] = attacks.inference(
+            cmp.matrix("train")[on_train][:, aux],
+            cmp.matrix("holdout")[on_holdout][:, aux],
+            cmp.matrix("synthetic")[:, aux],
+            _secret_values(cmp.train, secret, numeric)[on_train],
+            _secret_values(cmp.holdout, secret, numeric)[on_holdout],
+            _secret_values(cmp.synthetic, secret, numeric),
+            numeric,
+        )
+    if not results:
+        raise MetricSkipped("every sensitive column is the only quasi-identifier: nothing to attack from")
+    worst = max(results, key=lambda c: (results[c].risk[0], c))
+    details = {"worst": worst, "columns": {c: r.details() for c, r in results.items()}}
+    return _risk_measurement(results[worst], details)
+
+
+@metric("P.linkability", pillar="P", name="Linkability risk (Anonymeter)", goal="minimize", requires=("holdout",))
+def linkability(cmp: Comparison) -> Measurement:
+    """The quasi-identifiers split in two halves; a target's halves are linked when
+    their nearest rows under test coincide (Anonymeter's linkability attack; control =
+    holdout). Risk ``(r_T - r_H) / (1 - r_H)``. Score: ``1 - risk``. Interval: Wilson,
+    propagated."""
+    quasi = _quasi_identifiers(cmp)
+    if len(quasi) < 2:
+        raise MetricSkipped("linkability needs at least 2 quasi-identifiers to split in two")
+    half = math.ceil(len(quasi) / 2)
+    halves = [encoded_columns(cmp.encoding, part) for part in (quasi[:half], quasi[half:])]
+    on_train, on_holdout = _targets(cmp, _SALT_LINKABILITY)
+
+    def split(role: str, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
+        matrix = cmp.matrix(role)[rows]
+        return matrix[:, halves[0]], matrix[:, halves[1]]
+
+    outcome = attacks.linkability(split("train", on_train), split("holdout", on_holdout), split("synthetic", slice(None)))
+    details = {"first_half": quasi[:half], "second_half": quasi[half:], **outcome.details()}
+    return _risk_measurement(outcome, details)
+
+
+@metric("P.singling_out", pillar="P", name="Singling-out risk (Anonymeter)", goal="minimize", requires=("holdout",))
+def singling_out(cmp: Comparison) -> Measurement:
+    """Predicates isolating one row under test (univariate and multivariate, Anonymeter's
+    singling-out attack) tried on train and on the holdout (control), populations of
+    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier mode. Score:
+    ``1 - risk``. Interval: Wilson, propagated."""
+    columns = cmp.schema.features
+    numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
+    synthetic, train, holdout = attacks.records([cmp.synthetic[columns], cmp.train[columns], cmp.holdout[columns]], list(numeric))
+    rng = cmp.rng(_SALT_SINGLING_OUT)
+    n = min(attacks.N_ATTACKS, train.n, holdout.n)
+    modes = {
+        "univariate": attacks.univariate_predicates(synthetic, numeric, n, rng),
+        "multivariate": attacks.multivariate_predicates(synthetic, numeric, n, rng),
+    }
+    outcomes = {mode: attacks.singling_out(p, train, holdout) for mode, p in modes.items() if len(p)}
+    if not outcomes:
+        raise MetricSkipped("no predicate isolates a single row of the table under test")
+    worst = max(outcomes, key=lambda m: (outcomes[m].risk[0], m))
+    details = {"worst": worst, "modes": {m: o.details() for m, o in outcomes.items()}}
+    return _risk_measurement(outcomes[worst], details)
