@@ -60,6 +60,8 @@ GROWTH = 4
 #: Most index rows in a cell of the bucketed k-d tree, and query rows in a chunk.
 CELL_ROWS = 16
 CHUNK_ROWS = 128
+#: Searches of at most this many (query, index) pairs are done by blocked brute force.
+BRUTE_FORCE_PAIRS = 1 << 25
 #: Most row groups formed from binary columns (more groups: fewer binary columns used).
 MAX_GROUPS = 2048
 _EPS = float(np.finfo(np.float64).eps)
@@ -167,7 +169,9 @@ class _Search:
         self.k_unique = min(k, len(self.points))
         lo = np.minimum(query.min(axis=0), self.points.min(axis=0))
         hi = np.maximum(query.max(axis=0), self.points.max(axis=0))
-        binary = (lo < hi) & _two_valued(query, lo, hi) & _two_valued(self.points, lo, hi)
+        # Small searches are cheapest by plain blocked products: no groups, one cell.
+        brute = len(query) * len(self.points) <= BRUTE_FORCE_PAIRS
+        binary = (lo < hi) & _two_valued(query, lo, hi) & _two_valued(self.points, lo, hi) & (not brute)
         key_cols = np.flatnonzero(binary)
         q_bits, p_bits = query[:, key_cols] == hi[key_cols], self.points[:, key_cols] == hi[key_cols]
         key_cols, q_keys, p_keys = _limit_keys(key_cols, q_bits, p_bits)
@@ -185,7 +189,8 @@ class _Search:
         bits = ((groups[:, None] >> np.arange(len(key_cols), dtype=np.uint64)) & np.uint64(1)).astype(float)
         weighted = bits * weights
         self.bound = np.maximum(weighted.sum(1)[:, None] + weighted.sum(1)[None, :] - 2 * weighted @ bits.T, 0.0)
-        self.cells = _Cells(self.p_rest, self.p_group, CELL_ROWS)
+        self.cells = _Cells(self.p_rest, self.p_group, len(self.points) if brute else CELL_ROWS)
+        self.chunk_rows = max(1, self.block // len(self.points)) if brute else CHUNK_ROWS
         # A product distance differs from the exact one by at most `slack` (rounding
         # of the norms, the product, the centring and the bounds, with a wide margin);
         # the exact re-computation by at most a factor `grow`.
@@ -196,7 +201,7 @@ class _Search:
     def run(self, distances: np.ndarray, indices: np.ndarray) -> None:
         """Answer every query row: chunks of queries run on as many threads as BLAS
         may use (each chunk writes its own rows; BLAS itself runs single-threaded)."""
-        chunks = _Cells(self.q_rest, self.q_group, CHUNK_ROWS).cells
+        chunks = _Cells(self.q_rest, self.q_group, self.chunk_rows).cells
         workers = max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
 
         def answer(part: np.ndarray) -> None:

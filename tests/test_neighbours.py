@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from safe_bench import neighbours
 from safe_bench.encoding import Encoding
 from safe_bench.neighbours import nearest
+
+
+@pytest.fixture(autouse=True, params=["grouped", "brute force"])
+def search_path(request, monkeypatch):
+    """Every test runs through both search paths: grouped cells (forced even on small
+    tables) and plain blocked products."""
+    monkeypatch.setattr(neighbours, "BRUTE_FORCE_PAIRS", 0 if request.param == "grouped" else 1 << 40)
 
 
 def brute_force(query: np.ndarray, index: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
