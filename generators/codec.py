@@ -6,10 +6,14 @@ labels. :class:`TabularCodec`, fitted on the canonical train table, gives them t
 - numeric columns as floats, datetimes as days; a numeric column with missing values
   gets a discrete presence flag (``"1"``/``"0"``) and its gaps filled with the train
   median, so the model learns *whether* a value is missing separately from its value;
+- the survival time on the log scale: times are positive and right-skewed, and a
+  model's output decoded through ``exp`` is a positive time by construction (as in
+  survival models of the accelerated-failure-time family);
 - categorical and boolean columns as text labels, missing as a label of its own.
 
 :meth:`TabularCodec.decode` reverses this: gaps restored where the flag says so,
-numbers rounded to whole numbers where train had only those, datetimes from days,
+survival times through ``exp``, numbers rounded to whole numbers where train had only
+those, datetimes from days,
 the missing label back to NaN.
 """
 
@@ -33,6 +37,7 @@ class TabularCodec:
     flags: dict[str, str]
     whole: frozenset[str]
     missing: str
+    logged: frozenset[str]
 
     @classmethod
     def fit(cls, train: pd.DataFrame, schema: Schema) -> TabularCodec:
@@ -48,7 +53,8 @@ class TabularCodec:
             if len(present) and np.all(present == np.round(present)):
                 whole.add(col)
         labels = {_label(v) for col in schema.categorical for v in train[col].dropna().unique()}
-        return cls(schema, fill, flags, frozenset(whole), _fresh_name("<missing>", labels))
+        logged = frozenset([schema.survival.time] if schema.survival else [])
+        return cls(schema, fill, flags, frozenset(whole), _fresh_name("<missing>", labels), logged)
 
     @property
     def continuous(self) -> list[str]:
@@ -66,7 +72,8 @@ class TabularCodec:
         for col in self.continuous:
             values = as_numbers(frame[col])
             gaps = np.isnan(values)
-            out[col] = np.where(gaps, self.fill[col], values)
+            values = np.where(gaps, self.fill[col], values)
+            out[col] = np.log(values) if col in self.logged else values
             if col in self.flags:
                 out[self.flags[col]] = np.where(gaps, "0", "1").astype(object)
         for col in self.schema.categorical:
@@ -78,6 +85,8 @@ class TabularCodec:
         out: dict[str, object] = {}
         for col in self.continuous:
             values = pd.to_numeric(model[col], errors="coerce").to_numpy(dtype=float)
+            if col in self.logged:
+                values = np.exp(values)
             if col in self.whole:
                 values = np.round(values)
             if col in self.flags:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -101,8 +100,9 @@ class Diffusion:
         # Log-space quantities of the multinomial part; log K per one-hot position.
         self.log_alpha, self.log_1m_alpha = tensor(np.log(alphas)), tensor(np.log1p(-alphas))
         self.log_abar, self.log_1m_abar = tensor(np.log(abar)), tensor(np.log1p(-abar))
-        self.log_k = tensor(np.repeat(np.log(self.sizes), self.sizes)) if self.sizes else tensor(np.zeros(0))
-        self.slices = [slice(int(s), int(s + k)) for s, k in zip(np.cumsum([0, *self.sizes[:-1]]), self.sizes)]
+        self.log_k = tensor(np.repeat(np.log(self.sizes), self.sizes).astype(float))
+        starts = np.cumsum([0, *self.sizes])[:-1]
+        self.slices = [slice(int(start), int(start + k)) for start, k in zip(starts, self.sizes)]
 
     # -- multinomial part (log probabilities over concatenated one-hot groups) ------
     def normalise(self, logits: torch.Tensor) -> torch.Tensor:
@@ -123,14 +123,20 @@ class Diffusion:
         prev = torch.where((t == 0)[:, None], log_x0, prev)
         return self.normalise(prev + self.q_xt_given_xprev(log_xt, t))
 
+    def indices(self, log_x: torch.Tensor) -> torch.Tensor:
+        """The category index of each group of a (log) one-hot matrix."""
+        picks = [log_x[:, s].argmax(dim=1) for s in self.slices]
+        return torch.stack(picks, dim=1) if picks else torch.zeros((len(log_x), 0), dtype=torch.long)
+
     def sample_categories(self, log_probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One category per group (Gumbel-max), returned as log one-hot."""
+        """One category per group (Gumbel-max trick), returned as log one-hot."""
         u = torch.rand(log_probs.shape, generator=generator, device=log_probs.device).clamp(min=1e-30)
         gumbel = -torch.log((-torch.log(u)).clamp(min=1e-30))
-        picks = [torch.argmax(log_probs[:, s] + gumbel[:, s], dim=1) for s in self.slices]
-        return log_one_hot(torch.stack(picks, dim=1), self.sizes)
+        return log_one_hot(self.indices(log_probs + gumbel), self.sizes)
 
-    def multinomial_loss(self, logits: torch.Tensor, log_x0: torch.Tensor, log_xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def multinomial_loss(
+        self, logits: torch.Tensor, log_x0: torch.Tensor, log_xt: torch.Tensor, t: torch.Tensor
+    ) -> torch.Tensor:
         """Per row: KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)), or -log p(x_0|x_1) at t = 0."""
         log_pred = self.posterior(self.normalise(logits), log_xt, t)
         log_true = self.posterior(log_x0, log_xt, t)
@@ -139,13 +145,15 @@ class Diffusion:
         return torch.where(t == 0, nll, kl) / len(self.sizes)
 
     # -- training loss and sampling ---------------------------------------------------
-    def loss(self, model: nn.Module, x_num: torch.Tensor, log_x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        n = len(x_num)
+    def loss(
+        self, model: nn.Module, x_num: torch.Tensor, log_x0: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """The training loss of a batch: noise MSE plus the multinomial loss, ``t`` uniform per row."""
         device = self.betas.device
-        t = torch.randint(0, self.steps, (n,), generator=generator, device=device)
+        t = torch.randint(0, self.steps, (len(x_num),), generator=generator, device=device)
         noise = torch.randn(x_num.shape, generator=generator, device=device)
         x_t = self.sqrt_abar[t, None] * x_num + self.sqrt_1m_abar[t, None] * noise
-        log_xt = self.sample_categories(self.q_xt_given_x0(log_x0, t), generator) if self.sizes else log_x0
+        log_xt = self.sample_categories(self.q_xt_given_x0(log_x0, t), generator)
         out = model(torch.cat([x_t, log_xt.exp()], dim=1), t)
         total = torch.zeros((), device=device)
         if self.n_num:
@@ -159,8 +167,7 @@ class Diffusion:
         """``n`` rows: normal scores and category indices, by the reverse chain from t = T-1 to 0."""
         device = self.betas.device
         x = torch.randn((n, self.n_num), generator=generator, device=device)
-        uniform = torch.cat([torch.full((n, k), -math.log(k), device=device) for k in self.sizes], dim=1) if self.sizes else torch.zeros((n, 0), device=device)
-        log_x = self.sample_categories(uniform, generator) if self.sizes else uniform
+        log_x = self.sample_categories((-self.log_k).expand(n, -1), generator)  # uniform categories
         for step in reversed(range(self.steps)):
             t = torch.full((n,), step, dtype=torch.long, device=device)
             out = model(torch.cat([x, log_x.exp()], dim=1), t)
@@ -170,25 +177,17 @@ class Diffusion:
                 noise = torch.randn(x.shape, generator=generator, device=device) if step > 0 else 0.0
                 x = mean + self.betas[step].sqrt() * noise  # variance beta_t, as in the reference code
             if self.sizes:
-                log_x = self.sample_categories(self.posterior(self.normalise(out[:, self.n_num :]), log_x, t), generator)
-        indices = torch.stack([log_x[:, s].argmax(dim=1) for s in self.slices], dim=1) if self.sizes else torch.zeros((n, 0), dtype=torch.long)
-        return x, indices
+                log_x0 = self.normalise(out[:, self.n_num :])
+                log_x = self.sample_categories(self.posterior(log_x0, log_x, t), generator)
+        return x, self.indices(log_x)
 
 
 def log_one_hot(indices: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
     """Concatenated one-hot groups of category ``indices`` (rows × columns), in log space."""
+    if not sizes:
+        return torch.zeros((len(indices), 0), device=indices.device)
     hot = torch.cat([nn.functional.one_hot(indices[:, j], k) for j, k in enumerate(sizes)], dim=1)
     return torch.log(hot.float().clamp(min=1e-30))
-
-
-@dataclass(frozen=True)
-class _Categories:
-    """The train categories of each discrete column of the codec's table, as code books."""
-
-    levels: list[np.ndarray]
-
-    def codes(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([pd.Categorical(frame[c], categories=lv).codes for c, lv in zip(frame.columns, self.levels)])
 
 
 class TabDDPMGenerator(SchemaGenerator):
@@ -214,7 +213,8 @@ class TabDDPMGenerator(SchemaGenerator):
         dropout: float = 0.0,
         device: str = "auto",
     ) -> None:
-        for label, value in (("steps", steps), ("batch_size", batch_size), ("num_timesteps", num_timesteps), ("dim_t", dim_t)):
+        sizes = {"steps": steps, "batch_size": batch_size, "num_timesteps": num_timesteps, "dim_t": dim_t}
+        for label, value in sizes.items():
             if value < 1:
                 raise InputError(f"tabddpm: {label} must be at least 1, got {value}")
         self.steps, self.batch_size, self.lr, self.weight_decay = steps, batch_size, lr, weight_decay
@@ -226,18 +226,24 @@ class TabDDPMGenerator(SchemaGenerator):
         self.codec_ = TabularCodec.fit(train, schema)
         table = self.codec_.encode(train)
         numeric = table[self.codec_.continuous].to_numpy(dtype=float)
+        # The paper's transform: normal scores on max(min(n/30, 1000), 10) quantiles.
         self.quantiles_ = QuantileTransformer(
             output_distribution="normal", n_quantiles=max(min(len(table) // 30, 1000), 10),
             subsample=1_000_000_000, random_state=seed,
         )
-        x_num = torch.tensor(self.quantiles_.fit_transform(numeric) if numeric.shape[1] else numeric, dtype=torch.float32, device=device)
+        if numeric.shape[1]:
+            numeric = self.quantiles_.fit_transform(numeric)
+        x_num = torch.tensor(numeric, dtype=torch.float32, device=device)
         discrete = table[self.codec_.discrete]
-        self.categories_ = _Categories([np.array(sorted(discrete[c].unique()), dtype=object) for c in discrete.columns])
-        sizes = [len(lv) for lv in self.categories_.levels]
-        codes = torch.tensor(self.categories_.codes(discrete), dtype=torch.long, device=device).reshape(len(table), len(sizes))
-        log_x0 = log_one_hot(codes, sizes) if sizes else torch.zeros((len(table), 0), device=device)
+        self.levels_ = [np.array(sorted(discrete[c].unique()), dtype=object) for c in discrete.columns]
+        codes = np.zeros((len(table), len(self.levels_)), dtype=np.int64)
+        for j, (col, levels) in enumerate(zip(discrete.columns, self.levels_)):
+            codes[:, j] = pd.Categorical(discrete[col], categories=levels).codes
+        sizes = [len(levels) for levels in self.levels_]
+        log_x0 = log_one_hot(torch.tensor(codes, device=device), sizes)
+        width = x_num.shape[1] + sum(sizes)
         self.diffusion_ = Diffusion(x_num.shape[1], sizes, self.num_timesteps, device)
-        self.model_ = Denoiser(x_num.shape[1] + sum(sizes), x_num.shape[1] + sum(sizes), self.layers, self.dim_t, self.dropout).to(device)
+        self.model_ = Denoiser(width, width, self.layers, self.dim_t, self.dropout).to(device)
         self._train(x_num, log_x0, torch.Generator(device=device).manual_seed(seed))
 
     def _train(self, x_num: torch.Tensor, log_x0: torch.Tensor, generator: torch.Generator) -> None:
@@ -262,5 +268,5 @@ class TabDDPMGenerator(SchemaGenerator):
         if x_num.shape[1]:
             values = self.quantiles_.inverse_transform(x_num)
             out.update({c: values[:, j] for j, c in enumerate(self.codec_.continuous)})
-        out.update({c: lv[codes[:, j]] for j, (c, lv) in enumerate(zip(self.codec_.discrete, self.categories_.levels))})
+        out.update({c: levels[codes[:, j]] for j, (c, levels) in enumerate(zip(self.codec_.discrete, self.levels_))})
         return self.codec_.decode(pd.DataFrame(out, index=pd.RangeIndex(n)))
