@@ -24,7 +24,9 @@ from safe_bench.report.figures import (
     bar_panels,
     forest,
     heatmap,
+    histograms,
     intervals,
+    roc,
     step_panels,
 )
 
@@ -182,37 +184,79 @@ def cox_forest(results: Results) -> Figure:
                   "table: hazard ratio per term with its 95 % interval (log scale; 1 = no effect).")
 
 
-#: The attacks of the Anonymeter method (Giomi et al. 2023), scored 1 - max(risk, 0).
-ATTACKS = {"P.singling_out": "singling out", "P.linkability": "linkability", "P.attribute": "attribute inference"}
+def _risk(label: str, entry: Mapping[str, Any]) -> Interval | None:
+    """An attack's risk from its residual and error (Anonymeter): floored at 0, the
+    interval the residual plus or minus the error, bounded to 0..1."""
+    if entry.get("residual") is None:
+        return None
+    residual, error = float(entry["residual"]), float(entry.get("residual_error") or 0.0)
+    return Interval(label, max(residual, 0.0), max(residual - error, 0.0), min(residual + error, 1.0))
 
 
 def attack_risks(results: Results) -> Figure:
     """Attack risks with 95 % intervals"""
     title = "Attack risks with 95 % intervals"
     rows, lacking = [], []
-    for metric_id, label in ATTACKS.items():
-        m = results.get(metric_id)
-        if m is None or not m.ok or m.score is None:
-            lacking.append(f"{metric_id} {'was not evaluated' if m is None else m.status + ': ' + m.reason}")
+    for metric_id, label, key in (("P.singling_out", "singling out", "modes"), ("P.linkability", "linkability", None),
+                                  ("P.attribute", "attribute inference", "columns")):
+        details = _details(results, metric_id, title)
+        if isinstance(details, Figure):
+            lacking.append(details.note)
             continue
-        # score = 1 - max(risk, 0): the risk is 1 - score, its interval the mirror of the score's
-        low = None if m.ci_high is None else 1.0 - m.ci_high
-        high = None if m.ci_low is None else 1.0 - m.ci_low
-        reference = None if m.reference is None else 1.0 - m.reference
-        rows.append(Interval(label, 1.0 - m.score, low, high, reference))
+        entries = {"": details} if key is None else details.get(key, {})
+        found = [_risk(f"{label}{': ' + name if name else ''}", entry) for name, entry in entries.items()
+                 if isinstance(entry, Mapping)]
+        if not any(found):  # no per-attack details: the risk mirrors the score, 1 - max(risk, 0)
+            m = results[metric_id]
+            found = [Interval(label, 1.0 - m.score, None if m.ci_high is None else 1.0 - m.ci_high,  # type: ignore[operator]
+                              None if m.ci_low is None else 1.0 - m.ci_low)]
+        rows += [r for r in found if r is not None]
     if not rows:
         return absent(title, "; ".join(lacking))
-    caption = ("Risk = (success on train − success on the holdout control) / (1 − control success), floored at 0 "
-               "(Anonymeter, Giomi et al. 2023): 0 means the synthetic table lets an attacker learn nothing about "
-               "training patients that it does not about unseen ones. Lower is better.")
-    return intervals(title, rows, xlabel="risk (lower is better)", caption=caption, zoom=False,
-                     reference_label="holdout used as the synthetic table")
+    caption = ("Risk = (success on training patients − success on holdout controls) / (1 − control success), "
+               "floored at 0, with its 95 % interval (the Anonymeter method, Giomi et al. 2023): 0 means the synthetic "
+               "table tells an attacker nothing about training patients that it does not about unseen ones. "
+               "Lower is better." + (f" Not drawn: {'; '.join(lacking)}." if lacking else ""))
+    return intervals(title, rows, xlabel="risk (lower is better)", caption=caption, zoom=False)
+
+
+def dcr_histograms(results: Results) -> Figure:
+    """Distances to the closest training record"""
+    title = "Distances to the closest training record"
+    details = _details(results, "P.dcr_p5", title)
+    if isinstance(details, Figure):
+        return details
+    histogram = details.get("histogram")
+    if not isinstance(histogram, Mapping):
+        return absent(title, "P.dcr_p5 details carry no distance histogram (edges with synthetic and holdout counts)")
+    return histograms(title, _numbers(histogram["edges"]),
+                      {"synthetic → train": _numbers(histogram["synthetic"]),
+                       "holdout → train (real, never seen)": _numbers(histogram["holdout"])},
+                      xlabel="distance to the closest train row (train-fitted encoding)",
+                      caption="Shares of rows per distance bin. Synthetic rows much closer to train than unseen real "
+                      "patients are (mass at the left) suggest copied or memorised records.")
+
+
+def mia_roc(results: Results) -> Figure:
+    """Membership inference: ROC curve"""
+    title = "Membership inference: ROC curve"
+    details = _details(results, "P.mia", title)
+    if isinstance(details, Figure):
+        return details
+    curve = details.get("roc")
+    if not isinstance(curve, Mapping):
+        return absent(title, "P.mia details carry no ROC curve (false- and true-positive rates)")
+    m = results["P.mia"]
+    auc = details.get("auc", m.value)
+    return roc(title, {f"distance attack (AUC {float(auc):.3f})": (_numbers(curve["fpr"]), _numbers(curve["tpr"]))},
+               caption="An attacker calls a real patient a training member when a synthetic row lies close to it; "
+               "the diagonal is guessing. Members: train rows; non-members: holdout rows.")
 
 
 READERS: dict[str, list[Callable[[Results], Figure]]] = {
     "S": [marginals, associations],
     "C": [km_curves, cox_forest],
-    "P": [attack_risks],
+    "P": [dcr_histograms, mia_roc, attack_risks],
 }
 
 
