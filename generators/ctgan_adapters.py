@@ -23,9 +23,7 @@ networks are 128 units wide.
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -37,24 +35,29 @@ from safe_bench.schema import Schema
 
 
 class _CtganAdapter(SchemaGenerator):
-    """Fit and sample a ``ctgan`` synthesizer on the codec's table."""
+    """Fit and sample the ``ctgan`` synthesizer class ``synthesizer`` on the codec's table.
 
-    def __init__(self, *, epochs: int, batch_size: int, device: str) -> None:
-        if epochs < 1:
-            raise InputError(f"{self.name}: epochs must be at least 1, got {epochs}")
-        if batch_size < 2 or batch_size % 2:
-            raise InputError(f"{self.name}: batch_size must be an even number >= 2, got {batch_size}")
-        self.epochs = epochs
-        self.batch_size = batch_size
+    ``options`` are the synthesizer's own keyword arguments (``enable_gpu`` aside, which
+    follows ``device``).
+    """
+
+    synthesizer = ""
+
+    def __init__(self, *, device: str, **options: object) -> None:
+        epochs, batch_size = options["epochs"], options["batch_size"]
+        if not isinstance(epochs, int) or epochs < 1:
+            raise InputError(f"{self.name}: epochs must be an integer >= 1, got {epochs!r}")
+        if not isinstance(batch_size, int) or batch_size < 2 or batch_size % 2:
+            raise InputError(f"{self.name}: batch_size must be an even integer >= 2, got {batch_size!r}")
         self.device = device
-
-    @abstractmethod
-    def _model(self, use_gpu: bool) -> Any:
-        """A fresh synthesizer with this adapter's settings."""
+        self.options = options
 
     def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
+        import ctgan
+
         self.codec_ = TabularCodec.fit(train, schema)
-        model = self._model(choose_device(self.device).type != "cpu")
+        use_gpu = choose_device(self.device).type != "cpu"
+        model = getattr(ctgan, self.synthesizer)(**self.options, enable_gpu=use_gpu)
         model.set_random_state(seed)
         model.fit(self.codec_.encode(train), discrete_columns=self.codec_.discrete)
         self.model_ = model
@@ -74,6 +77,7 @@ class CTWGANGenerator(_CtganAdapter):
     """
 
     name = "ctwgan"
+    synthesizer = "CTGAN"
 
     def __init__(
         self,
@@ -88,31 +92,12 @@ class CTWGANGenerator(_CtganAdapter):
         discriminator_steps: int = 5,
         device: str = "auto",
     ) -> None:
-        super().__init__(epochs=epochs, batch_size=batch_size, device=device)
         if pac < 1 or batch_size % pac:
             raise InputError(f"ctwgan: batch_size ({batch_size}) must be a multiple of pac ({pac})")
-        self.pac = pac
-        self.embedding_dim = embedding_dim
-        self.generator_dim = tuple(generator_dim)
-        self.discriminator_dim = tuple(discriminator_dim)
-        self.generator_lr = generator_lr
-        self.discriminator_lr = discriminator_lr
-        self.discriminator_steps = discriminator_steps
-
-    def _model(self, use_gpu: bool) -> Any:
-        from ctgan import CTGAN
-
-        return CTGAN(
-            embedding_dim=self.embedding_dim,
-            generator_dim=self.generator_dim,
-            discriminator_dim=self.discriminator_dim,
-            generator_lr=self.generator_lr,
-            discriminator_lr=self.discriminator_lr,
-            discriminator_steps=self.discriminator_steps,
-            batch_size=self.batch_size,
-            epochs=self.epochs,
-            pac=self.pac,
-            enable_gpu=use_gpu,
+        super().__init__(
+            device=device, epochs=epochs, batch_size=batch_size, pac=pac, embedding_dim=embedding_dim,
+            generator_dim=tuple(generator_dim), discriminator_dim=tuple(discriminator_dim),
+            generator_lr=generator_lr, discriminator_lr=discriminator_lr, discriminator_steps=discriminator_steps,
         )
 
 
@@ -124,6 +109,7 @@ class TVAEGenerator(_CtganAdapter):
     """
 
     name = "tvae"
+    synthesizer = "TVAE"
 
     def __init__(
         self,
@@ -136,23 +122,8 @@ class TVAEGenerator(_CtganAdapter):
         loss_factor: float = 2.0,
         device: str = "auto",
     ) -> None:
-        super().__init__(epochs=epochs, batch_size=batch_size, device=device)
-        self.embedding_dim = embedding_dim
-        self.compress_dims = tuple(compress_dims)
-        self.decompress_dims = tuple(decompress_dims)
-        self.l2scale = l2scale
-        self.loss_factor = loss_factor
-
-    def _model(self, use_gpu: bool) -> Any:
-        from ctgan import TVAE
-
-        return TVAE(
-            embedding_dim=self.embedding_dim,
-            compress_dims=self.compress_dims,
-            decompress_dims=self.decompress_dims,
-            l2scale=self.l2scale,
-            batch_size=self.batch_size,
-            epochs=self.epochs,
-            loss_factor=self.loss_factor,
-            enable_gpu=use_gpu,
+        super().__init__(
+            device=device, epochs=epochs, batch_size=batch_size, embedding_dim=embedding_dim,
+            compress_dims=tuple(compress_dims), decompress_dims=tuple(decompress_dims),
+            l2scale=l2scale, loss_factor=loss_factor,
         )

@@ -103,7 +103,7 @@ def test_same_seed_same_table_on_cpu(name, fitted, gbsg2, train):
 
 def test_hyperparameters_come_from_keyword_arguments():
     generator = load_generator("ctwgan", epochs=7, batch_size=40, pac=4)
-    assert (generator.epochs, generator.batch_size, generator.pac) == (7, 40, 4)
+    assert {k: generator.options[k] for k in ("epochs", "batch_size", "pac")} == {"epochs": 7, "batch_size": 40, "pac": 4}
     assert load_generator("tabddpm", steps=12, layers=[8, 8]).layers == (8, 8)
     with pytest.raises(InputError, match="multiple of pac"):
         load_generator("ctwgan", batch_size=30, pac=20)
