@@ -25,7 +25,7 @@ from safe_bench.io import write_table
 from safe_bench.store import CellRecord, Store
 
 #: The metrics the shipped default policy names, and only those: fast to compute.
-FAST = ["S.ks", "S.tv", "C.km", "P.exact", "P.dcr_share"]
+FAST = ["S.ks", "S.tv", "C.km", "P.exact", "P.dcr_share", "P.mia"]
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "benchmarks" / "policies" / "default.toml"
 SEEDS = (0, 1)
 GENERATORS = ("gaussian_copula", "independent", "bootstrap_copy")
@@ -198,7 +198,7 @@ def test_exit_1_when_a_copy_of_the_training_rows_is_released(leak):
     code, _, md_path, report = leak
     assert code == 1 and not report["passed"]
     failing = {v["check"] for v in report["verdicts"] if v["status"] == "fail"}
-    assert {"P.exact >= 0.99", "P.dcr_share >= 0.80"} <= failing
+    assert {"P.exact >= 0.99", "P.dcr_share >= reference - 0.10", "P.mia >= 0.80"} <= failing
     md = md_path.read_text()
     assert md.startswith("## ❌ safe-bench gate: release blocked")
     first_row = next(line for line in md.splitlines() if line.startswith("| ❌") or line.startswith("| ✅"))
