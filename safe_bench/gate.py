@@ -355,12 +355,18 @@ def judge_rule(rule: Rule, scores: Scores, baseline: Scores | None, dataset: str
     relation = rule.op if holds else _NEGATION[rule.op]
     message = f"{judged_on} {observed:.3f} {relation} {threshold:.3f}"
     if rule.anchor:
-        message += f" ({'baseline' if rule.anchor == 'baseline' else 'reference'} {anchor_score:.3f} {rule.margin:+.3f})"
+        message += f" ({anchored(rule, anchor_score)})"
     return Verdict(rule, dataset, "pass" if holds else "fail", observed, judged_on, threshold, estimate,
                    anchor_score, message)
 
 
 _NEGATION = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+
+
+def anchored(rule: Rule, anchor_score: float | None) -> str:
+    """How a relative threshold was formed, e.g. ``baseline 0.887 - 0.020``."""
+    score = "–" if anchor_score is None else f"{anchor_score:.3f}"
+    return f"{rule.anchor} {score} {'-' if rule.margin < 0 else '+'} {abs(rule.margin):.3f}"
 
 
 @dataclass
@@ -502,5 +508,5 @@ def verdict_rows(report: GateReport) -> Sequence[Verdict]:
 
 __all__ = [
     "Estimate", "GateReport", "Policy", "PolicyError", "Rule", "Verdict", "check_baseline", "judge", "judge_rule", "load_policy",
-    "parse_policy", "scores_from_result", "scores_from_results", "seed_estimate", "verdict_rows",
+    "anchored", "parse_policy", "scores_from_result", "scores_from_results", "seed_estimate", "verdict_rows",
 ]

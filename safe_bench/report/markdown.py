@@ -43,7 +43,7 @@ _MARK = {"pass": "✅ pass", "fail": "❌ fail", "missing": "⚠️ missing"}
 
 def gate_markdown(report: GateReport) -> str:
     """The gate's verdicts as a pull-request comment: verdict first, failing rules first."""
-    from safe_bench.gate import verdict_rows
+    from safe_bench.gate import anchored, verdict_rows
 
     counts = report.counts()
     total = len(report.verdicts)
@@ -68,7 +68,7 @@ def gate_markdown(report: GateReport) -> str:
         judged = "–" if v.observed is None else f"{fmt(v.observed)} ({escape(v.judged_on)})"
         threshold = "–" if v.threshold is None else fmt(v.threshold)
         if v.rule.anchor and v.anchor_score is not None:
-            threshold += f" ({v.rule.anchor} {fmt(v.anchor_score)} {v.rule.margin:+.3f})"
+            threshold += f" ({anchored(v.rule, v.anchor_score)})"
         note = escape(v.message if v.status == "missing" else v.rule.why)
         rows.append([_MARK[v.status], code(v.rule.check), *([escape(v.dataset)] if with_dataset else []), judged,
                      threshold, f"{fmt(e.score)} {ci_text(e.ci_low, e.ci_high)}".strip(), fmt(e.reference), note])
