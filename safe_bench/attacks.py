@@ -285,7 +285,8 @@ def multivariate_predicates(
     tail (``>= v`` above the column's median, ``<= v`` otherwise)."""
     n_cols = synthetic.values.shape[1]
     conditions = min(conditions, n_cols)
-    median = np.nanmedian(synthetic.values, axis=0) if synthetic.n else np.zeros(n_cols)
+    present = ~np.isnan(synthetic.values)
+    median = np.array([np.median(v[p]) if p.any() else 0.0 for v, p in zip(synthetic.values.T, present.T)])
     # Most tries match many records; two matches among a few hundred records prove it
     # cheaply, and only the rest are counted in full.
     screen = Records(synthetic.values[rng.choice(synthetic.n, min(synthetic.n, SCREEN_ROWS), replace=False)])

@@ -1,31 +1,242 @@
-"""Pillar P: the leaky generator is caught, the independent one is not."""
+"""Pillar P on real bundled data: leaks are caught, fresh patients pass, every number is
+checked against an independent computation (scikit-learn, pandas, hand-worked formulas)."""
 
 from __future__ import annotations
 
-import pytest
+import math
 
-from safe_bench import evaluate, load_generator
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+from safe_bench import attacks, evaluate, load_generator
+from safe_bench.cli import main
+from safe_bench.comparison import EvaluationData
+from safe_bench.datasets import load_dataset
+from safe_bench.encoding import Encoding
+from safe_bench.metrics import privacy
+from safe_bench.protocol import split
+from safe_bench.schema import Kind
 
 
 @pytest.fixture(scope="module")
-def privacy_results(gbsg2, gbsg2_split):
-    out = {}
-    for name in ("bootstrap_copy", "independent"):
-        gen = load_generator(name)
-        gen.fit(gbsg2_split.train, gbsg2.schema, seed=0)
-        synthetic = gen.sample(len(gbsg2_split.train), seed=0)
-        out[name] = evaluate(gbsg2_split.train, synthetic, gbsg2_split.holdout, gbsg2.schema, metrics=["P"])
+def flchain_split():
+    """FLCHAIN (7,874 patients): large enough for P's intervals to be tight."""
+    dataset = load_dataset("flchain")
+    return dataset, split(dataset.frame, dataset.schema, seed=0)
+
+
+def _sample(name, dataset, parts):
+    generator = load_generator(name)
+    generator.fit(parts.train, dataset.schema, seed=0)
+    return generator.sample(len(parts.train), seed=0)
+
+
+def _noisy_copy(train: pd.DataFrame, schema, scale: float) -> pd.DataFrame:
+    """Train rows, each numeric value moved by a small normal step (scale x its IQR)."""
+    rng = np.random.default_rng(5)
+    out = train.copy()
+    for col in schema.numeric:
+        if col == schema.survival.time:
+            continue  # survival times must stay positive
+        values = out[col].to_numpy(dtype=float)
+        iqr = np.subtract(*np.nanpercentile(values, [75, 25]))
+        out[col] = values + rng.normal(0, scale * iqr, len(values))
     return out
 
 
-def test_bootstrap_copy_scores_clearly_worse_on_privacy(privacy_results):
-    leaky, indep = privacy_results["bootstrap_copy"], privacy_results["independent"]
-    assert leaky.metric("P.exact").value == pytest.approx(1.0)  # every row is a train row
-    assert leaky.metric("P.exact").score == 0.0
-    assert leaky.score("P") < 0.5 < 0.9 < indep.score("P")
-    assert leaky.pillars["P"].ci_high < indep.pillars["P"].ci_low
+@pytest.fixture(scope="module")
+def flchain_results(flchain_split):
+    dataset, parts = flchain_split
+    tables = {
+        "bootstrap_copy": _sample("bootstrap_copy", dataset, parts),
+        "independent": _sample("independent", dataset, parts),
+        "noisy copy": _noisy_copy(parts.train, dataset.schema, 0.05),
+        "holdout": parts.holdout,
+    }
+    return {
+        name: (table, evaluate(parts.train, table, parts.holdout, dataset.schema, metrics=["P"]))
+        for name, table in tables.items()
+    }
 
 
-def test_dcr_share_of_holdout_halves_is_near_one_half(privacy_results):
-    dcr = privacy_results["independent"].metric("P.dcr_share")
-    assert abs(dcr.details["reference_value"] - 0.5) < 0.15
+def test_bootstrap_copy_is_caught_as_memorisation(flchain_split, flchain_results):
+    _, parts = flchain_split
+    table, result = flchain_results["bootstrap_copy"]
+    assert result.metric("P.exact").value == 1.0 and result.metric("P.exact").score == 0.0
+    assert result.metric("P.dcr_share").score <= 0.01
+    assert result.metric("P.dcr_p5").score == 0.0 and result.metric("P.nndr").score == 0.0
+    # Only the training patients the bootstrap drew are exposed; the attack finds all of
+    # them: AUC = c + (1 - c) / 2, so the score 1 - 2 (AUC - 1/2) is the share 1 - c of
+    # training patients that were never copied (about 1/e).
+    never_copied = 1 - np.isin(privacy._row_hashes(parts.train), privacy._row_hashes(table)).mean()
+    assert result.metric("P.mia").score == pytest.approx(never_copied, abs=0.03)
+    assert result.extra["privacy_verdict"]["level"] == "memorisation"
+    assert result.pillars["P"].ci_high < 0.4
+
+
+def test_noisy_copies_score_clearly_below_the_holdout(flchain_results):
+    _, noisy = flchain_results["noisy copy"]
+    _, fresh = flchain_results["holdout"]
+    assert noisy.pillars["P"].ci_high < fresh.pillars["P"].ci_low
+    assert noisy.score("P") < fresh.score("P") - 0.3
+    assert noisy.metric("P.dcr_p5").score < 0.5  # near-copies, not exact copies
+    assert noisy.metric("P.exact").score == 1.0
+    assert noisy.extra["privacy_verdict"]["level"] == "memorisation"
+
+
+@pytest.mark.parametrize("name", ["holdout", "independent"])
+def test_fresh_patients_and_independent_columns_pass(flchain_results, name):
+    _, result = flchain_results[name]
+    assert result.score("P") >= 0.9
+    assert result.extra["privacy_verdict"]["level"] in {"no evidence of memorisation", "weak signal"}
+    assert all(m.status == "ok" for m in result.metrics)
+
+
+def test_holdout_as_synthetic_is_the_reference_itself(flchain_results):
+    _, result = flchain_results["holdout"]
+    assert result.extra["privacy_verdict"]["level"] == "no evidence of memorisation"
+    assert result.pillars["P"].reference >= 0.9  # the real-vs-real reference passes too
+
+
+def test_dcr_share_null_is_the_train_share_of_real_rows(flchain_split, flchain_results):
+    """Holdout halves are fresh patients: their nearest real row is a train row with
+    probability |T| / (|T| + |H_b|), within sampling error."""
+    _, parts = flchain_split
+    _, result = flchain_results["independent"]
+    half = len(parts.holdout) - len(parts.holdout) // 2
+    p0 = len(parts.train) / (len(parts.train) + half)
+    observed = result.metric("P.dcr_share").details["reference_value"]
+    assert abs(observed - p0) < 4 * math.sqrt(p0 * (1 - p0) / (len(parts.holdout) // 2))
+
+
+@pytest.fixture(scope="module")
+def gbsg2_data(gbsg2, gbsg2_split):
+    generator = load_generator("gaussian_copula")
+    generator.fit(gbsg2_split.train, gbsg2.schema, seed=0)
+    synthetic = generator.sample(len(gbsg2_split.train), seed=0)
+    return EvaluationData(gbsg2_split.train, synthetic, gbsg2_split.holdout, gbsg2.schema, seed=0)
+
+
+def _sklearn_distances(query: np.ndarray, index: np.ndarray, k: int = 1) -> np.ndarray:
+    return NearestNeighbors(n_neighbors=k, algorithm="brute").fit(index).kneighbors(query)[0]
+
+
+def test_distance_metrics_match_scikit_learn(gbsg2_data):
+    """P.dcr_p5, P.nndr and P.leakage recomputed from scikit-learn's neighbours."""
+    data = gbsg2_data
+    cmp = data.comparison()
+    train, synthetic, holdout = data.matrix("train"), data.matrix("synthetic"), data.matrix("holdout")
+    y_t, h_t = _sklearn_distances(synthetic, train, 2), _sklearn_distances(holdout, train, 2)
+    p5 = lambda v: np.quantile(v, 0.05, method="inverted_cdf")  # noqa: E731
+    assert privacy.dcr_p5(cmp).value == pytest.approx(p5(y_t[:, 0]) / p5(h_t[:, 0]), rel=1e-9)
+    assert privacy.nndr(cmp).value == pytest.approx(p5(y_t[:, 0] / y_t[:, 1]) / p5(h_t[:, 0] / h_t[:, 1]), rel=1e-9)
+    subsample = data.matrix(data.subsample("train", len(data.tables["holdout"])))
+    coefficient = 1 - _sklearn_distances(synthetic, subsample).mean() / _sklearn_distances(synthetic, holdout).mean()
+    assert privacy.leakage(cmp).value == pytest.approx(coefficient, rel=1e-9)
+
+
+def test_mia_auc_and_its_bootstrap_match_scikit_learn(gbsg2_data):
+    data = gbsg2_data
+    members = _sklearn_distances(data.matrix(data.subsample("train", len(data.tables["holdout"]))), data.matrix("synthetic"))[:, 0]
+    others = _sklearn_distances(data.matrix("holdout"), data.matrix("synthetic"))[:, 0]
+    labels = np.r_[np.ones(len(members)), np.zeros(len(others))]
+    expected = roc_auc_score(labels, -np.r_[members, others])
+    assert privacy.membership_inference(data.comparison()).value == pytest.approx(expected, rel=1e-12)
+    pieces = privacy._auc_pieces(members, others)
+    rng = np.random.default_rng(0)
+    m, o = rng.integers(0, len(members), len(members)), rng.integers(0, len(others), len(others))
+    weighted = privacy._weighted_auc(*pieces, np.bincount(m, minlength=len(members)), np.bincount(o, minlength=len(others)))
+    assert weighted == pytest.approx(roc_auc_score(labels, -np.r_[members[m], others[o]]), rel=1e-12)
+
+
+def test_wilson_rates_and_residual_risk_by_hand():
+    """Giomi et al. 2023: Wilson centre and half-width; risk and its propagated error."""
+    z = stats.norm.ppf(0.975)
+    n, s = 500, 120
+    centre = (s + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * math.sqrt(s * (n - s) / n + z * z / 4)
+    assert attacks.success_rate(s, n) == pytest.approx((centre, half))
+    # The Wilson interval is the centre plus or minus the half-width.
+    p, denom = s / n, 1 + z * z / n
+    assert centre - half == pytest.approx((p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / denom)
+    r_t, r_c = attacks.success_rate(200, 500), attacks.success_rate(100, 500)
+    risk, error = attacks.residual_risk(r_t, r_c)
+    assert risk == pytest.approx((r_t[0] - r_c[0]) / (1 - r_c[0]))
+    grad = np.array([1 / (1 - r_c[0]), (r_t[0] - 1) / (1 - r_c[0]) ** 2])
+    assert error == pytest.approx(math.hypot(*(grad * [r_t[1], r_c[1]])))
+
+
+def test_predicate_counts_match_pandas(gbsg2, gbsg2_split):
+    """Vectorised predicate counts equal pandas boolean masks; every generated
+    predicate isolates exactly one record of the table it was drawn from."""
+    columns = gbsg2.schema.features
+    numeric = np.array([gbsg2.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
+    frame = gbsg2_split.train[columns].drop_duplicates().reset_index(drop=True)
+    (records,) = attacks.records([gbsg2_split.train[columns]], list(numeric))
+    rng = np.random.default_rng(1)
+    multi = attacks.multivariate_predicates(records, numeric, 40, rng)
+    uni = attacks.univariate_predicates(records, numeric, 40, rng)
+    assert len(multi) == len(uni) == 40
+    assert (records.counts(multi) == 1).all() and (records.counts(uni) == 1).all()
+    shifted = attacks.Predicates(multi.columns, multi.ops, multi.values + 1.0)  # other counts too
+    codes = {c: pd.factorize(frame[c])[1] for c, num in zip(columns, numeric) if not num}
+    for predicates in (multi, shifted):
+        for i, count in enumerate(records.counts(predicates)):
+            mask = np.ones(len(frame), dtype=bool)
+            for col, op, value in zip(predicates.columns[i], predicates.ops[i], predicates.values[i]):
+                name = columns[col]
+                series = frame[name] if numeric[col] else frame[name].map({v: k for k, v in enumerate(codes[name])})
+                mask &= [series >= value, series <= value, series == value, series.isna()][op].to_numpy()
+            assert count == mask.sum()
+
+
+def test_equal_population_correction_is_the_subsample_expectation():
+    """A predicate matching c of N records isolates one record of a random m-subsample
+    with probability c * C(N - c, m - 1) / C(N, m)."""
+    values = np.arange(30, dtype=float)[:, None]
+    big, small = attacks.Records(values), attacks.Records(values[:10])
+    predicates = attacks.Predicates(np.zeros((3, 1), dtype=np.int64), np.full((3, 1), 1), np.array([[0.0], [2.0], [9.0]]))
+    outcome = attacks.singling_out(predicates, big, small)
+    expected = sum(c * math.comb(30 - c, 9) / math.comb(30, 10) for c in (1, 3, 10))
+    assert outcome.train_successes == pytest.approx(expected)
+    assert outcome.control_successes == 1  # only "<= 0" isolates one of the 10
+
+
+def test_degenerate_tables_give_a_score_or_a_reason(gbsg2, gbsg2_split):
+    train, holdout = gbsg2_split.train, gbsg2_split.holdout
+    no_estrec = lambda f: f.assign(estrec=np.nan)  # noqa: E731
+    cases = {
+        "identical tables": (train, train, train),
+        "one synthetic row": (train, train.iloc[[0]], holdout),
+        "one holdout row": (train, train.iloc[5:50], holdout.iloc[[0]]),
+        "all duplicates": (train.iloc[[0] * 50], train.iloc[[0] * 30], train.iloc[[1] * 20]),
+        "a column all missing": (no_estrec(train), no_estrec(train.iloc[:300]), no_estrec(holdout)),
+    }
+    for case, (real, synthetic, fresh) in cases.items():
+        with np.errstate(all="raise"):
+            result = evaluate(real, synthetic, fresh, gbsg2.schema, metrics=["P"])
+        for m in result.metrics:
+            assert m.status in {"ok", "skipped"}, (case, m.id, m.reason)
+            assert m.status == "ok" and 0 <= m.score <= 1 or m.reason, (case, m.id)
+            assert "Error" not in m.details.get("reference_reason", ""), (case, m.id, m.details["reference_reason"])
+    identical = evaluate(train, train, train, gbsg2.schema, metrics=["P"])
+    assert all("no fresh patients" in m.reason for m in identical.metrics)
+    assert identical.extra["privacy_verdict"]["level"] == "not assessed"
+
+
+def test_results_are_deterministic(gbsg2, gbsg2_split):
+    synthetic = gbsg2_split.train.sample(frac=1.0, replace=True, random_state=3)
+    runs = [evaluate(gbsg2_split.train, synthetic, gbsg2_split.holdout, gbsg2.schema, metrics=["P"], seed=7) for _ in range(2)]
+    assert runs[0].to_json() == runs[1].to_json()
+
+
+def test_cli_shows_the_worst_privacy_metric_and_the_verdict(capsys):
+    assert main(["evaluate", "--dataset", "gbsg2", "--generator", "bootstrap_copy", "--metrics", "P"]) == 0
+    out = capsys.readouterr().out
+    p_line = next(line for line in out.splitlines() if line.startswith("P  privacy"))
+    assert "P.dcr_p5 0.000" in p_line
+    assert "Privacy verdict: memorisation" in out

@@ -35,6 +35,28 @@ _TAIL = 0.05
 LEAKAGE_THRESHOLD = 0.05
 
 
+#: Most of the holdout that may duplicate train rows before no comparison is possible.
+MAX_STALE_HOLDOUT = 0.5
+
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row over every compared column (missing equals missing)."""
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def _comparable(cmp: Comparison) -> None:
+    """Skip when the comparison has nothing to say: an empty table, or a holdout that
+    is mostly copies of train rows (then there are no fresh patients to compare with)."""
+    for role in ("synthetic", "holdout"):
+        if len(cmp.table(role)) == 0:
+            raise MetricSkipped(f"the {'table under test' if role == 'synthetic' else 'holdout'} has no rows")
+    stale = float(np.isin(_row_hashes(cmp.holdout), _row_hashes(cmp.train)).mean())
+    if stale > MAX_STALE_HOLDOUT:
+        raise MetricSkipped(
+            f"{stale:.0%} of holdout rows are copies of train rows: no fresh patients to compare with"
+        )
+
+
 def _searched(found: Neighbours, rows: int) -> dict[str, int]:
     """Details naming the query subsample a search used, if any."""
     return {} if found.rows is None else {"query_rows_searched": len(found.rows), "query_rows": rows}
@@ -60,11 +82,6 @@ def _share(
 
 
 # -- exact copies -------------------------------------------------------------------
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row over every compared column (missing equals missing)."""
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
 def _exact_score(share: float, holdout_share: float) -> float:
     """1 up to the holdout's share, falling linearly to 0 at 10x it plus 1 %."""
     if share <= holdout_share:
@@ -77,6 +94,7 @@ def exact_matches(cmp: Comparison) -> Measurement:
     """Share of rows of the table under test identical to a train row, against the same
     share for the holdout (real rows that were never trained on). Score: 1 up to the
     holdout's share, linearly down to 0 at 10x that share + 1 %. Interval: Wilson."""
+    _comparable(cmp)
     train_rows = _row_hashes(cmp.train)
     copied = np.isin(_row_hashes(cmp.synthetic), train_rows).astype(float)
     holdout_share = float(np.isin(_row_hashes(cmp.holdout), train_rows).mean())
@@ -100,16 +118,20 @@ def dcr_share(cmp: Comparison) -> Measurement:
     with the usual subsampling of train to the holdout's size, but every copied
     train row counts). Score: ``1 - max(share - p0, 0) / (1 - p0)``. Interval:
     Wilson."""
+    _comparable(cmp)
     to_train = cmp.nearest("synthetic", "train", _K_TRAIN)
     to_holdout = cmp.nearest("synthetic", "holdout")
     d_train, d_holdout = to_train.distances[:, 0], to_holdout.distances[:, 0]
     p0 = len(cmp.train) / (len(cmp.train) + len(cmp.holdout))
-    closer = (d_train < d_holdout) + p0 * (d_train == d_holdout)
+    tied = d_train == d_holdout
+    if tied.mean() > 0.5:
+        raise MetricSkipped(f"{tied.mean():.0%} of rows under test are as close to the holdout as to train: cannot tell")
+    closer = (d_train < d_holdout) + p0 * tied
     return _share(
         cmp,
         closer,
         lambda share: float(1.0 - max(share - p0, 0.0) / (1.0 - p0)),
-        {"null_share": p0, "ties": int((d_train == d_holdout).sum()), **_searched(to_train, len(cmp.synthetic))},
+        {"null_share": p0, "ties": int(tied.sum()), **_searched(to_train, len(cmp.synthetic))},
     )
 
 
@@ -141,6 +163,7 @@ def dcr_p5(cmp: Comparison) -> Measurement:
     row (DCR), over the same percentile for holdout rows. Below 1: more synthetic
     rows sit very close to training patients than fresh patients do. Score:
     ``min(1, ratio)``. Interval: bootstrap."""
+    _comparable(cmp)
     synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
     holdout = cmp.nearest("holdout", "train", _K_TRAIN)
     return _tail_ratio(
@@ -159,6 +182,7 @@ def nndr(cmp: Comparison) -> Measurement:
     """Nearest / second-nearest train distance of each row under test (NNDR: near 0
     when a row singles out one training patient), 5th percentile, over the same for
     holdout rows. Score: ``min(1, ratio)``. Interval: bootstrap."""
+    _comparable(cmp)
     if len(cmp.train) < 2:
         raise MetricSkipped("train has fewer than 2 rows: no second-nearest neighbour")
     synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
@@ -173,6 +197,7 @@ def leakage(cmp: Comparison) -> Measurement:
     with train subsampled to the holdout's size (equally sized sets, as the paper);
     above 0.05 flags a possible breach. Reported clipped to -1..1. Score:
     ``1 - max(coefficient, 0) / 0.05``, floored at 0. Interval: bootstrap."""
+    _comparable(cmp)
     train = cmp.sample("train", len(cmp.holdout))
     to_train = cmp.nearest("synthetic", train).distances[:, 0]
     to_holdout = cmp.nearest("synthetic", "holdout").distances[:, 0]
@@ -220,11 +245,15 @@ def membership_inference(cmp: Comparison) -> Measurement:
     (closer: more likely a training member). Members: a seeded sample of train rows of
     the holdout's size; non-members: the holdout. Value: ROC AUC. Score:
     ``1 - 2 max(AUC - 0.5, 0)``. Interval: bootstrap over members and non-members."""
+    _comparable(cmp)
     members_role = cmp.sample("train", len(cmp.holdout))
     members = cmp.nearest(members_role, "synthetic")
     others = cmp.nearest("holdout", "synthetic")
     d_members, d_others = members.distances[:, 0], others.distances[:, 0]
     pieces = _auc_pieces(d_members, d_others)
+    tied = float((pieces[2] - pieces[1]).sum()) / (len(d_members) * len(d_others))
+    if tied > 0.5:
+        raise MetricSkipped(f"{tied:.0%} of (member, non-member) pairs are equally close to the table under test")
     auc = _weighted_auc(*pieces, np.ones(len(d_members)), np.ones(len(d_others)))
     replicates = np.array([
         1.0 - 2.0 * max(_weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0)
@@ -282,6 +311,7 @@ def attribute_inference(cmp: Comparison) -> Measurement:
     the quasi-identifiers (Anonymeter's inference attack; control = holdout); risk
     ``(r_T - r_H) / (1 - r_H)`` of the worst column. Score: ``1 - risk``. Interval:
     Wilson, propagated."""
+    _comparable(cmp)
     quasi = _quasi_identifiers(cmp)
     if not cmp.schema.sensitive:
         raise MetricSkipped("no sensitive columns: declare roles.sensitive in the schema")
@@ -314,6 +344,7 @@ def linkability(cmp: Comparison) -> Measurement:
     their nearest rows under test coincide (Anonymeter's linkability attack; control =
     holdout). Risk ``(r_T - r_H) / (1 - r_H)``. Score: ``1 - risk``. Interval: Wilson,
     propagated."""
+    _comparable(cmp)
     quasi = _quasi_identifiers(cmp)
     if len(quasi) < 2:
         raise MetricSkipped("linkability needs at least 2 quasi-identifiers to split in two")
@@ -336,6 +367,7 @@ def singling_out(cmp: Comparison) -> Measurement:
     singling-out attack) tried on train and on the holdout (control), populations of
     equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier mode. Score:
     ``1 - risk``. Interval: Wilson, propagated."""
+    _comparable(cmp)
     columns = cmp.schema.features
     numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
     synthetic, train, holdout = attacks.records([cmp.synthetic[columns], cmp.train[columns], cmp.holdout[columns]], list(numeric))
