@@ -174,18 +174,30 @@ def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return ids, representative
 
 
-def _category_tuples(cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _category_tuples(
+    cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Counts of each distinct combination of the categorical columns' codes, plain and
-    per resample (1 + B, u), and each combination's code per column: every categorical
-    frequency (S.tv, the contingency tables of S.pairs) is a sum of these (computed once
-    per table and evaluation)."""
+    per resample (1 + B, u), each combination's code per column, and each row's
+    combination: every categorical frequency (S.tv, the contingency tables and group
+    sizes of S.pairs) is a sum of these (computed once per table and evaluation)."""
 
-    def compute() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def compute() -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         columns = cmp.schema.categorical
         ids, rows = _combine([_codes(cmp, frame, c) for c in columns])
-        return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}
+        return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}, ids
 
     return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
+
+
+def _sums_by_code(weights: np.ndarray, codes: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` per code ``0 .. k-1``, plain (float64) and per resample: (1 + B, k)."""
+    out = np.empty((1 + weights.shape[1], k))
+    out[0] = np.bincount(codes, weights=values, minlength=k)
+    if weights.shape[1]:
+        by_code = sparse.csr_matrix((values.astype(np.float32), (codes, np.arange(len(codes)))), shape=(k, len(codes)))
+        out[1:] = (by_code @ weights).T
+    return out
 
 
 def _marginal(counts: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
@@ -337,7 +349,7 @@ def tv_complement(cmp: Comparison) -> Measurement:
     SDMetrics' TVComplement. Interval: row bootstrap of the table under test."""
     if not cmp.schema.categorical:
         raise MetricSkipped("no categorical column")
-    tuples, codes = _category_tuples(cmp, cmp.synthetic, _weights(cmp))
+    tuples, codes, _ = _category_tuples(cmp, cmp.synthetic, _weights(cmp))
     values: dict[str, Replicated] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.categorical:
@@ -474,10 +486,6 @@ class _Associations:
         self.codes = {col: _codes(cmp, frame, col) for col in cmp.schema.categorical}
         self.slots = {col: len(cmp.encoding.categories[col]) + 2 for col in cmp.schema.categorical}
         self.features: dict[tuple, Feature] = {}
-        self.members: dict[tuple[str, int], np.ndarray] = {}
-
-    def _present_codes(self, col: str) -> np.ndarray:
-        return np.flatnonzero(np.bincount(self.codes[col], minlength=self.slots[col]))
 
     def _gaps(self, *cols: str) -> frozenset[str]:
         return frozenset(c for c in cols if not self.present[c].all())
@@ -486,23 +494,14 @@ class _Associations:
         self.features.setdefault(key, factors)
         return key
 
-    def _group(self, group: tuple[str, int] | None) -> tuple[np.ndarray, ...]:
-        if group is None:
-            return ()
-        if group not in self.members:
-            self.members[group] = self.codes[group[0]] == group[1]
-        return (self.members[group],)
+    def _count(self, gaps: frozenset[str]) -> tuple:
+        """Rows present in every column of ``gaps``."""
+        return self._feature(("n", gaps), tuple(self.present[c] for c in sorted(gaps)) or (self.ones,))
 
-    def _count(self, gaps: frozenset[str], group: tuple[str, int] | None = None) -> tuple:
-        """Rows present in every column of ``gaps`` (and in category ``group``)."""
-        factors = self._group(group) + tuple(self.present[c] for c in sorted(gaps))
-        return self._feature(("n", gaps, group), factors or (self.ones,))
-
-    def _sum(self, col: str, power: int, gaps: frozenset[str], group: tuple[str, int] | None = None) -> tuple:
+    def _sum(self, col: str, power: int, gaps: frozenset[str]) -> tuple:
         """Sum of ``col ** power`` over those rows (a missing number counts 0 already)."""
         rest = gaps - {col}
-        factors = (self.x[col],) * power + self._group(group) + tuple(self.present[c] for c in sorted(rest))
-        return self._feature(("x", col, power, rest, group), factors)
+        return self._feature(("x", col, power, rest), (self.x[col],) * power + tuple(self.present[c] for c in sorted(rest)))
 
     def compute(
         self, num_num: Sequence[tuple[str, str]], num_cat: Sequence[tuple[str, str]], cat_cat: Sequence[tuple[str, str]]
@@ -513,31 +512,34 @@ class _Associations:
             cross = self._feature(("xy", a, b), (self.x[a], self.x[b]))
             plans[(a, b)] = (self._count(gaps), self._sum(a, 1, gaps), self._sum(b, 1, gaps),
                              self._sum(a, 2, gaps), self._sum(b, 2, gaps), cross)
-        for a, g in num_cat:
-            gaps, groups = self._gaps(a), [(g, int(k)) for k in self._present_codes(g)]
-            plans[(a, g)] = (
-                self._count(gaps), self._sum(a, 1, gaps), self._sum(a, 2, gaps),
-                [self._count(gaps, group) for group in groups],
-                [self._sum(a, 1, gaps, group) for group in groups],
-            )
+        for a, _ in num_cat:
+            gaps = self._gaps(a)
+            plans[(a, "")] = (self._count(gaps), self._sum(a, 1, gaps), self._sum(a, 2, gaps))
         sums = _totals(self.weights, list(self.features.values())) if self.features else None
         at = {key: j for j, key in enumerate(self.features)}
         out: dict[tuple[str, str], Replicated] = {}
         for a, b in num_num:
             out[(a, b)] = _pearson(*(sums[:, at[key]] for key in plans[(a, b)]))
-        for a, g in num_cat:
-            n, s, ss, group_n, group_s = plans[(a, g)]
-            out[(a, g)] = _correlation_ratio(
-                sums[:, at[n]], sums[:, at[s]], sums[:, at[ss]],
-                sums[:, [at[k] for k in group_n]], sums[:, [at[k] for k in group_s]],
-            )
+        if num_cat:
+            # Group sizes and sums per combination of categorical codes, then per group.
+            counts, codes, ids = _category_tuples(self.cmp, self.frame, self.weights)
+            per_tuple: dict[tuple[str, str], np.ndarray] = {}
+            for a in {a for a, _ in num_cat}:
+                per_tuple[(a, "sum")] = _sums_by_code(self.weights, ids, len(counts[0]), self.x[a])
+                per_tuple[(a, "n")] = (_sums_by_code(self.weights, ids, len(counts[0]), self.present[a])
+                                       if self._gaps(a) else counts)
+            for a, g in num_cat:
+                n, s, ss = (sums[:, at[key]] for key in plans[(a, "")])
+                group_n = _marginal(per_tuple[(a, "n")], codes[g], self.slots[g])
+                group_s = _marginal(per_tuple[(a, "sum")], codes[g], self.slots[g])
+                out[(a, g)] = _correlation_ratio(n, s, ss, group_n, group_s)
         if cat_cat:
             out.update(self._contingencies(cat_cat))
         return out
 
     def _contingencies(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Replicated]:
         """Cramér's V per pair from one bootstrap of the joint categorical codes."""
-        counts, codes = _category_tuples(self.cmp, self.frame, self.weights)
+        counts, codes, _ = _category_tuples(self.cmp, self.frame, self.weights)
         out = {}
         for a, b in pairs:
             cells = _marginal(counts, codes[a] * self.slots[b] + codes[b], self.slots[a] * self.slots[b])
