@@ -342,3 +342,6 @@ def test_pillar_s_is_also_called_csf(gbsg2, gbsg2_split, gbsg2_copula):
     assert result.pillars["S"].score == pytest.approx(np.mean([result.metric(m).score for m in S_METRICS]))
     for r in result.metrics:
         assert r.ci_low <= r.score <= r.ci_high and r.reference is not None, r.id
+    again = evaluate(gbsg2_split.train, gbsg2_copula, gbsg2_split.holdout, gbsg2.schema, metrics=S_METRICS)
+    assert again.to_json() == result.to_json()  # same inputs and seed: byte-identical
+    assert '"statistical fidelity (CSF)"' in result.to_json()
