@@ -139,19 +139,21 @@ def _totals(weights: np.ndarray, features: Sequence[Feature]) -> np.ndarray:
     return out.T
 
 
+def _sums_by_code(weights: np.ndarray, codes: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` per code ``0 .. k-1``, plain (float64) and per resample: (1 + B, k)."""
+    out = np.empty((1 + weights.shape[1], k))
+    out[0] = np.bincount(codes, weights=values, minlength=k)
+    if weights.shape[1]:
+        by_code = sparse.csr_matrix((values.astype(np.float32), (codes, np.arange(len(codes)))), shape=(k, len(codes)))
+        out[1:] = (by_code @ weights).T
+    return out
+
+
 def _code_counts(weights: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     """Rows per code ``0 .. k-1``, plain (row 0) and per resample: (1 + B, k)."""
-    n_bootstrap = weights.shape[1]
-    if n_bootstrap and k <= _DENSE_SLOTS:
+    if weights.shape[1] and k <= _DENSE_SLOTS:
         return _totals(weights, [(codes == c,) for c in range(k)])
-    out = np.empty((1 + n_bootstrap, k))
-    out[0] = np.bincount(codes, minlength=k)
-    if n_bootstrap:
-        one_hot = sparse.csr_matrix(
-            (np.ones(len(codes), dtype=np.float32), (codes, np.arange(len(codes)))), shape=(k, len(codes))
-        )
-        out[1:] = (one_hot @ weights).T
-    return out
+    return _sums_by_code(weights, codes, k, np.ones(len(codes)))
 
 
 def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -188,16 +190,6 @@ def _category_tuples(
         return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}, ids
 
     return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
-
-
-def _sums_by_code(weights: np.ndarray, codes: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
-    """Sums of ``values`` per code ``0 .. k-1``, plain (float64) and per resample: (1 + B, k)."""
-    out = np.empty((1 + weights.shape[1], k))
-    out[0] = np.bincount(codes, weights=values, minlength=k)
-    if weights.shape[1]:
-        by_code = sparse.csr_matrix((values.astype(np.float32), (codes, np.arange(len(codes)))), shape=(k, len(codes)))
-        out[1:] = (by_code @ weights).T
-    return out
 
 
 def _marginal(counts: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
