@@ -23,6 +23,7 @@ allows; the sample sizes are in their details) and bootstrap those.
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache, wraps
@@ -656,8 +657,13 @@ def _detection_folds(x: np.ndarray, labels: np.ndarray, state: int) -> Iterator[
     group = group.ravel()
     under_test = np.zeros(group.max() + 1, dtype=bool)
     under_test[group[labels == 1]] = True
+    if np.bincount(under_test).max() < DETECT_FOLDS:
+        raise MetricSkipped(f"fewer than {DETECT_FOLDS} distinct rows for {DETECT_FOLDS}-fold detection")
     folds = StratifiedKFold(DETECT_FOLDS, shuffle=True, random_state=state)
-    for _, test_groups in folds.split(np.zeros(len(under_test)), under_test):
+    with warnings.catch_warnings():  # a rare stratum (few rows only one table holds) is fine
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        splits = list(folds.split(np.zeros(len(under_test)), under_test))
+    for _, test_groups in splits:
         in_test = np.isin(group, test_groups)
         yield np.flatnonzero(~in_test), np.flatnonzero(in_test)
 
@@ -693,8 +699,6 @@ def detection(cmp: Comparison) -> Measurement:
     m = min(len(cmp.train), len(cmp.synthetic), DETECT_ROWS)
     if m < 2 * DETECT_FOLDS:
         raise MetricSkipped(f"too few rows for {DETECT_FOLDS}-fold detection ({m} per class)")
-    if len(cmp.train.drop_duplicates()) < DETECT_FOLDS:
-        raise MetricSkipped(f"fewer than {DETECT_FOLDS} distinct train rows for {DETECT_FOLDS}-fold detection")
     rng = cmp.rng(42)
     state = int(rng.integers(2**31))
     x_t, categorical = _detection_matrix(cmp, _sample(cmp.train, m, rng))
@@ -710,6 +714,8 @@ def detection(cmp: Comparison) -> Measurement:
         scores = classifier.predict_proba(x[test_rows])[:, 1]
         aucs.append(_auc(scores, labels[test_rows] == 1, weights[test_rows]))
     auc = np.mean(aucs, axis=0)
+    if np.isnan(auc[0]):
+        raise MetricSkipped("a cross-validation fold holds rows of one table only (too few distinct rows)")
     score = 1.0 - 2.0 * np.maximum(auc - 0.5, 0.0)
     details = {
         "auc": auc[0],
