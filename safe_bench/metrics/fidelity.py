@@ -697,7 +697,7 @@ def detection(cmp: Comparison) -> Measurement:
     10,000 rows each, seeded), never by weighting. Interval: row bootstrap of the
     out-of-fold predictions (the classifier is not refitted)."""
     m = min(len(cmp.train), len(cmp.synthetic), DETECT_ROWS)
-    if m < 2 * DETECT_FOLDS:
+    if m < 4 * DETECT_FOLDS:
         raise MetricSkipped(f"too few rows for {DETECT_FOLDS}-fold detection ({m} per class)")
     rng = cmp.rng(42)
     state = int(rng.integers(2**31))
@@ -707,15 +707,20 @@ def detection(cmp: Comparison) -> Measurement:
     weights = _weights(cmp, 2 * m)
     aucs = []
     for fit_rows, test_rows in _detection_folds(x, labels, state):
+        if len(fit_rows) < 20 or np.bincount(labels[fit_rows], minlength=2).min() < 2:
+            # early stopping holds out 10 % of the training rows, stratified: two of each table
+            raise MetricSkipped("a cross-validation fold is too small or holds one table only (too few distinct rows)")
         classifier = HistGradientBoostingClassifier(
             categorical_features=categorical, early_stopping=True, random_state=state
         )
         classifier.fit(x[fit_rows], labels[fit_rows])
         scores = classifier.predict_proba(x[test_rows])[:, 1]
         aucs.append(_auc(scores, labels[test_rows] == 1, weights[test_rows]))
-    auc = np.mean(aucs, axis=0)
-    if np.isnan(auc[0]):
+    if any(np.isnan(a[0]) for a in aucs):
         raise MetricSkipped("a cross-validation fold holds rows of one table only (too few distinct rows)")
+    with warnings.catch_warnings():  # a resample may leave a fold without one table's rows
+        warnings.simplefilter("ignore", RuntimeWarning)
+        auc = np.nanmean(aucs, axis=0)
     score = 1.0 - 2.0 * np.maximum(auc - 0.5, 0.0)
     details = {
         "auc": auc[0],
