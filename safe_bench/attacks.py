@@ -38,16 +38,16 @@ from safe_bench.encoding import as_numbers
 from safe_bench.neighbours import nearest
 from safe_bench.uncertainty import LEVEL
 
-#: Attacks against each of train and control unless asked otherwise (Anonymeter: 500).
-N_ATTACKS = 1000
+#: Attacks against each of train and control (Anonymeter's default).
+N_ATTACKS = 500
 #: Relative tolerance of a numeric secret's guess (Anonymeter's default).
 TOLERANCE = 0.05
 #: Columns in a multivariate singling-out predicate (Anonymeter's default).
 PREDICATE_COLUMNS = 3
 #: Most multivariate predicates tried per predicate wanted.
 ATTEMPTS_PER_PREDICATE = 50
-#: Synthetic records a multivariate try is first screened on.
-SCREEN_ROWS = 512
+#: Sizes of the synthetic samples a multivariate try is screened on first.
+SCREEN_ROWS = (512, 4096, 32768)
 
 _Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
 
@@ -287,9 +287,10 @@ def multivariate_predicates(
     conditions = min(conditions, n_cols)
     present = ~np.isnan(synthetic.values)
     median = np.array([np.median(v[p]) if p.any() else 0.0 for v, p in zip(synthetic.values.T, present.T)])
-    # Most tries match many records; two matches among a few hundred records prove it
-    # cheaply, and only the rest are counted in full.
-    screen = Records(synthetic.values[rng.choice(synthetic.n, min(synthetic.n, SCREEN_ROWS), replace=False)])
+    # Most tries match many records: two matches in a small sample prove it cheaply, so
+    # tries are screened on growing samples and only the rest are counted in full.
+    order = rng.permutation(synthetic.n)
+    screens = [Records(synthetic.values[order[:size]]) for size in SCREEN_ROWS if size < synthetic.n]
     found: list[Predicates] = []
     seen: set[bytes] = set()
     wanted, tried = n, 0
@@ -302,7 +303,9 @@ def multivariate_predicates(
         ops = np.where(np.isnan(vals), _NA, np.where(~numeric[cols], _EQ, np.where(vals > median[cols], _GE, _LE)))
         candidates = Predicates(cols, ops, np.where(np.isnan(vals), 0.0, vals))
         keep = []
-        maybe = np.flatnonzero(screen.counts(candidates) < 2)
+        maybe = np.arange(len(candidates))
+        for screen in screens:
+            maybe = maybe[screen.counts(candidates.take(maybe)) < 2]
         for i in maybe[synthetic.counts(candidates.take(maybe)) == 1]:
             key = cols[i].tobytes() + ops[i].tobytes() + candidates.values[i].tobytes()
             if key not in seen and len(keep) < wanted:

@@ -61,6 +61,8 @@ class EvaluationData:
         self.encoding = Encoding.fit(train, schema)
         self._matrices: dict[str, np.ndarray] = {}
         self._neighbours: dict[tuple[str, str, int], Neighbours] = {}
+        self._hashes: dict[str, np.ndarray] = {}
+        self._copies: dict[tuple[str, str], np.ndarray] = {}
 
     def _add_part(self, name: str, parent: str, rows: np.ndarray) -> None:
         self.tables[name] = self.tables[parent].iloc[rows].reset_index(drop=True)
@@ -76,6 +78,22 @@ class EvaluationData:
             else:
                 self._matrices[name] = self.encoding.transform(self.tables[name])
         return self._matrices[name]
+
+    def copies(self, query: str, index: str) -> np.ndarray:
+        """Which rows of table ``query`` are identical to a row of table ``index`` (64-bit
+        row hashes over every column, missing equal to missing; computed once)."""
+        if (query, index) not in self._copies:
+            self._copies[(query, index)] = np.isin(self._row_hashes(query), self._row_hashes(index))
+        return self._copies[(query, index)]
+
+    def _row_hashes(self, name: str) -> np.ndarray:
+        if name not in self._hashes:
+            parent, rows = self._parents.get(name, (None, None))
+            if parent in self._hashes:
+                self._hashes[name] = self._hashes[parent][rows]
+            else:
+                self._hashes[name] = pd.util.hash_pandas_object(self.tables[name], index=False).to_numpy()
+        return self._hashes[name]
 
     def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
         """Exact ``k`` nearest ``index`` rows of every ``query`` row, computed once: a
@@ -181,6 +199,14 @@ class Comparison:
         if q is None or i is None:
             raise KeyError(f"this comparison has no {query if q is None else index} table")
         return self.data.nearest(q, i, k)
+
+    def copies(self, query: str, index: str) -> np.ndarray:
+        """Which rows of one role are identical to a row of another, e.g.
+        ``("synthetic", "train")``."""
+        q, i = self._roles[query], self._roles[index]
+        if q is None or i is None:
+            raise KeyError(f"this comparison has no {query if q is None else index} table")
+        return self.data.copies(q, i)
 
     def sample(self, role: str, n: int) -> str:
         """A role naming a seeded subsample of ``n`` rows of ``role`` (the table itself

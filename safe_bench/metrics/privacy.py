@@ -31,6 +31,9 @@ from safe_bench.uncertainty import centred_replicates, wilson_ci
 _K_TRAIN = 2
 #: The lower tail of distances compared by P.dcr_p5 and P.nndr.
 _TAIL = 0.05
+#: P.mia: most members and most non-members scored (an AUC from 20k + 20k candidates
+#: has a 95 % interval of about +-0.006).
+MIA_CANDIDATES = 20_000
 #: P.leakage: a coefficient above this flags a possible breach (Eckardt et al. 2024).
 LEAKAGE_THRESHOLD = 0.05
 
@@ -39,18 +42,13 @@ LEAKAGE_THRESHOLD = 0.05
 MAX_STALE_HOLDOUT = 0.5
 
 
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row over every compared column (missing equals missing)."""
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
 def _comparable(cmp: Comparison) -> None:
     """Skip when the comparison has nothing to say: an empty table, or a holdout that
     is mostly copies of train rows (then there are no fresh patients to compare with)."""
     for role in ("synthetic", "holdout"):
         if len(cmp.table(role)) == 0:
             raise MetricSkipped(f"the {'table under test' if role == 'synthetic' else 'holdout'} has no rows")
-    stale = float(np.isin(_row_hashes(cmp.holdout), _row_hashes(cmp.train)).mean())
+    stale = float(cmp.copies("holdout", "train").mean())
     if stale > MAX_STALE_HOLDOUT:
         raise MetricSkipped(
             f"{stale:.0%} of holdout rows are copies of train rows: no fresh patients to compare with"
@@ -95,9 +93,8 @@ def exact_matches(cmp: Comparison) -> Measurement:
     share for the holdout (real rows that were never trained on). Score: 1 up to the
     holdout's share, linearly down to 0 at 10x that share + 1 %. Interval: Wilson."""
     _comparable(cmp)
-    train_rows = _row_hashes(cmp.train)
-    copied = np.isin(_row_hashes(cmp.synthetic), train_rows).astype(float)
-    holdout_share = float(np.isin(_row_hashes(cmp.holdout), train_rows).mean())
+    copied = cmp.copies("synthetic", "train").astype(float)
+    holdout_share = float(cmp.copies("holdout", "train").mean())
     return _share(
         cmp,
         copied,
@@ -243,12 +240,13 @@ def _weighted_auc(order: np.ndarray, below: np.ndarray, upto: np.ndarray, w_memb
 def membership_inference(cmp: Comparison) -> Measurement:
     """An attacker scores each candidate by its distance to the nearest row under test
     (closer: more likely a training member). Members: a seeded sample of train rows of
-    the holdout's size; non-members: the holdout. Value: ROC AUC. Score:
+    the holdout's size; non-members: the holdout (both at most
+    :data:`MIA_CANDIDATES`, seeded samples). Value: ROC AUC. Score:
     ``1 - 2 max(AUC - 0.5, 0)``. Interval: bootstrap over members and non-members."""
     _comparable(cmp)
-    members_role = cmp.sample("train", len(cmp.holdout))
-    members = cmp.nearest(members_role, "synthetic")
-    others = cmp.nearest("holdout", "synthetic")
+    size = min(len(cmp.holdout), MIA_CANDIDATES)
+    members = cmp.nearest(cmp.sample("train", size), "synthetic")
+    others = cmp.nearest(cmp.sample("holdout", size), "synthetic")
     d_members, d_others = members.distances[:, 0], others.distances[:, 0]
     pieces = _auc_pieces(d_members, d_others)
     tied = float((pieces[2] - pieces[1]).sum()) / (len(d_members) * len(d_others))
@@ -259,7 +257,7 @@ def membership_inference(cmp: Comparison) -> Measurement:
         1.0 - 2.0 * max(_weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0)
         for m, o in zip(cmp.resamples(len(d_members)), cmp.resamples(len(d_others)))
     ])
-    details = {"members": len(d_members), "non_members": len(d_others), **_searched(others, len(cmp.holdout))}
+    details = {"members": len(d_members), "non_members": len(d_others), "holdout_rows": len(cmp.holdout)}
     return bootstrapped(auc, 1.0 - 2.0 * max(auc - 0.5, 0.0), replicates, details)
 
 
@@ -296,6 +294,14 @@ def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(rng.choice(len(cmp.train), n, replace=False)), np.sort(rng.choice(len(cmp.holdout), n, replace=False))
 
 
+def _riskiest(outcomes: dict[str, attacks.AttackOutcome]) -> str:
+    """The attack with the strongest evidence of risk: the highest lower bound of its
+    risk interval, then the narrowest interval. (The residual risk is ill-conditioned
+    when the control attack almost always succeeds, e.g. a secret nearly constant:
+    such an attack's interval spans most of 0..1 and must not decide on noise.)"""
+    return max(outcomes, key=lambda k: (outcomes[k].risk[1], outcomes[k].risk[1] - outcomes[k].risk[2], k))
+
+
 def _risk_measurement(outcome: attacks.AttackOutcome, details: dict) -> Measurement:
     risk, low, high = outcome.risk
     return Measurement(value=risk, score=1.0 - risk, ci=(1.0 - high, 1.0 - low), details=details)
@@ -309,8 +315,8 @@ def _secret_values(frame: pd.DataFrame, column: str, numeric: bool) -> np.ndarra
 def attribute_inference(cmp: Comparison) -> Measurement:
     """Per sensitive column: guess a target's value from the row under test nearest on
     the quasi-identifiers (Anonymeter's inference attack; control = holdout); risk
-    ``(r_T - r_H) / (1 - r_H)`` of the worst column. Score: ``1 - risk``. Interval:
-    Wilson, propagated."""
+    ``(r_T - r_H) / (1 - r_H)`` of the column with the strongest evidence of risk
+    (see :func:`_riskiest`). Score: ``1 - risk``. Interval: Wilson, propagated."""
     _comparable(cmp)
     quasi = _quasi_identifiers(cmp)
     if not cmp.schema.sensitive:
@@ -333,7 +339,7 @@ def attribute_inference(cmp: Comparison) -> Measurement:
         )
     if not results:
         raise MetricSkipped("every sensitive column is the only quasi-identifier: nothing to attack from")
-    worst = max(results, key=lambda c: (results[c].risk[0], c))
+    worst = _riskiest(results)
     details = {"worst": worst, "columns": {c: r.details() for c, r in results.items()}}
     return _risk_measurement(results[worst], details)
 
@@ -365,8 +371,8 @@ def linkability(cmp: Comparison) -> Measurement:
 def singling_out(cmp: Comparison) -> Measurement:
     """Predicates isolating one row under test (univariate and multivariate, Anonymeter's
     singling-out attack) tried on train and on the holdout (control), populations of
-    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier mode. Score:
-    ``1 - risk``. Interval: Wilson, propagated."""
+    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the mode with the strongest
+    evidence of risk. Score: ``1 - risk``. Interval: Wilson, propagated."""
     _comparable(cmp)
     columns = cmp.schema.features
     numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
@@ -380,6 +386,6 @@ def singling_out(cmp: Comparison) -> Measurement:
     outcomes = {mode: attacks.singling_out(p, train, holdout) for mode, p in modes.items() if len(p)}
     if not outcomes:
         raise MetricSkipped("no predicate isolates a single row of the table under test")
-    worst = max(outcomes, key=lambda m: (outcomes[m].risk[0], m))
+    worst = _riskiest(outcomes)
     details = {"worst": worst, "modes": {m: o.details() for m, o in outcomes.items()}}
     return _risk_measurement(outcomes[worst], details)

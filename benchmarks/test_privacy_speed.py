@@ -1,0 +1,189 @@
+"""Speed and memory of pillar P, each measured beside its peer in the same run.
+
+Run: ``python -m pytest benchmarks/test_privacy_speed.py --benchmark-only`` (``-k 10k``
+and so on for one group). On the FLCHAIN-like tables of :mod:`benchmarks.tables`:
+
+- ``P 10k``: the whole P pillar (nine metrics, intervals, holdout reference) against
+  SDMetrics' DCROverfittingProtection without subsampling. SDMetrics' cost grows with
+  the square of the rows, so it is timed at 2,000 rows and the 10k figure
+  extrapolated (x25) into ``extra_info``, with the ratio;
+- ``exact 1-NN 100k``: nearest holdout row of every synthetic row (100k x 100k, the
+  train-fitted encoding, 45 columns) by safe-bench's engine and by a naive
+  scikit-learn ``NearestNeighbors`` on the same matrices;
+- ``P 100k``: the whole pillar, with the peak resident memory of the same
+  computation in a fresh process (:mod:`benchmarks.memory`);
+- ``attacks 100k``: safe-bench's three Anonymeter-method attack metrics (synthetic
+  side, 500 attacks) against anonymeter itself, run with the same tables and
+  settings by ``benchmarks/anonymeter_crosscheck.py peer`` in the virtualenv named by
+  ``ANONYMETER_PYTHON`` (default ``/tmp/anon/bin/python``; skipped without it);
+- ``P 1M``: the whole pillar in a fresh process, its time and peak memory; query
+  tables are searched through seeded 100k-row subsamples (named in the metrics'
+  details), the train index stays whole.
+
+Timings taken while other work runs on the machine are inflated: the load average is
+recorded with each result.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+from sdmetrics.single_table import DCROverfittingProtection
+from sklearn.neighbors import NearestNeighbors
+
+from benchmarks import anonymeter_crosscheck
+from benchmarks.memory import peak_rss
+from benchmarks.tables import SIZES, Tables, flchain_like
+from safe_bench import attacks, evaluate
+from safe_bench.comparison import EvaluationData
+from safe_bench.metrics import privacy
+from safe_bench.neighbours import nearest
+from safe_bench.schema import Kind
+from safe_bench.validation import conform
+
+_SDTYPES = {Kind.NUMERIC: "numerical", Kind.DATETIME: "datetime", Kind.CATEGORICAL: "categorical", Kind.BOOLEAN: "boolean"}
+#: Rows SDMetrics' DCR is timed at (it grows with the square of the rows).
+SDMETRICS_ROWS = 2_000
+ANONYMETER_PYTHON = os.environ.get("ANONYMETER_PYTHON", "/tmp/anon/bin/python")
+_MEDIANS: dict[str, float] = {}
+
+
+def p_pillar(tables: Tables):
+    return evaluate(tables.train, tables.synthetic, tables.holdout, tables.schema, metrics=["P"])
+
+
+def p_pillar_in_child(tables: Tables) -> None:
+    """For :func:`benchmarks.memory.peak_rss` (the result stays in the child)."""
+    p_pillar(tables)
+
+
+def _load(benchmark) -> None:
+    benchmark.extra_info["load_average"] = [round(x, 2) for x in os.getloadavg()]
+
+
+def _sdmetrics_dcr(tables: Tables, rows: int) -> float:
+    metadata = {"tables": {"t": {"columns": {c: {"sdtype": _SDTYPES[k]} for c, k in tables.schema.kinds.items()}}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return DCROverfittingProtection.compute(
+            tables.train.iloc[:rows], tables.synthetic.iloc[:rows], tables.holdout.iloc[:rows], metadata, "t"
+        )
+
+
+def test_sdmetrics_dcr_overfitting(benchmark):
+    tables = flchain_like(SIZES["10k"])
+    benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
+    benchmark.pedantic(_sdmetrics_dcr, args=(tables, SDMETRICS_ROWS), rounds=1, iterations=1)
+    extrapolated = benchmark.stats.stats.median * (SIZES["10k"] / SDMETRICS_ROWS) ** 2
+    _MEDIANS["sdmetrics_dcr_10k"] = extrapolated
+    benchmark.extra_info.update(rows=SDMETRICS_ROWS, extrapolated_10k_seconds=round(extrapolated, 1))
+    _load(benchmark)
+
+
+def test_p_pillar_10k(benchmark):
+    tables = flchain_like(SIZES["10k"])
+    benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
+    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=3, iterations=1)
+    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    if "sdmetrics_dcr_10k" in _MEDIANS:
+        benchmark.extra_info["speedup_vs_sdmetrics_dcr_extrapolated"] = round(
+            _MEDIANS["sdmetrics_dcr_10k"] / benchmark.stats.stats.median, 1
+        )
+    _load(benchmark)
+
+
+@pytest.fixture(scope="module")
+def encoded_100k():
+    tables = flchain_like(SIZES["100k"])
+    data = EvaluationData(*(conform(f, tables.schema, table=n) for f, n in
+                            ((tables.train, "train"), (tables.synthetic, "synthetic"), (tables.holdout, "holdout"))),
+                          tables.schema)
+    return data.matrix("synthetic"), data.matrix("holdout")
+
+
+def test_sklearn_naive_1nn_100k(benchmark, encoded_100k):
+    synthetic, holdout = encoded_100k
+    benchmark.group = "exact 1-NN 100k x 100k"
+    benchmark.pedantic(lambda: NearestNeighbors(n_neighbors=1).fit(holdout).kneighbors(synthetic), rounds=1, iterations=1)
+    _MEDIANS["sklearn_1nn"] = benchmark.stats.stats.median
+    _load(benchmark)
+
+
+def test_exact_1nn_100k(benchmark, encoded_100k):
+    synthetic, holdout = encoded_100k
+    benchmark.group = "exact 1-NN 100k x 100k"
+    benchmark.pedantic(nearest, args=(synthetic, holdout, 1), rounds=3, iterations=1)
+    if "sklearn_1nn" in _MEDIANS:
+        benchmark.extra_info["speedup_vs_sklearn"] = round(_MEDIANS["sklearn_1nn"] / benchmark.stats.stats.median, 1)
+    _load(benchmark)
+
+
+def test_p_pillar_100k(benchmark):
+    tables = flchain_like(SIZES["100k"])
+    benchmark.group = "P 100k: whole pillar"
+    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=1, iterations=1)
+    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    memory = peak_rss("benchmarks.tables:flchain_like", "benchmarks.test_privacy_speed:p_pillar_in_child", SIZES["100k"])
+    benchmark.extra_info.update(
+        rss_process_peak_mib=round(memory.process_peak_mib), rss_peak_during_pillar_mib=round(memory.run_peak_mib)
+    )
+    _load(benchmark)
+
+
+def _our_attacks(cmp) -> None:
+    for metric in (privacy.singling_out, privacy.linkability, privacy.attribute_inference):
+        metric(cmp)
+
+
+@pytest.fixture(scope="module")
+def attack_case():
+    """The 100k tables for both tools: safe-bench's comparison and anonymeter's files."""
+    if not Path(ANONYMETER_PYTHON).exists():
+        pytest.skip(f"no anonymeter virtualenv at {ANONYMETER_PYTHON} (set ANONYMETER_PYTHON)")
+    tables = flchain_like(SIZES["100k"])
+    folder = Path(tempfile.mkdtemp(prefix="anonymeter-"))
+    anonymeter_crosscheck.write_case(folder, tables.train, tables.synthetic, tables.holdout, tables.schema, seed=0)
+    return tables, folder
+
+
+def test_anonymeter_attacks_100k(benchmark, attack_case):
+    _, folder = attack_case
+    benchmark.group = "attacks 100k: 500 attacks each"
+    timings = benchmark.pedantic(anonymeter_crosscheck.run_peer, args=(ANONYMETER_PYTHON, folder, True), rounds=1, iterations=1)
+    _MEDIANS["anonymeter"] = sum(t["seconds"] for t in timings.values())
+    benchmark.extra_info.update({name: round(t["seconds"], 1) for name, t in timings.items()})
+    _load(benchmark)
+
+
+def test_our_attacks_100k(benchmark, attack_case, monkeypatch):
+    tables, _ = attack_case
+    monkeypatch.setattr(attacks, "N_ATTACKS", anonymeter_crosscheck.ATTACKS)
+    benchmark.group = "attacks 100k: 500 attacks each"
+    data = EvaluationData(*(conform(f, tables.schema, table=n) for f, n in
+                            ((tables.train, "train"), (tables.synthetic, "synthetic"), (tables.holdout, "holdout"))),
+                          tables.schema)
+    benchmark.pedantic(_our_attacks, args=(data.comparison(),), rounds=3, iterations=1)
+    if "anonymeter" in _MEDIANS:
+        benchmark.extra_info["speedup_vs_anonymeter"] = round(_MEDIANS["anonymeter"] / benchmark.stats.stats.median, 1)
+    _load(benchmark)
+
+
+def test_p_pillar_1m(benchmark):
+    tables = flchain_like(SIZES["1M"])
+    benchmark.group = "P 1M: whole pillar"
+    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=1, iterations=1)
+    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    searched = result.metric("P.dcr_share").details
+    assert searched["query_rows_searched"] < searched["query_rows"] == SIZES["1M"]
+    memory = peak_rss("benchmarks.tables:flchain_like", "benchmarks.test_privacy_speed:p_pillar_in_child", SIZES["1M"])
+    benchmark.extra_info.update(
+        query_rows_searched=searched["query_rows_searched"],
+        rss_inputs_mib=round(memory.inputs_mib),
+        rss_peak_during_pillar_mib=round(memory.run_peak_mib),
+        rss_process_peak_mib=round(memory.process_peak_mib),
+    )
+    _load(benchmark)
