@@ -15,6 +15,8 @@ column; no message quotes a value from the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -117,8 +119,11 @@ def _datetimes(values: pd.Series, name: str, table: str) -> pd.Series:
 
 
 def _booleans(values: pd.Series, name: str, table: str) -> pd.Series:
-    text = values.map(_category_text, na_action="ignore").str.strip().str.lower()
-    mapped = text.map(lambda v: 1.0 if v in _TRUE else (0.0 if v in _FALSE else np.nan))
+    def truth(value: object) -> float:
+        text = _category_text(value).strip().lower()
+        return 1.0 if text in _TRUE else (0.0 if text in _FALSE else np.nan)
+
+    mapped = _per_distinct(values, truth, float)
     bad = int((mapped.isna() & values.notna()).sum())
     if bad:
         raise InputError(
@@ -131,9 +136,14 @@ def _booleans(values: pd.Series, name: str, table: str) -> pd.Series:
 
 
 def _categories(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    return values.map(_category_text, na_action="ignore").astype(object)
+    return _per_distinct(values, _category_text, object)
+
+
+def _per_distinct(values: pd.Series, convert: Callable[[object], object], dtype: type) -> pd.Series:
+    """``convert`` applied once per distinct value (missing stays NaN): linear in rows."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = np.array([convert(u) for u in uniques] + [np.nan], dtype=dtype)
+    return pd.Series(converted[codes], index=values.index, dtype=dtype)
 
 
 def _category_text(value: object) -> str:
