@@ -324,8 +324,27 @@ def ks_complement(cmp: Comparison) -> Measurement:
             "ks": 1.0 - values[col][0],
             "score": values[col][0],
             "missing_left_out": {"train": t_gaps, "synthetic": y_gaps},
+            "histogram": _histogram(t[: len(t) - t_gaps], y[~np.isnan(y)]),
         }
     return _measure(values, "numeric column", {"columns": details}, lambda s: 1.0 - s)
+
+
+#: Equal-width bins of the per-column histograms in S.ks details (what report figures draw).
+HISTOGRAM_BINS = 20
+
+
+def _histogram(train: np.ndarray, table: np.ndarray) -> dict[str, list[float]]:
+    """Shares of train and of the table under test on equal-width bins spanning train's
+    1st to 99th percentile, values beyond counted in the end bins: aggregates for a
+    figure, with no single record's extreme value among the edges."""
+    low, high = (float(v) for v in np.percentile(train, [1, 99]))
+    edges = np.linspace(low, high if high > low else low + 1.0, HISTOGRAM_BINS + 1)
+
+    def shares(values: np.ndarray) -> list[float]:
+        bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, HISTOGRAM_BINS - 1)
+        return (np.bincount(bins, minlength=HISTOGRAM_BINS) / len(values)).tolist()
+
+    return {"edges": edges.tolist(), "train": shares(train), "synthetic": shares(table)}
 
 
 def _frequencies(counts: np.ndarray) -> np.ndarray:
@@ -357,11 +376,18 @@ def tv_complement(cmp: Comparison) -> Measurement:
         p_y = _frequencies(y_counts)
         values[col] = 1.0 - 0.5 * np.abs(p_y - _frequencies(t_counts)).sum(axis=1)
         values[col][np.isnan(p_y).any(axis=1)] = np.nan
+        slots = k + 1 + int(p_y[0, k + 1] > 0)  # the categories, missing (left out, 0) and unseen if any
+        kept = [i for i in range(slots) if i != k]
         details[col] = {
             "tvd": 1.0 - values[col][0],
             "score": values[col][0],
             "unseen_share": p_y[0, k + 1],
             "missing_left_out": missing,
+            "shares": {
+                "categories": [str(c) for c in cmp.encoding.categories[col]] + ["<unseen>"] * (slots > k + 1),
+                "train": _frequencies(t_counts)[0, kept].tolist(),
+                "synthetic": p_y[0, kept].tolist(),
+            },
         }
     return _measure(values, "categorical column", {"columns": details}, lambda s: 1.0 - s)
 
