@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.metrics import roc_curve
 
 from safe_bench import attacks
 from safe_bench.comparison import Comparison
@@ -163,9 +164,28 @@ def dcr_p5(cmp: Comparison) -> Measurement:
     _comparable(cmp)
     synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
     holdout = cmp.nearest("holdout", "train", _K_TRAIN)
-    return _tail_ratio(
-        cmp, synthetic.distances[:, 0], holdout.distances[:, 0], "dcr", _searched(synthetic, len(cmp.synthetic))
-    )
+    to_train, holdout_to_train = synthetic.distances[:, 0], holdout.distances[:, 0]
+    details = {**_searched(synthetic, len(cmp.synthetic)), "histogram": _distance_histogram(to_train, holdout_to_train)}
+    return _tail_ratio(cmp, to_train, holdout_to_train, "dcr", details)
+
+
+#: Bins of the DCR histograms in P.dcr_p5 details (what report figures draw).
+HISTOGRAM_BINS = 30
+#: At most this many points of the P.mia ROC curve in its details (evenly thinned).
+ROC_POINTS = 201
+
+
+def _distance_histogram(synthetic: np.ndarray, holdout: np.ndarray) -> dict[str, list[float]]:
+    """Counts of synthetic->train and holdout->train distances on shared equal-width
+    bins from 0 to the holdout's 99th percentile, larger distances in the last bin."""
+    top = float(np.percentile(holdout, 99)) if len(holdout) else 0.0
+    edges = np.linspace(0.0, top if top > 0 else 1.0, HISTOGRAM_BINS + 1)
+
+    def counts(values: np.ndarray) -> list[float]:
+        bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, HISTOGRAM_BINS - 1)
+        return np.bincount(bins, minlength=HISTOGRAM_BINS).astype(float).tolist()
+
+    return {"edges": edges.tolist(), "synthetic": counts(synthetic), "holdout": counts(holdout)}
 
 
 def _nndr(found: Neighbours) -> np.ndarray:
@@ -257,7 +277,11 @@ def membership_inference(cmp: Comparison) -> Measurement:
         1.0 - 2.0 * max(_weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0)
         for m, o in zip(cmp.resamples(len(d_members)), cmp.resamples(len(d_others)))
     ])
-    details = {"members": len(d_members), "non_members": len(d_others), "holdout_rows": len(cmp.holdout)}
+    labels = np.r_[np.ones(len(d_members)), np.zeros(len(d_others))]
+    fpr, tpr, _ = roc_curve(labels, -np.r_[d_members, d_others])  # closer to a row under test: a member
+    kept = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).round().astype(int))
+    details = {"members": len(d_members), "non_members": len(d_others), "holdout_rows": len(cmp.holdout),
+               "roc": {"fpr": fpr[kept].tolist(), "tpr": tpr[kept].tolist()}}
     return bootstrapped(auc, 1.0 - 2.0 * max(auc - 0.5, 0.0), replicates, details)
 
 
