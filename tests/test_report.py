@@ -195,6 +195,34 @@ def test_figures_without_their_details_are_left_out_with_a_note(copy_run):
     assert "not drawn: S.pairs details carry no pair" in Page(html).words
 
 
+def test_marginal_and_privacy_figures_come_from_aggregates_that_check_out(copy_run, gbsg2_split):
+    """The details the figures draw: S.ks histograms equal numpy's on the same edges (values
+    beyond them in the end bins), S.tv shares equal pandas' frequencies, the P.mia ROC
+    encloses the AUC, and bootstrap_copy's distances to train are all 0."""
+    from safe_bench import evaluate
+
+    result, synthetic = copy_run
+    train = gbsg2_split.train
+    full = evaluate(train, synthetic, gbsg2_split.holdout, result.schema, seed=0, n_bootstrap=10,
+                    metrics=["S.ks", "S.tv", "P.dcr_p5", "P.mia"])
+    histogram = full.metric("S.ks").details["columns"]["age"]["histogram"]
+    edges = np.array(histogram["edges"])
+    inner = np.r_[-np.inf, edges[1:-1], np.inf]
+    for table, key in ((train, "train"), (synthetic, "synthetic")):
+        counts, _ = np.histogram(table["age"], bins=inner)
+        assert histogram[key] == pytest.approx(counts / len(table))
+    shares = full.metric("S.tv").details["columns"]["tgrade"]["shares"]
+    expected = train["tgrade"].value_counts(normalize=True)
+    assert shares["train"] == pytest.approx([expected[c] for c in shares["categories"]])
+    mia = full.metric("P.mia")
+    assert np.trapezoid(mia.details["roc"]["tpr"], mia.details["roc"]["fpr"]) == pytest.approx(mia.value)
+    dcr = full.metric("P.dcr_p5").details["histogram"]
+    assert dcr["synthetic"][0] == len(synthetic) and sum(dcr["holdout"]) == len(gbsg2_split.holdout)
+    captions = re.findall(r"<figcaption><strong>(.*?)\.</strong>", evaluation_html(full))
+    assert {"Marginals: train versus synthetic", "Distances to the closest training record",
+            "Membership inference: ROC curve"} <= set(captions)
+
+
 def test_evaluate_writes_the_html_from_the_command_line(tmp_path, gbsg2, gbsg2_split, copy_run):
     _, synthetic = copy_run
     for name, table in (("train", gbsg2_split.train), ("holdout", gbsg2_split.holdout), ("synthetic", synthetic)):
