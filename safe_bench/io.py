@@ -86,6 +86,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o644)  # mkstemp makes 0600; results and reports are meant to be read
     try:
         yield tmp
         os.replace(tmp, path)

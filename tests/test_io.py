@@ -55,3 +55,10 @@ def test_failed_write_leaves_no_partial_file(tmp_path):
     with pytest.raises(OSError):
         write_table(Boom({"a": [1]}), target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    from safe_bench.io import write_text
+
+    write_text("{}", tmp_path / "r.json")
+    assert (tmp_path / "r.json").stat().st_mode & 0o044 == 0o044
