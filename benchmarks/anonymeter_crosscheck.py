@@ -38,7 +38,21 @@ ATTACKS = 500
 # -- the peer: anonymeter, in its own environment --------------------------------------
 def peer(folder: Path, timed: bool) -> dict:
     """anonymeter's risks (or run times) on the tables and settings in ``folder``."""
+    import logging
+    import re
+
     from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+
+    class Shortfall(logging.Handler):  # anonymeter warns when it generated fewer queries
+        generated: int | None = None
+
+        def emit(self, record: logging.LogRecord) -> None:
+            found = re.search(r"could generate only (\d+)", record.getMessage())
+            if found:
+                self.generated = int(found.group(1))
+
+    shortfall = Shortfall()
+    logging.getLogger("anonymeter").addHandler(shortfall)
 
     settings = json.loads((folder / "settings.json").read_text())
     read = lambda name: pd.read_csv(folder / f"{name}.csv", dtype={c: str for c in settings["categorical"]})  # noqa: E731
@@ -49,7 +63,9 @@ def peer(folder: Path, timed: bool) -> dict:
 
     def record(name: str, evaluator, started: float) -> None:
         risk = evaluator.risk()
-        out[name] = {"seconds": time.perf_counter() - started, "risk": risk.value, "ci": list(risk.ci)}
+        attacks = shortfall.generated if shortfall.generated is not None else n
+        out[name] = {"seconds": time.perf_counter() - started, "risk": risk.value, "ci": list(risk.ci), "attacks": attacks}
+        shortfall.generated = None
 
     for mode in ("univariate", "multivariate"):
         started = time.perf_counter()
@@ -63,7 +79,7 @@ def peer(folder: Path, timed: bool) -> dict:
         started = time.perf_counter()
         evaluator = InferenceEvaluator(ori=ori, syn=syn, control=control, aux_cols=aux, secret=secret, n_attacks=n)
         record(f"inference ({secret})", evaluator.evaluate(n_jobs=-1), started)
-    return {k: {"seconds": v["seconds"]} for k, v in out.items()} if timed else out
+    return {k: {"seconds": v["seconds"], "attacks": v["attacks"]} for k, v in out.items()} if timed else out
 
 
 # -- ours ----------------------------------------------------------------------------------
@@ -92,7 +108,8 @@ def ours(original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame,
     from safe_bench.comparison import EvaluationData
     from safe_bench.metrics import privacy
 
-    previous, attacks.N_ATTACKS = attacks.N_ATTACKS, ATTACKS
+    previous = attacks.N_ATTACKS, attacks.MAX_ATTEMPTS
+    attacks.N_ATTACKS, attacks.MAX_ATTEMPTS = ATTACKS, 10_000_000  # anonymeter's limits
     try:
         cmp = EvaluationData(original, synthetic, control, schema, seed=seed).comparison()
         out: dict[str, dict] = {}
@@ -113,7 +130,7 @@ def ours(original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame,
                 out[name] = {"risk": risk, "ci": [low, high], "attacks": d["attacks"], "seconds": seconds}
         return out
     finally:
-        attacks.N_ATTACKS = previous
+        attacks.N_ATTACKS, attacks.MAX_ATTEMPTS = previous
 
 
 def run_peer(python: str, folder: Path, timed: bool = False) -> dict:
@@ -144,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     agree = True
-    print(f"{'case':32} {'attack':28} {'safe-bench risk [95% CI]':28} {'anonymeter risk [95% CI]':28} agree")
+    print(f"{'case':28} {'attack':28} {'safe-bench risk [95% CI]':30} {'anonymeter risk [95% CI]':30} agree")
     with tempfile.TemporaryDirectory() as tmp:
         for label, original, synthetic, control, schema in cases(args.seed):
             folder = Path(tmp) / label.replace(" ", "_")
@@ -154,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = mine[attack], theirs[attack]
                 overlap = a["ci"][0] <= b["ci"][1] and b["ci"][0] <= a["ci"][1]
                 agree &= overlap
-                fmt = lambda r: f"{r['risk']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]"  # noqa: E731
-                print(f"{label:32} {attack:28} {fmt(a):28} {fmt(b):28} {'yes' if overlap else 'NO'}")
+                fmt = lambda r: f"{r['risk']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] n={r['attacks']}"  # noqa: E731
+                print(f"{label:28} {attack:28} {fmt(a):30} {fmt(b):30} {'yes' if overlap else 'NO'}")
     print("all risks agree within their intervals" if agree else "some risks disagree")
     return 0 if agree else 1
 

@@ -35,6 +35,8 @@ _TAIL = 0.05
 #: P.mia: most members and most non-members scored (an AUC from 20k + 20k candidates
 #: has a 95 % interval of about +-0.006).
 MIA_CANDIDATES = 20_000
+#: Attacks whose residual risk is less certain than +- this are not summarised.
+MAX_RISK_ERROR = 0.25
 #: P.leakage: a coefficient above this flags a possible breach (Eckardt et al. 2024).
 LEAKAGE_THRESHOLD = 0.05
 
@@ -319,11 +321,21 @@ def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _riskiest(outcomes: dict[str, attacks.AttackOutcome]) -> str:
-    """The attack with the strongest evidence of risk: the highest lower bound of its
-    risk interval, then the narrowest interval. (The residual risk is ill-conditioned
-    when the control attack almost always succeeds, e.g. a secret nearly constant:
-    such an attack's interval spans most of 0..1 and must not decide on noise.)"""
-    return max(outcomes, key=lambda k: (outcomes[k].risk[1], outcomes[k].risk[1] - outcomes[k].risk[2], k))
+    """The riskiest attack among the informative ones: those whose risk interval is at
+    most +-:data:`MAX_RISK_ERROR` wide. (The residual risk is ill-conditioned when the
+    control attack almost always succeeds, e.g. a secret nearly constant: its
+    interval then spans most of 0..1 and must not decide on noise.)"""
+    informative = {k: o for k, o in outcomes.items() if residual_error(o) <= MAX_RISK_ERROR}
+    if not informative:
+        raise MetricSkipped(
+            f"every attack's risk is uncertain by more than +-{MAX_RISK_ERROR} (the attack on control records "
+            "almost always succeeds, or too few attacks): not informative"
+        )
+    return max(informative, key=lambda k: (informative[k].risk[0], k))
+
+
+def residual_error(outcome: attacks.AttackOutcome) -> float:
+    return attacks.residual_risk(outcome.train_rate, outcome.control_rate)[1]
 
 
 def _risk_measurement(outcome: attacks.AttackOutcome, details: dict) -> Measurement:
@@ -339,8 +351,8 @@ def _secret_values(frame: pd.DataFrame, column: str, numeric: bool) -> np.ndarra
 def attribute_inference(cmp: Comparison) -> Measurement:
     """Per sensitive column: guess a target's value from the row under test nearest on
     the quasi-identifiers (Anonymeter's inference attack; control = holdout); risk
-    ``(r_T - r_H) / (1 - r_H)`` of the column with the strongest evidence of risk
-    (see :func:`_riskiest`). Score: ``1 - risk``. Interval: Wilson, propagated."""
+    ``(r_T - r_H) / (1 - r_H)`` of the riskiest informative column (see
+    :func:`_riskiest`). Score: ``1 - risk``. Interval: Wilson, propagated."""
     _comparable(cmp)
     quasi = _quasi_identifiers(cmp)
     if not cmp.schema.sensitive:
@@ -387,6 +399,7 @@ def linkability(cmp: Comparison) -> Measurement:
         return matrix[:, halves[0]], matrix[:, halves[1]]
 
     outcome = attacks.linkability(split("train", on_train), split("holdout", on_holdout), split("synthetic", slice(None)))
+    _riskiest({"linkability": outcome})
     details = {"first_half": quasi[:half], "second_half": quasi[half:], **outcome.details()}
     return _risk_measurement(outcome, details)
 
@@ -395,8 +408,8 @@ def linkability(cmp: Comparison) -> Measurement:
 def singling_out(cmp: Comparison) -> Measurement:
     """Predicates isolating one row under test (univariate and multivariate, Anonymeter's
     singling-out attack) tried on train and on the holdout (control), populations of
-    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the mode with the strongest
-    evidence of risk. Score: ``1 - risk``. Interval: Wilson, propagated."""
+    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier informative mode.
+    Score: ``1 - risk``. Interval: Wilson, propagated."""
     _comparable(cmp)
     columns = cmp.schema.features
     numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
