@@ -4,7 +4,8 @@ Fitted on the train table alone: nothing here ever looks at synthetic or holdout
 rows while fitting. In the distance space (SAFE.md, P pillar):
 
 - numeric and datetime columns are robust-scaled, ``(x - median) / IQR`` (the IQR
-  falls back to the standard deviation, then to 1, for a column with no spread),
+  falls back to the standard deviation, then to 1, for a column with no spread
+  beyond float precision),
   and each carries a missing indicator worth one IQR;
 - categorical and boolean columns are one-hot over train's categories plus one slot
   for *missing* and one for *never seen in train*, scaled by 1/sqrt(2) so one
@@ -67,9 +68,13 @@ class Encoding:
                 continue
             bin_edges[col] = tuple(np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1])).tolist())
             q1, median, q3 = np.percentile(values, [25, 50, 75])
-            scale = q3 - q1
-            if scale <= 0:
-                scale = float(np.std(values)) or 1.0
+            # A spread below float precision around the median is no spread at all.
+            negligible = 1e-9 * max(1.0, abs(float(median)))
+            scale = float(q3 - q1)
+            if scale <= negligible:
+                scale = float(np.std(values))
+            if scale <= negligible:
+                scale = 1.0
             numeric[col] = NumericScale(float(median), float(scale), float(values.min()), float(values.max()))
         categories = {
             col: tuple(sorted(train[col].dropna().unique(), key=str)) for col in schema.categorical

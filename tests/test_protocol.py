@@ -60,3 +60,13 @@ def test_encoding_distance_weights_follow_safe_md(gbsg2_split, gbsg2):
     assert dist(row, missing) > 0                    # missing is a value of its own
     q1, q3 = np.percentile(gbsg2_split.train["age"], [25, 75])
     assert enc.numeric["age"].scale == pytest.approx(q3 - q1)
+
+
+def test_a_spread_below_float_precision_counts_as_none():
+    from safe_bench import Kind, Schema
+
+    schema = Schema(kinds={"x": Kind.NUMERIC})
+    tiny = pd.DataFrame({"x": [0.0, 0.0, 0.0, 5e-300]})
+    assert Encoding.fit(tiny, schema).numeric["x"].scale == 1.0
+    spread = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    assert Encoding.fit(spread, schema).numeric["x"].scale == 2.0

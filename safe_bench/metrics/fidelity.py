@@ -200,10 +200,11 @@ def _marginal(counts: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
 
 
 def _replicated(values: dict[str, Replicated], what: str) -> Replicated:
-    """The metric's estimate and replicates: the mean over its columns (or pairs)."""
+    """The metric's estimate and replicates: the mean over its columns (or pairs),
+    held in 0..1 (every S score lies there; ``1 - TVD`` can round to -2e-16)."""
     if not values:
         raise MetricSkipped(f"no {what} could be compared")
-    return np.mean(list(values.values()), axis=0)
+    return np.clip(np.mean(list(values.values()), axis=0), 0.0, 1.0)
 
 
 def _measure(values: dict[str, Replicated], what: str, details: dict, value: Callable[[float], float]) -> Measurement:
