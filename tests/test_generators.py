@@ -111,6 +111,19 @@ def test_hyperparameters_come_from_keyword_arguments():
         load_generator("tvae", no_such_setting=1)
 
 
+def test_training_budget_caps_the_epochs_on_large_cohorts(gbsg2_split, gbsg2):
+    capped = load_generator("ctwgan", epochs=400, batch_size=50, max_steps=100)
+    assert capped.epochs_for(480) == 12  # 9 steps an epoch: 12 epochs reach 100 steps
+    assert capped.epochs_for(10) == 100  # one step an epoch
+    assert load_generator("ctwgan", max_steps=None).epochs_for(100_000) == 400
+    assert load_generator("tvae").epochs_for(len(gbsg2_split.train)) == 600  # the tuned budget is untouched
+    with pytest.raises(InputError, match="max_steps"):
+        load_generator("tvae", max_steps=0)
+    tiny = load_generator("tvae", epochs=50, batch_size=100, max_steps=8, compress_dims=(16,), decompress_dims=(16,))
+    tiny.fit(gbsg2_split.train, gbsg2.schema, seed=0)
+    assert tiny.model_.epochs == 2  # 480 // 100 = 4 steps an epoch
+
+
 def test_missing_values_learned_as_presence(gbsg2):
     """FLCHAIN's creatinine has gaps: the codec turns them into a flag the model learns."""
     flchain = load_dataset("flchain")
