@@ -249,15 +249,12 @@ class _Search:
         while start < len(near) and chunk_bound[near[start]] <= (limit + slack).max():
             some = near[start : start + width]
             active = np.flatnonzero(limit + slack >= chunk_bound[some[0]])
-            q_active = q[active].T[:, :, None]
-            row_bound = self.bound[g][cells.group[some]] + _box_distance(
-                q_active, q_active, cells.lo[:, None, some], cells.hi[:, None, some]
-            )
+            row_bound = self.bound[g][cells.group[some]] + _point_box_distance(q[active], cells.lo[:, some], cells.hi[:, some])
             r, c = np.nonzero(row_bound <= (limit + slack)[active, None])
             r = active[r]
             more, sizes = cells.rows_of(some[c])
             r = np.repeat(r, sizes)
-            dist = self._measure(part[r], more)
+            dist = self._measure(part[r], more, np.repeat(self.bound[g][cells.group[some[c]]], sizes))
             inside = dist <= limit[r]
             found.append((r[inside], more[inside], dist[inside]))
             best = _k_smallest(
@@ -272,15 +269,14 @@ class _Search:
         keep = d <= limit[rows]
         return part[rows[keep]], points[keep]
 
-    def _measure(self, q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    def _measure(self, q: np.ndarray, p: np.ndarray, binary: np.ndarray) -> np.ndarray:
         """Squared distances of (query row, distinct index row) pairs: the continuous
-        part from the centred columns plus the binary part."""
+        part from the centred columns plus the binary part ``binary``."""
         out = np.empty(len(q))
         step = max(1, self.block // max(self.q_rest.shape[1], 1))
         for s in range(0, len(q), step):
-            qs, ps = q[s : s + step], p[s : s + step]
-            diff = self.q_rest[qs] - self.p_rest[ps]
-            out[s : s + step] = np.einsum("ij,ij->i", diff, diff) + self.bound[self.q_group[qs], self.p_group[ps]]
+            diff = self.q_rest[q[s : s + step]] - self.p_rest[p[s : s + step]]
+            out[s : s + step] = np.einsum("ij,ij->i", diff, diff) + binary[s : s + step]
         return out
 
     def _select(
@@ -303,13 +299,23 @@ class _Search:
 
 
 def _k_smallest(rows: np.ndarray, values: np.ndarray, n: int, k: int) -> np.ndarray:
-    """The k smallest ``values`` of each row id 0..n-1, ascending (padded with inf)."""
-    order = np.lexsort((values, rows))
-    rows, values = rows[order], values[order]
-    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    """The k smallest ``values`` of each row id 0..n-1, ascending (padded with inf):
+    level by level for k <= 2 (a minimum per row, then the next), else by sorting."""
     best = np.full((n, k), np.inf)
-    keep = rank < k
-    best[rows[keep], rank[keep]] = values[keep]
+    if k > 2:
+        order = np.lexsort((values, rows))
+        rows, values = rows[order], values[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+        keep = rank < k
+        best[rows[keep], rank[keep]] = values[keep]
+        return best
+    np.minimum.at(best[:, 0], rows, values)
+    if k == 2:
+        at_minimum = values == best[rows, 0]
+        twice = np.bincount(rows[at_minimum], minlength=n) >= 2
+        above = ~at_minimum
+        np.minimum.at(best[:, 1], rows[above], values[above])
+        best[twice, 1] = best[twice, 0]
     return best
 
 
@@ -367,6 +373,18 @@ def _box_distance(lo: np.ndarray, hi: np.ndarray, box_lo: np.ndarray, box_hi: np
     for j in range(len(box_lo)):
         gap = np.maximum(box_lo[j] - hi[j], lo[j] - box_hi[j])
         np.maximum(gap, 0.0, out=gap)
+        gap *= gap
+        total += gap
+    return total
+
+
+def _point_box_distance(points: np.ndarray, box_lo: np.ndarray, box_hi: np.ndarray) -> np.ndarray:
+    """Squared distance of each point (rows of ``points``) to each box (columns of
+    ``box_lo``/``box_hi``, dimensions first): (points x boxes)."""
+    total = np.zeros((len(points), box_lo.shape[1]))
+    for j in range(len(box_lo)):
+        x = points[:, j : j + 1]
+        gap = x - np.clip(x, box_lo[j], box_hi[j])
         gap *= gap
         total += gap
     return total
