@@ -505,6 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, GeneratorError) as exc:
         print(f"safe-bench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("safe-bench: interrupted; nothing half-written (a benchmark run resumes where it stopped)",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

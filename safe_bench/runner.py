@@ -25,6 +25,7 @@ import importlib
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -157,8 +158,18 @@ def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:
     return synthetic
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent (the cell's supervisor) dies, so a
+    supervisor killed mid-run leaves no cell running on (prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 def _sandbox(task: CellTask, conn: Any, limit_threads: bool) -> None:
     """Entry point of the cell process: quiet, reports its stages, then the outcome."""
+    _die_with_parent()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -552,6 +563,24 @@ def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequenc
     }
 
 
+@contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops a run the way Ctrl-C does: a KeyboardInterrupt unwinds the backend,
+    which stops its workers (and their cells die with them); finished cells are stored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_suite(
     suite: Suite,
     store: Store,
@@ -575,11 +604,12 @@ def run_suite(
     progress.begin({t.record.key: f"{t.record.dataset} x {t.record.generator} x seed {t.record.seed}" for t in todo},
                    summary.total, summary.skipped)
     start = time.perf_counter()
-    for outcome in backend.run(todo, progress.stage):
-        store.record(outcome.record, outcome.synthetic, run=run)
-        status = outcome.record.status
-        setattr(summary, status, getattr(summary, status) + 1)
-        progress.finished(outcome.record)
+    with _interrupt_on_sigterm():
+        for outcome in backend.run(todo, progress.stage):
+            store.record(outcome.record, outcome.synthetic, run=run)
+            status = outcome.record.status
+            setattr(summary, status, getattr(summary, status) + 1)
+            progress.finished(outcome.record)
     summary.seconds = time.perf_counter() - start
     store.finish_run(run, summary.as_dict())
     progress.close(str(summary))

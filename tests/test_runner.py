@@ -236,6 +236,35 @@ def test_a_run_killed_with_sigkill_resumes_without_recomputing(tmp_path: Path) -
     assert_same_store(db, fresh)
 
 
+@pytest.mark.slow
+def test_sigterm_stops_workers_and_cells_and_keeps_finished_cells(tmp_path: Path) -> None:
+    import psutil
+
+    suite = write_suite(tmp_path / "term.toml", "[generators.slow]\nparams = { delay = 2.0 }\n",
+                        seeds="[0, 1, 2, 3, 4, 5]")
+    db = tmp_path / "term.sqlite"
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fake_generators; "
+            "fake_generators.register(); from safe_bench.cli import main; "
+            f"sys.exit(main(['run', {str(suite)!r}, '--store', {str(db)!r}, '--jobs', '2', '-q']))")
+    process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _finished(db) < 1 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        family = psutil.Process(process.pid).children(recursive=True)  # workers and running cells
+        assert any("loky" in " ".join(p.cmdline()) for p in family)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    gone, alive = psutil.wait_procs(family, timeout=20)
+    assert not alive, [p.cmdline() for p in alive]
+    with Store(db) as store:
+        assert 1 <= (store.cells()["status"] == "ok").sum() < 6
+
+
 # -- determinism and backends ------------------------------------------------------
 @pytest.mark.slow
 def test_two_runs_give_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
