@@ -17,7 +17,7 @@ from safe_bench.validation import conform
 class SchemaGenerator(ABC):
     """Base of the bundled generators (:class:`safe_bench.generator.Generator` contract).
 
-    ``fit`` seeds Python, NumPy and torch, brings train to canonical form and hands it
+    ``fit`` seeds Python, NumPy (and torch, for a generator that ``uses_torch``), brings train to canonical form and hands it
     to ``_fit``; ``sample`` seeds again and passes ``_sample``'s raw table through
     :meth:`generators.conformance.TrainProfile.finish`, so every adapter's output is
     held to the same rules. Subclasses implement ``_fit(train, schema, seed)`` and
@@ -25,9 +25,11 @@ class SchemaGenerator(ABC):
     """
 
     name = "generator"
+    #: Whether the generator trains with torch (then torch is seeded too).
+    uses_torch = False
 
     def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
-        seed_everything(seed)
+        seed_everything(seed, torch=self.uses_torch)
         canonical = conform(train, schema, table="train")
         self._fit(canonical, schema, seed)
         self.profile_ = TrainProfile.fit(canonical, schema)
@@ -37,7 +39,7 @@ class SchemaGenerator(ABC):
             raise RuntimeError(f"{self.name}: call fit() before sample()")
         if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
             raise InputError(f"{self.name}: the number of rows to sample must be a positive integer, not {n!r}")
-        seed_everything(seed)
+        seed_everything(seed, torch=self.uses_torch)
         return self.profile_.finish(self._sample(int(n), seed), n=int(n), generator=self.name)
 
     @abstractmethod

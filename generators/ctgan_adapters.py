@@ -45,6 +45,7 @@ class _CtganAdapter(SchemaGenerator):
     """
 
     synthesizer = ""
+    uses_torch = True
 
     def __init__(self, *, device: str, max_steps: int | None, **options: object) -> None:
         epochs, batch_size = options["epochs"], options["batch_size"]

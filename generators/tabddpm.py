@@ -200,6 +200,7 @@ class TabDDPMGenerator(SchemaGenerator):
     """
 
     name = "tabddpm"
+    uses_torch = True
 
     def __init__(
         self,

@@ -304,3 +304,13 @@ def test_command_that_cannot_start(train, gbsg2):
     generator.fit(train, gbsg2.schema, seed=0)
     with pytest.raises(GeneratorError, match="could not be started"):
         generator.sample(10, seed=0)
+
+
+def test_baselines_do_not_import_torch(gbsg2):
+    """Seeding torch costs seconds of import: only generators that train with it pay."""
+    code = ("import sys; from safe_bench import load_dataset, load_generator; ds = load_dataset('gbsg2'); "
+            "g = load_generator('gaussian_copula'); g.fit(ds.frame, ds.schema, seed=0); g.sample(5, seed=0); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert load_generator("tabddpm").uses_torch and load_generator("ctwgan").uses_torch
