@@ -63,10 +63,10 @@ MANIFEST_PACKAGES = (
 _REASON_CHARS = 500
 #: Seconds a cell process that has reported its outcome gets to exit before it is killed.
 _EXIT_GRACE = 10.0
-#: Imported once per worker so that every cell process is forked warm: safe-bench, and
-#: what the clinical metrics (lifelines) and the bundled generators (torch, seeded on
-#: every fit) import lazily; importing them takes seconds, forking them nothing.
-WARM_MODULES = ("safe_bench.runner", "lifelines", "torch")
+#: Imported once per worker so that every cell process is forked warm: safe-bench and
+#: what the clinical metrics import lazily (lifelines); importing takes seconds, forking
+#: nothing. The suite's generator modules are added (and torch with those that use it).
+WARM_MODULES = ("safe_bench.runner", "lifelines")
 
 
 class StageEvent(NamedTuple):
