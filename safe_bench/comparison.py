@@ -98,10 +98,14 @@ class EvaluationData:
     def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
         """Exact ``k`` nearest ``index`` rows of every ``query`` row, computed once: a
         smaller ``k`` reuses a larger search, a part of a table (a holdout half, a
-        subsample) reuses its whole table's search. A query table of more than
-        :data:`MAX_QUERY_ROWS` rows is searched through a seeded subsample, named in
-        the result's ``rows``."""
+        subsample) reuses its whole table's search. A holdout half's search in train is
+        answered by the whole holdout's search in train (which the synthetic side's
+        metrics need too). A query table of more than :data:`MAX_QUERY_ROWS` rows is
+        searched through a seeded subsample, named in the result's ``rows``."""
         found = self._cached(query, index, k)
+        parent, rows = self._parents.get(query, (None, None))
+        if found is None and parent == "holdout" and index == "train" and len(self.tables[parent]) <= MAX_QUERY_ROWS:
+            found = self.nearest(parent, index, k).take(rows)
         if found is None:
             searched = self.subsample(query, MAX_QUERY_ROWS)
             found = nearest(self.matrix(searched), self.matrix(index), k)
