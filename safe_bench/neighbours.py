@@ -21,11 +21,12 @@ How, and why this way (measured on the FLCHAIN-like 100k tables of
   missing indicators: two values only) group the rows; between a query group and
   an index group their share of the squared distance is one constant. Within each
   group a bucketed k-d tree over the few continuous columns cuts the index rows
-  into cells of at most :data:`CELL_ROWS` rows with their bounding boxes. A chunk
-  of queries (a cell of the queries) gets a first k-th distance from its nearest
-  cells by one matrix product, then visits the other cells in order of their
-  lower bound (binary part + squared distance to the box), row by row, and stops
-  when the bound passes every row's k-th distance. Tables without binary or
+  into cells of at most :data:`CELL_ROWS` rows with their bounding boxes, and
+  runs of :data:`BLOCK_CELLS` cells into blocks. A chunk of queries (a cell of
+  the queries) gets a first k-th distance from its nearest blocks by one matrix
+  product, then visits the other blocks in order of their lower bound (binary
+  part + squared distance to the box), row by row, descends to the cells a row
+  may need, and stops when the bound passes every row's k-th distance. Tables without binary or
   continuous columns degrade gracefully to one group or one cell per group.
   Searches of at most :data:`BRUTE_FORCE_PAIRS` pairs skip all that: blocked
   matrix products are cheaper there. Scipy's cKDTree per group (tried: visiting
@@ -57,8 +58,10 @@ BLOCK_WIDTH = 4096
 #: Index rows in the first block; blocks double from there, so the search stops
 #: close to where the lower bound passes the k-th distance.
 FIRST_WIDTH = 256
-#: Cells measured first after the nearest block; the number grows by GROWTH from there.
-FIRST_CELLS = 16
+#: Blocks (of at most BLOCK_CELLS cells) visited first after the nearest ones; the
+#: number grows by GROWTH from there.
+BLOCK_CELLS = 8
+FIRST_BLOCKS = 2
 GROWTH = 4
 #: Most index rows in a cell of the bucketed k-d tree, and query rows in a chunk.
 CELL_ROWS = 16
@@ -230,31 +233,41 @@ class _Search:
         """
         cells, g = self.cells, self.q_group[part[0]]
         q, slack = self.q_rest[part], self.slack[part]
-        chunk_bound = self.bound[g][cells.group] + _box_distance(q.min(axis=0)[:, None], q.max(axis=0)[:, None], cells.lo, cells.hi)
-        first = _nearest_cells(chunk_bound, cells.sizes, max(FIRST_WIDTH, self.k_unique))
+        group_bound = self.bound[g]
+        block_bound = group_bound[cells.block_group] + _box_distance(
+            q.min(axis=0)[:, None], q.max(axis=0)[:, None], cells.block_lo, cells.block_hi
+        )
+        first_blocks = _nearest_cells(block_bound, cells.block_sizes, max(FIRST_WIDTH, self.k_unique))
+        first, _ = cells.cells_of(first_blocks)
         points, sizes = cells.rows_of(first)
         d = q @ self.p_rest[points].T
         d *= -2.0
-        d += self.p_norm[points] + np.repeat(self.bound[g][cells.group[first]], sizes)
+        d += self.p_norm[points] + np.repeat(group_bound[cells.group[first]], sizes)
         d += self.q_norm[part][:, None]
         kth = np.partition(d, self.k_unique - 1, axis=1)[:, self.k_unique - 1]
         limit = (kth + slack) * self.grow + slack
         rows, cols = np.nonzero(d <= limit[:, None])
         found = [(rows, points[cols], d[rows, cols])]
         best = _k_smallest(rows, d[rows, cols], len(part), self.k_unique)
-        near = np.flatnonzero(chunk_bound <= (limit + slack).max())
-        near = near[~np.isin(near, first)]
-        near = near[np.argsort(chunk_bound[near], kind="stable")]
-        start, width = 0, FIRST_CELLS
-        while start < len(near) and chunk_bound[near[start]] <= (limit + slack).max():
+        near = np.flatnonzero(block_bound <= (limit + slack).max())
+        near = near[~np.isin(near, first_blocks)]
+        near = near[np.argsort(block_bound[near], kind="stable")]
+        start, width = 0, FIRST_BLOCKS
+        while start < len(near) and block_bound[near[start]] <= (limit + slack).max():
             some = near[start : start + width]
-            active = np.flatnonzero(limit + slack >= chunk_bound[some[0]])
-            row_bound = self.bound[g][cells.group[some]] + _point_box_distance(q[active], cells.lo[:, some], cells.hi[:, some])
-            r, c = np.nonzero(row_bound <= (limit + slack)[active, None])
-            r = active[r]
-            more, sizes = cells.rows_of(some[c])
+            reach = limit + slack
+            active = np.flatnonzero(reach >= block_bound[some[0]])
+            # rows x blocks, then the cells of the blocks each row may need, then their rows
+            bound = group_bound[cells.block_group[some]] + _point_box_distance(q[active], cells.block_lo[:, some], cells.block_hi[:, some])
+            r, b = np.nonzero(bound <= reach[active, None])
+            inner, counts = cells.cells_of(some[b])
+            r = np.repeat(active[r], counts)
+            x = q[r]
+            bound = group_bound[cells.group[inner]] + ((x - np.clip(x, cells.lo[:, inner].T, cells.hi[:, inner].T)) ** 2).sum(axis=1)
+            r, inner = r[bound <= reach[r]], inner[bound <= reach[r]]
+            more, sizes = cells.rows_of(inner)
             r = np.repeat(r, sizes)
-            dist = self._measure(part[r], more, np.repeat(self.bound[g][cells.group[some[c]]], sizes))
+            dist = self._measure(part[r], more, np.repeat(group_bound[cells.group[inner]], sizes))
             inside = dist <= limit[r]
             found.append((r[inside], more[inside], dist[inside]))
             best = _k_smallest(
@@ -264,7 +277,7 @@ class _Search:
                 self.k_unique,
             )
             limit = (best[:, -1] + slack) * self.grow + slack
-            start, width = start + width, min(GROWTH * width, max(1, self.block // max(len(part) * q.shape[1], 1)))
+            start, width = start + width, min(GROWTH * width, max(1, self.block // max(len(part) * BLOCK_CELLS * q.shape[1], 1)))
         rows, points, d = (np.concatenate(x) for x in zip(*found))
         keep = d <= limit[rows]
         return part[rows[keep]], points[keep]
@@ -358,6 +371,23 @@ class _Cells:
         # Boxes stored column by column (dimensions x cells) for _box_distance.
         self.lo = np.minimum.reduceat(rest[self.rows], self.starts).T.copy() if cells else np.zeros((rest.shape[1], 0))
         self.hi = np.maximum.reduceat(rest[self.rows], self.starts).T.copy() if cells else np.zeros((rest.shape[1], 0))
+        # Blocks: runs of at most BLOCK_CELLS consecutive cells of one group (the k-d
+        # order keeps them close together), with the bounding box of their cells.
+        position = np.arange(len(cells))
+        new_group = np.r_[True, self.group[1:] != self.group[:-1]] if cells else np.zeros(0, dtype=bool)
+        group_start = np.maximum.accumulate(np.where(new_group, position, 0)) if cells else position
+        self.block_first = np.flatnonzero(new_group | ((position - group_start) % BLOCK_CELLS == 0))
+        self.block_cells = np.diff(np.r_[self.block_first, len(cells)])
+        self.block_group = self.group[self.block_first]
+        self.block_sizes = np.add.reduceat(self.sizes, self.block_first) if cells else np.zeros(0, dtype=np.int64)
+        self.block_lo = np.minimum.reduceat(self.lo, self.block_first, axis=1) if cells else self.lo
+        self.block_hi = np.maximum.reduceat(self.hi, self.block_first, axis=1) if cells else self.hi
+
+    def cells_of(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cells of some blocks, concatenated, and each block's cell count."""
+        counts = self.block_cells[blocks]
+        shift = np.repeat(self.block_first[blocks] - (np.cumsum(counts) - counts), counts)
+        return shift + np.arange(int(counts.sum())), counts
 
     def rows_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of some cells, concatenated, and each cell's row count."""
