@@ -196,6 +196,7 @@ class _Search:
         weighted = bits * weights
         self.bound = np.maximum(weighted.sum(1)[:, None] + weighted.sum(1)[None, :] - 2 * weighted @ bits.T, 0.0)
         self.cells = _Cells(self.p_rest, self.p_group, len(self.points) if brute else CELL_ROWS)
+        self.p_rest_cells = self.p_rest[self.cells.rows]  # in cell order: a cell's rows are contiguous
         self.chunk_rows = max(1, self.block // len(self.points)) if brute else CHUNK_ROWS
         # A product distance differs from the exact one by at most `slack` (rounding
         # of the norms, the product, the centring and the bounds, with a wide margin);
@@ -265,11 +266,15 @@ class _Search:
             x = q[r]
             bound = group_bound[cells.group[inner]] + ((x - np.clip(x, cells.lo[:, inner].T, cells.hi[:, inner].T)) ** 2).sum(axis=1)
             r, inner = r[bound <= reach[r]], inner[bound <= reach[r]]
-            more, sizes = cells.rows_of(inner)
+            at, sizes = cells.positions_of(inner)
             r = np.repeat(r, sizes)
-            dist = self._measure(part[r], more, np.repeat(group_bound[cells.group[inner]], sizes))
+            dist = np.repeat(group_bound[cells.group[inner]], sizes)
+            step = max(1, self.block // q.shape[1])
+            for s in range(0, len(at), step):  # in blocks: memory stays bounded
+                diff = q[r[s : s + step]] - self.p_rest_cells[at[s : s + step]]
+                dist[s : s + step] += np.einsum("ij,ij->i", diff, diff)
             inside = dist <= limit[r]
-            found.append((r[inside], more[inside], dist[inside]))
+            found.append((r[inside], cells.rows[at[inside]], dist[inside]))
             best = _k_smallest(
                 np.concatenate([np.repeat(np.arange(len(part)), self.k_unique), r[inside]]),
                 np.concatenate([best.ravel(), dist[inside]]),
@@ -281,16 +286,6 @@ class _Search:
         rows, points, d = (np.concatenate(x) for x in zip(*found))
         keep = d <= limit[rows]
         return part[rows[keep]], points[keep]
-
-    def _measure(self, q: np.ndarray, p: np.ndarray, binary: np.ndarray) -> np.ndarray:
-        """Squared distances of (query row, distinct index row) pairs: the continuous
-        part from the centred columns plus the binary part ``binary``."""
-        out = np.empty(len(q))
-        step = max(1, self.block // max(self.q_rest.shape[1], 1))
-        for s in range(0, len(q), step):
-            diff = self.q_rest[q[s : s + step]] - self.p_rest[p[s : s + step]]
-            out[s : s + step] = np.einsum("ij,ij->i", diff, diff) + binary[s : s + step]
-        return out
 
     def _select(
         self, part: np.ndarray, pair_q: np.ndarray, pair_p: np.ndarray, distances: np.ndarray, indices: np.ndarray
@@ -389,11 +384,17 @@ class _Cells:
         shift = np.repeat(self.block_first[blocks] - (np.cumsum(counts) - counts), counts)
         return shift + np.arange(int(counts.sum())), counts
 
-    def rows_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of some cells, concatenated, and each cell's row count."""
+    def positions_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the rows of some cells sit in cell order (see ``rows``), concatenated,
+        and each cell's row count."""
         sizes = self.sizes[cells]
         shift = np.repeat(self.starts[cells] - (np.cumsum(sizes) - sizes), sizes)
-        return self.rows[shift + np.arange(int(sizes.sum()))], sizes
+        return shift + np.arange(int(sizes.sum())), sizes
+
+    def rows_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of some cells, concatenated, and each cell's row count."""
+        at, sizes = self.positions_of(cells)
+        return self.rows[at], sizes
 
 
 def _box_distance(lo: np.ndarray, hi: np.ndarray, box_lo: np.ndarray, box_hi: np.ndarray) -> np.ndarray:
