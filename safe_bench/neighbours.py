@@ -46,10 +46,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 #: Most distances held in one block (float64: 32 MiB).
 BLOCK_ELEMENTS = 1 << 22
@@ -165,6 +166,13 @@ def _first_appearance_order(codes: np.ndarray) -> np.ndarray:
     return relabel[codes]
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """This process's BLAS libraries, found once (a scan of the loaded libraries costs
+    milliseconds, and an evaluation makes a dozen searches)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
 class _Search:
     """One exact k-nearest-neighbour search (see the module docstring)."""
 
@@ -209,12 +217,13 @@ class _Search:
         """Answer every query row: chunks of queries run on as many threads as BLAS
         may use (each chunk writes its own rows; BLAS itself runs single-threaded)."""
         chunks = _Cells(self.q_rest, self.q_group, self.chunk_rows).cells
-        workers = max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
+        blas = _blas()
+        workers = max((library.num_threads for library in blas.lib_controllers), default=1)
 
         def answer(part: np.ndarray) -> None:
             self._select(part, *self._candidates(part), distances, indices)
 
-        with threadpool_limits(1, user_api="blas"):
+        with blas.limit(limits=1):
             if workers > 1 and len(chunks) > 1:
                 with ThreadPoolExecutor(workers) as pool:
                     list(pool.map(answer, chunks))
