@@ -45,13 +45,14 @@ def _check(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_means(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset and generator: mean score over the seeds that gave one, its 95 % t interval,
-    how many seeds scored and how many did not (failed, timed out or no score)."""
+    """Per dataset and generator: mean score over the seeds that gave one, its 95 % t interval
+    (held within the scores' range 0..1), how many seeds scored and how many did not
+    (failed, timed out or no score)."""
     scores = _check(scores)
     rows = []
     for (dataset, generator), group in scores.groupby(["dataset", "generator"], sort=True):
         ok = group["score"].dropna().to_numpy()
-        mean, low, high = t_interval(ok) if len(ok) else (np.nan, np.nan, np.nan)
+        mean, low, high = t_interval(ok, bounds=(0.0, 1.0)) if len(ok) else (np.nan, np.nan, np.nan)
         rows.append((dataset, generator, mean, low, high, len(ok), len(group) - len(ok)))
     return pd.DataFrame(rows, columns=["dataset", "generator", "mean", "ci_low", "ci_high", "seeds", "missing"])
 

@@ -65,11 +65,15 @@ def wilson_ci(successes: float, n: int, level: float = LEVEL) -> tuple[float, fl
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
-    """Mean and Student t interval of a small sample (e.g. scores over seeds)."""
+def t_interval(
+    values: np.ndarray, level: float = LEVEL, bounds: tuple[float, float] = (-np.inf, np.inf)
+) -> tuple[float, float, float]:
+    """Mean and Student t interval of a small sample (e.g. scores over seeds), the
+    interval held within ``bounds`` (a score's range: three seeds near 1 must not
+    give an upper limit above 1)."""
     values = np.asarray(values, dtype=float)
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, float("nan"), float("nan")
     half = stats.t.ppf(1 - (1 - level) / 2, len(values) - 1) * stats.sem(values)
-    return mean, float(mean - half), float(mean + half)
+    return mean, float(max(mean - half, bounds[0])), float(min(mean + half, bounds[1]))

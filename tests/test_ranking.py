@@ -101,6 +101,14 @@ def test_seed_means_carry_student_t_intervals() -> None:
                                                                          pytest.approx(low), pytest.approx(high), 4)
 
 
+def test_seed_intervals_stay_within_the_score_range() -> None:
+    values = np.array([0.9, 0.99, 1.0])
+    raw_low, raw_high = stats.t.interval(0.95, 2, loc=values.mean(), scale=stats.sem(values))
+    means = seed_means(cells({"d": {"A": list(values)}})).iloc[0]
+    assert raw_high > 1.0 and means.ci_high == 1.0
+    assert means.ci_low == pytest.approx(raw_low)
+
+
 def test_a_generator_without_score_ranks_last_or_its_dataset_is_dropped() -> None:
     scores = HAND.copy()
     scores.loc[(scores.dataset == "d3") & (scores.generator != "A"), "score"] = np.nan  # B and C failed on d3

@@ -136,7 +136,7 @@ def _mean_estimate(values: list[Estimate]) -> Estimate:
         return Estimate(None, reason="not scored on any dataset")
     if len(scored) == 1:
         return scored[0]
-    mean, low, high = t_interval(np.array([v.score for v in scored]))
+    mean, low, high = t_interval(np.array([v.score for v in scored]), bounds=(0.0, 1.0))
     refs = [v.reference for v in scored if v.reference is not None]
     return seed_estimate(mean, low, high, float(np.mean(refs)) if len(refs) == len(scored) else None)
 
