@@ -54,8 +54,6 @@ from threadpoolctl import ThreadpoolController
 
 #: Most distances held in one block (float64: 32 MiB).
 BLOCK_ELEMENTS = 1 << 22
-#: Index rows a query chunk is sized for (its rows times these fit in a block).
-BLOCK_WIDTH = 4096
 #: Index rows in the first block; blocks double from there, so the search stops
 #: close to where the lower bound passes the k-th distance.
 FIRST_WIDTH = 256
@@ -64,12 +62,20 @@ FIRST_WIDTH = 256
 BLOCK_CELLS = 8
 FIRST_BLOCKS = 2
 GROWTH = 4
-#: Most index rows in a cell of the bucketed k-d tree, and query rows in a chunk.
-CELL_ROWS = 16
-CHUNK_ROWS = 128
+#: Most index rows in a cell of the bucketed k-d tree, and query rows in a chunk
+#: (measured against 16 and 128: the four synthetic-side searches of the FLCHAIN-like
+#: tables took 1.4 s instead of 1.9 s at 10k rows, 12.3 s instead of 16.6 s at 100k).
+CELL_ROWS = 32
+CHUNK_ROWS = 512
 #: Searches of at most this many (query, index) pairs are done by blocked brute force.
 BRUTE_FORCE_PAIRS = 1 << 25
-#: Most row groups formed from binary columns (more groups: fewer binary columns used).
+#: Row groups formed from binary columns: more groups prune more distances, but each
+#: query group is a chunk of Python work. Measured best (FLCHAIN-like tables, equal
+#: query and index sizes) near 64 groups at 10k rows, 256-512 at 30k and 2,048 at 100k
+#: (10k: 3.4 s with 2,048 groups, 2.2 s with 64; 100k: 17 s with 2,048, 28 s with 128),
+#: hence ``GROUPS_AT_10K * (rows / 10^4) ** 2`` within [MIN_GROUPS, MAX_GROUPS].
+GROUPS_AT_10K = 64
+MIN_GROUPS = 16
 MAX_GROUPS = 2048
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -188,7 +194,8 @@ class _Search:
         binary = (lo < hi) & _two_valued(query, lo, hi) & _two_valued(self.points, lo, hi) & (not brute)
         key_cols = np.flatnonzero(binary)
         q_bits, p_bits = query[:, key_cols] == hi[key_cols], self.points[:, key_cols] == hi[key_cols]
-        key_cols, q_keys, p_keys = _limit_keys(key_cols, q_bits, p_bits)
+        most = _most_groups(max(len(query), len(self.points)))
+        key_cols, q_keys, p_keys = _limit_keys(key_cols, q_bits, p_bits, most)
         rest = np.flatnonzero((lo < hi) & ~np.isin(np.arange(query.shape[1]), key_cols))
         centre = self.points[:, rest].mean(axis=0)
         self.q_rest = query[:, rest] - centre
@@ -435,11 +442,16 @@ def _two_valued(matrix: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarra
     return ((matrix == lo) | (matrix == hi)).all(axis=0)
 
 
+def _most_groups(rows: int) -> int:
+    """How many binary groups a search of ``rows`` rows (its larger table) may form."""
+    return int(np.clip(GROUPS_AT_10K * (rows / 10_000) ** 2, MIN_GROUPS, MAX_GROUPS))
+
+
 def _limit_keys(
-    cols: np.ndarray, q_bits: np.ndarray, p_bits: np.ndarray
+    cols: np.ndarray, q_bits: np.ndarray, p_bits: np.ndarray, most: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Binary columns (at most 63, most balanced first) whose value patterns form at
-    most :data:`MAX_GROUPS` groups, and each row's pattern as an integer key."""
+    most ``most`` groups, and each row's pattern as an integer key."""
     share = np.concatenate([q_bits, p_bits]).mean(axis=0) if len(cols) else np.zeros(0)
     order = np.argsort(-share * (1 - share), kind="stable")[:63]
     cols, q_bits, p_bits = cols[order], q_bits[:, order], p_bits[:, order]
@@ -452,7 +464,7 @@ def _limit_keys(
     low, high = 0, len(cols)  # the most columns keeping the groups few: binary search
     while low < high:
         mid = (low + high + 1) // 2
-        if len(np.unique(masked(mid))) <= MAX_GROUPS:
+        if len(np.unique(masked(mid))) <= most:
             low = mid
         else:
             high = mid - 1

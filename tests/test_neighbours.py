@@ -11,11 +11,15 @@ from safe_bench.encoding import Encoding
 from safe_bench.neighbours import nearest
 
 
-@pytest.fixture(autouse=True, params=["grouped", "brute force"])
+@pytest.fixture(autouse=True, params=["many groups", "few groups", "brute force"])
 def search_path(request, monkeypatch):
-    """Every test runs through both search paths: grouped cells (forced even on small
-    tables) and plain blocked products."""
-    monkeypatch.setattr(neighbours, "BRUTE_FORCE_PAIRS", 0 if request.param == "grouped" else 1 << 40)
+    """Every test runs through every search path: grouped cells (forced even on small
+    tables), with as many binary groups as the patterns allow or only a few, and plain
+    blocked products."""
+    monkeypatch.setattr(neighbours, "BRUTE_FORCE_PAIRS", 1 << 40 if request.param == "brute force" else 0)
+    groups = 4 if request.param == "few groups" else 1 << 20
+    monkeypatch.setattr(neighbours, "MIN_GROUPS", groups)
+    monkeypatch.setattr(neighbours, "MAX_GROUPS", groups)
 
 
 def brute_force(query: np.ndarray, index: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
