@@ -5,8 +5,8 @@ and so on for one group). On the FLCHAIN-like tables of :mod:`benchmarks.tables`
 
 - ``P 10k``: the whole P pillar (nine metrics, intervals, holdout reference) against
   SDMetrics' DCROverfittingProtection without subsampling. SDMetrics' cost grows with
-  the square of the rows, so it is timed at 2,000 rows and the 10k figure
-  extrapolated (x25) into ``extra_info``, with the ratio;
+  the square of the rows, so it is timed at 2,000 rows (``SDMETRICS_DCR_ROWS``) and
+  the 10k figure extrapolated (x25) into ``extra_info``, with the ratio;
 - ``exact 1-NN 100k``: nearest holdout row of every synthetic row (100k x 100k, the
   train-fitted encoding, 45 columns) by safe-bench's engine and by a naive
   scikit-learn ``NearestNeighbors`` on the same matrices;
@@ -46,8 +46,9 @@ from safe_bench.schema import Kind
 from safe_bench.validation import conform
 
 _SDTYPES = {Kind.NUMERIC: "numerical", Kind.DATETIME: "datetime", Kind.CATEGORICAL: "categorical", Kind.BOOLEAN: "boolean"}
-#: Rows SDMetrics' DCR is timed at (it grows with the square of the rows).
-SDMETRICS_ROWS = 2_000
+#: Rows SDMetrics' DCR is timed at (it grows with the square of the rows; set
+#: SDMETRICS_DCR_ROWS=10000 to time it at full size, about 7 minutes).
+SDMETRICS_ROWS = int(os.environ.get("SDMETRICS_DCR_ROWS", "2000"))
 ANONYMETER_PYTHON = os.environ.get("ANONYMETER_PYTHON", "/tmp/anon/bin/python")
 _MEDIANS: dict[str, float] = {}
 

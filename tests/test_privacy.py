@@ -200,6 +200,23 @@ def test_predicate_counts_match_pandas(gbsg2, gbsg2_split):
             assert count == mask.sum()
 
 
+def test_screening_tries_on_samples_changes_no_predicate(gbsg2, gbsg2_split, monkeypatch):
+    """The screens only rule out tries that match two sampled records: the predicates
+    found are the same with or without them."""
+    columns = gbsg2.schema.features
+    numeric = np.array([gbsg2.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
+    (records,) = attacks.records([gbsg2_split.train[columns]], list(numeric))
+
+    def found(screens: tuple[int, ...]) -> attacks.Predicates:
+        monkeypatch.setattr(attacks, "SCREEN_ROWS", screens)
+        return attacks.multivariate_predicates(records, numeric, 60, np.random.default_rng(3))
+
+    screened, unscreened = found((16, 64, 256)), found(())
+    assert len(screened) == 60
+    for name in ("columns", "ops", "values"):
+        np.testing.assert_array_equal(getattr(screened, name), getattr(unscreened, name))
+
+
 def test_equal_population_correction_is_the_subsample_expectation():
     """A predicate matching c of N records isolates one record of a random m-subsample
     with probability c * C(N - c, m - 1) / C(N, m)."""
