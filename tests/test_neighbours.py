@@ -48,6 +48,7 @@ def test_real_data_equals_brute_force(encoded, k):
     train, holdout = encoded
     assert_exact(holdout, train, k)
     assert_exact(train[:150], train, k)  # every query is in the index: zero distances
+    assert_exact(holdout[::40], train, k)  # a few spread queries: the smallest chunks
 
 
 def test_ties_and_duplicates_are_broken_by_index(encoded):
