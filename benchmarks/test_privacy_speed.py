@@ -66,6 +66,23 @@ def _load(benchmark) -> None:
     benchmark.extra_info["load_average"] = [round(x, 2) for x in os.getloadavg()]
 
 
+def _speedup(benchmark, peer: str, name: str) -> None:
+    """Record how many times faster than the peer timed earlier in this run (if it was)."""
+    if peer in _MEDIANS:
+        benchmark.extra_info[name] = round(_MEDIANS[peer] / benchmark.stats.stats.median, 1)
+
+
+def _whole_pillar(benchmark, size: str):
+    """Time the whole pillar once at ``size``; every metric must have run. Returns the
+    result and the peak memory of the same computation in a fresh process."""
+    tables = flchain_like(SIZES[size])
+    benchmark.group = f"P {size}: whole pillar"
+    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=1, iterations=1)
+    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    memory = peak_rss("benchmarks.tables:flchain_like", "benchmarks.test_privacy_speed:p_pillar_in_child", SIZES[size])
+    return result, memory
+
+
 def _sdmetrics_dcr(tables: Tables, rows: int) -> float:
     metadata = {"tables": {"t": {"columns": {c: {"sdtype": _SDTYPES[k]} for c, k in tables.schema.kinds.items()}}}}
     with warnings.catch_warnings():
@@ -90,10 +107,7 @@ def test_p_pillar_10k(benchmark):
     benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
     result = benchmark.pedantic(p_pillar, args=(tables,), rounds=3, iterations=1)
     assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
-    if "sdmetrics_dcr_10k" in _MEDIANS:
-        benchmark.extra_info["speedup_vs_sdmetrics_dcr_extrapolated"] = round(
-            _MEDIANS["sdmetrics_dcr_10k"] / benchmark.stats.stats.median, 1
-        )
+    _speedup(benchmark, "sdmetrics_dcr_10k", "speedup_vs_sdmetrics_dcr_extrapolated")
     _load(benchmark)
 
 
@@ -118,17 +132,12 @@ def test_exact_1nn_100k(benchmark, encoded_100k):
     synthetic, holdout = encoded_100k
     benchmark.group = "exact 1-NN 100k x 100k"
     benchmark.pedantic(nearest, args=(synthetic, holdout, 1), rounds=3, iterations=1)
-    if "sklearn_1nn" in _MEDIANS:
-        benchmark.extra_info["speedup_vs_sklearn"] = round(_MEDIANS["sklearn_1nn"] / benchmark.stats.stats.median, 1)
+    _speedup(benchmark, "sklearn_1nn", "speedup_vs_sklearn")
     _load(benchmark)
 
 
 def test_p_pillar_100k(benchmark):
-    tables = flchain_like(SIZES["100k"])
-    benchmark.group = "P 100k: whole pillar"
-    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=1, iterations=1)
-    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
-    memory = peak_rss("benchmarks.tables:flchain_like", "benchmarks.test_privacy_speed:p_pillar_in_child", SIZES["100k"])
+    _, memory = _whole_pillar(benchmark, "100k")
     benchmark.extra_info.update(
         rss_process_peak_mib=round(memory.process_peak_mib), rss_peak_during_pillar_mib=round(memory.run_peak_mib)
     )
@@ -176,19 +185,14 @@ def test_our_attacks_100k(benchmark, attack_case, monkeypatch):
                           tables.schema)
     found = benchmark.pedantic(_our_attacks, args=(data.comparison(),), rounds=3, iterations=1)
     benchmark.extra_info["attacks"] = found
-    if "anonymeter" in _MEDIANS:
-        benchmark.extra_info["speedup_vs_anonymeter"] = round(_MEDIANS["anonymeter"] / benchmark.stats.stats.median, 1)
+    _speedup(benchmark, "anonymeter", "speedup_vs_anonymeter")
     _load(benchmark)
 
 
 def test_p_pillar_1m(benchmark):
-    tables = flchain_like(SIZES["1M"])
-    benchmark.group = "P 1M: whole pillar"
-    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=1, iterations=1)
-    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    result, memory = _whole_pillar(benchmark, "1M")
     searched = result.metric("P.dcr_share").details
     assert searched["query_rows_searched"] < searched["query_rows"] == SIZES["1M"]
-    memory = peak_rss("benchmarks.tables:flchain_like", "benchmarks.test_privacy_speed:p_pillar_in_child", SIZES["1M"])
     benchmark.extra_info.update(
         query_rows_searched=searched["query_rows_searched"],
         rss_inputs_mib=round(memory.inputs_mib),
