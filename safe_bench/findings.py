@@ -14,6 +14,16 @@ hazard ratio and every significant log-rank difference)::
     column = "tgrade"
 
 ``alpha`` (default 0.05) is the significance level of a finding.
+
+The schema may also declare the **primary effect**: the trial's treatment or the
+study's exposure, the finding a reader looks at first::
+
+    [primary]
+    column = "horTh"             # a covariate
+    level = "yes"                # a categorical column's level, against its reference level
+
+C.cox and C.findings report it first and weigh it as much as every other term or
+finding together (:data:`PRIMARY_SHARE`).
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ HAZARD_RATIO, LOGRANK = "hazard_ratio", "logrank"
 KINDS = (HAZARD_RATIO, LOGRANK)
 DIRECTIONS = ("lower", "higher")
 ALPHA = 0.05
+#: The primary effect's share of C.cox and C.findings (the other terms share the rest).
+PRIMARY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -97,3 +109,31 @@ class Finding:
             direction=None if data.get("direction") is None else str(data["direction"]),
             alpha=alpha,
         )
+
+
+@dataclass(frozen=True)
+class PrimaryEffect:
+    """The treatment or exposure whose effect is the study's message: a covariate, and
+    for a categorical one the level contrasted with its reference level (the first in
+    sorted order, as in the Cox model)."""
+
+    column: str
+    level: str | None = None
+
+    @property
+    def term(self) -> str:
+        """The Cox term (``column`` or ``column=level``)."""
+        return self.column if self.level is None else f"{self.column}={self.level}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, **({"level": self.level} if self.level is not None else {})}
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "schema") -> PrimaryEffect:
+        if not isinstance(data, Mapping):
+            raise InputError(f"{source}: [primary] must be a table with 'column' (and 'level' for a categorical column)")
+        unknown = set(data) - {"column", "level"}
+        if unknown or "column" not in data:
+            raise InputError(f"{source}: [primary] takes the keys 'column' and 'level' (got {sorted(data)})")
+        level = data.get("level")
+        return cls(column=str(data["column"]), level=None if level is None else str(level))

@@ -26,6 +26,10 @@ Schema file layout (TOML shown; JSON has the same keys)::
     cuts = [3.4, 5.4]
     labels = ["good", "moderate", "poor"]
 
+    [primary]            # the treatment or exposure (see safe_bench.findings)
+    column = "horTh"
+    level = "yes"
+
     [[findings]]         # clinical claims to re-test (see safe_bench.findings)
     kind = "hazard_ratio"
     column = "horTh"
@@ -47,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from safe_bench.errors import InputError
-from safe_bench.findings import HAZARD_RATIO, Finding
+from safe_bench.findings import HAZARD_RATIO, Finding, PrimaryEffect
 from safe_bench.prognostic import PrognosticScore
 
 try:  # Python >= 3.11
@@ -87,6 +91,7 @@ class Schema:
     site: str | None = None
     scores: tuple[PrognosticScore, ...] = ()
     findings: tuple[Finding, ...] = ()
+    primary: PrimaryEffect | None = None
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -204,6 +209,18 @@ class Schema:
                 raise InputError(f"finding on column {col!r} takes no level: it is not categorical", column=col)
             if finding.kind != HAZARD_RATIO and self.kinds[col] not in (Kind.CATEGORICAL, Kind.BOOLEAN):
                 raise InputError(f"logrank finding column {col!r} must be categorical or boolean", column=col)
+        if self.primary is not None:
+            col = self.primary.column
+            if self.survival is None:
+                raise InputError("a primary effect needs a survival endpoint: declare [survival] time and event")
+            if col not in covariates:
+                what = "not a column of the schema" if col not in self.kinds else "not a covariate"
+                raise InputError(f"primary effect column {col!r} is {what}", column=col)
+            categorical = self.kinds[col] is Kind.CATEGORICAL
+            if categorical and self.primary.level is None:
+                raise InputError(f"primary effect on categorical column {col!r} needs the level it contrasts", column=col)
+            if not categorical and self.primary.level is not None:
+                raise InputError(f"primary effect on column {col!r} takes no level: it is not categorical", column=col)
 
     # -- (de)serialisation -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -223,6 +240,8 @@ class Schema:
             out["scores"] = {score.name: score.to_dict() for score in self.scores}
         if self.findings:
             out["findings"] = [finding.to_dict() for finding in self.findings]
+        if self.primary is not None:
+            out["primary"] = self.primary.to_dict()
         return out
 
     @classmethod
@@ -232,7 +251,7 @@ class Schema:
             raise InputError(f"{source}: expected a table of keys, got {type(data).__name__}")
         if _looks_like_sdv(data):
             return _from_sdv(data, source=source)
-        unknown = set(data) - {"columns", "survival", "roles", "scores", "findings", "description"}
+        unknown = set(data) - {"columns", "survival", "roles", "scores", "findings", "primary", "description"}
         if unknown:
             raise InputError(f"{source}: unknown section(s) {sorted(unknown)}")
         columns = data.get("columns")
@@ -261,6 +280,7 @@ class Schema:
             survival=survival,
             scores=_scores_from(data.get("scores", {}), source),
             findings=_findings_from(data.get("findings", []), source),
+            primary=None if "primary" not in data else PrimaryEffect.from_dict(data["primary"], source=source),
             description=str(data.get("description", "")),
             **roles,
         )

@@ -6,6 +6,7 @@ import pandas as pd
 
 from safe_bench.datasets import Dataset, register_dataset
 from safe_bench.prognostic import PrognosticScore
+from safe_bench.findings import PrimaryEffect
 from safe_bench.schema import Kind, Schema, Survival
 
 N, C, B = Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN
@@ -47,6 +48,8 @@ def gbsg2() -> Dataset:
         sensitive=("tgrade", "pnodes", "cens"),
         quasi_identifiers=("age", "menostat", "tsize"),
         scores=(NOTTINGHAM_PROGNOSTIC_INDEX,),
+        # hormone therapy was the randomised factor of the trial's 2 x 2 design
+        primary=PrimaryEffect("horTh", "yes"),
     )
     return Dataset(
         "gbsg2", frame, schema,
@@ -91,6 +94,8 @@ def flchain() -> Dataset:
         groups=("sex", "mgus", "flc.grp"),
         sensitive=("mgus", "creatinine"),
         quasi_identifiers=("age", "sex", "sample.yr"),
+        # the study's exposure: the serum free light chain (lambda: the stronger of the two)
+        primary=PrimaryEffect("lambda"),
     )
     return Dataset(
         "flchain", frame, schema,
@@ -112,6 +117,7 @@ def aids() -> Dataset:
         groups=("tx", "strat2", "ivdrug"),
         sensitive=("ivdrug", "hemophil"),
         quasi_identifiers=("age", "sex", "raceth"),
+        primary=PrimaryEffect("tx", "1"),  # the randomised treatment: indinavir
     )
     return Dataset(
         "aids", frame, schema,
@@ -132,6 +138,7 @@ def veterans() -> Dataset:
         groups=("Celltype", "Treatment", "Prior_therapy"),
         sensitive=("Celltype",),
         quasi_identifiers=("Age_in_years", "Treatment"),
+        primary=PrimaryEffect("Treatment", "test"),  # the randomised treatment
     )
     return Dataset(
         "veterans", frame, schema,
