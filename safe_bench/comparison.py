@@ -86,6 +86,10 @@ class EvaluationData:
             self._copies[(query, index)] = np.isin(self._row_hashes(query), self._row_hashes(index))
         return self._copies[(query, index)]
 
+    def distinct_rows(self, name: str) -> int:
+        """How many distinct rows table ``name`` has (missing equal to missing)."""
+        return len(np.unique(self._row_hashes(name)))
+
     def _row_hashes(self, name: str) -> np.ndarray:
         if name not in self._hashes:
             parent, rows = self._parents.get(name, (None, None))
@@ -174,6 +178,14 @@ class Comparison:
     def is_reference(self) -> bool:
         """True when the table under test is real (the holdout reference)."""
         return self._roles["synthetic"] != "synthetic"
+
+    def has(self, role: str) -> bool:
+        """Whether this comparison has a table in ``role``."""
+        return self._roles.get(role) is not None
+
+    def distinct_rows(self, role: str) -> int:
+        """How many distinct rows the table in ``role`` has."""
+        return self.data.distinct_rows(self._roles[role] or role)
 
     def table(self, role: str) -> pd.DataFrame:
         name = self._roles[role]

@@ -18,7 +18,7 @@ from safe_bench.generator import Generator
 from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metric
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
-from safe_bench.scoring import PillarScore, score_pillars
+from safe_bench.scoring import Composite, PillarScore, score_pillars
 from safe_bench.validation import conform
 from safe_bench.verdict import privacy_verdict
 
@@ -130,6 +130,7 @@ def evaluate(
     metrics: Sequence[str] | None = None,
     n_bootstrap: int = N_BOOTSTRAP,
     weights: Mapping[str, float] | None = None,
+    composite: Composite = "geometric",
     label: str = "",
 ) -> EvaluationResult:
     """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
@@ -151,7 +152,7 @@ def evaluate(
     results = [run_metric(spec, data) for spec in chosen]
     return EvaluationResult(
         metrics=results,
-        pillars=score_pillars(results, weights=weights, n_bootstrap=n_bootstrap, seed=seed),
+        pillars=score_pillars(results, weights=weights, n_bootstrap=n_bootstrap, seed=seed, composite=composite),
         schema=schema,
         seed=seed,
         n_bootstrap=n_bootstrap,

@@ -1,20 +1,37 @@
 """Pillar scores S, C, P and the SAFE score, each with a joint bootstrap interval.
 
-A pillar is the mean of its metrics' scores (status ``ok`` only); SAFE is the
-weighted mean of the pillars (equal weights by default), renormalised over the
-pillars that could be scored, which are named in the result.
+**Completeness.** A pillar has a score only when every one of its metrics that applies
+ran: a metric that *errors* makes its pillar ``incomplete`` (no score; the failure is
+named in ``reason``), never a mean over the metrics that happened to work (which could
+be higher). A metric *skipped* with its reason (it does not apply: no prognostic score
+declared, no quasi-identifiers, too little evidence) is listed in ``skipped`` and the
+pillar counts the rest (``metrics``). A pillar whose metrics were all skipped is
+``not scored``. SAFE has a score only when every pillar with a weight above 0 has one.
 
-Intervals: replicate ``b`` of a pillar is the mean of replicate ``b`` of its metrics.
-Metric replicates come from the shared row resamples (common random numbers); a
-metric whose interval is analytic (Wilson, exact) contributes normal draws matching
-its interval. The 95 % percentile interval of the pillar replicates is reported.
+**Pillars** are the mean of their metrics' scores.
+
+**SAFE** is, by default, the weighted *geometric* mean of the pillars,
+``prod_k P_k ** (w_k / sum w)``. A geometric mean does not let one pillar buy off
+another: a pillar near 0 (a table of copies of training patients has P near 0) pulls
+SAFE towards 0 however good the other two are, which a weighted arithmetic mean cannot
+do (copies score S and C near 1, so their arithmetic mean stays near 0.7 and outranks
+honest generators). This is the aggregation the Human Development Index adopted in
+2010 for the same reason: poor performance in one dimension is no longer linearly
+compensated by another (UNDP, Human Development Report 2010, technical note 1). The
+arithmetic mean is available as ``composite="mean"`` for a user who asks for it.
+
+**Intervals.** Replicate ``b`` of a pillar is the mean of replicate ``b`` of its
+metrics; replicate ``b`` of SAFE combines replicate ``b`` of the pillars. Metric
+replicates come from the shared row resamples (common random numbers); a metric whose
+interval is analytic (Wilson, exact) contributes normal draws matching its interval.
+The 95 % percentile interval of the replicates is reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,12 +39,20 @@ from safe_bench.metrics.base import PILLAR_NAMES, PILLARS, MetricResult
 from safe_bench.uncertainty import percentile_ci
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"S": 1.0, "C": 1.0, "P": 1.0}
+Composite = Literal["geometric", "mean"]
+COMPOSITES: tuple[Composite, ...] = ("geometric", "mean")
+Status = Literal["ok", "incomplete", "not scored"]
 _Z95 = 1.959963984540054
 
 
 @dataclass
 class PillarScore:
-    """A pillar (S, C, P) or the SAFE score."""
+    """A pillar (S, C, P) or the SAFE score.
+
+    ``status`` is ``ok`` (scored), ``incomplete`` (a metric that applies failed: no
+    score) or ``not scored`` (no metric applied). ``metrics`` are the metrics (for SAFE:
+    the pillars) the score counts, ``skipped`` the metrics that did not apply, with
+    their reasons, ``errors`` the metrics that failed, with theirs."""
 
     pillar: str
     name: str
@@ -38,6 +63,14 @@ class PillarScore:
     metrics: list[str] = field(default_factory=list)
     worst: str | None = None
     reason: str = ""
+    status: Status = "ok"
+    skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    composite: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,60 +87,86 @@ def _replicates(result: MetricResult, n_bootstrap: int, rng: np.random.Generator
     return np.clip(rng.normal(result.score, sd, size=n_bootstrap), 0.0, 1.0)
 
 
+def _pillar(pillar: str, results: Sequence[MetricResult], n_bootstrap: int, rng: np.random.Generator
+            ) -> tuple[PillarScore, np.ndarray | None]:
+    mine = [r for r in results if r.pillar == pillar]
+    ok = [r for r in mine if r.ok]
+    skipped = {r.id: r.reason for r in mine if r.status == "skipped"}
+    errors = {r.id: r.reason for r in mine if r.status == "error"}
+    name = PILLAR_NAMES[pillar]
+    if errors:
+        failed = "; ".join(f"{id}: {why}" for id, why in errors.items())
+        return PillarScore(pillar, name, None, None, None, None, metrics=[r.id for r in ok],
+                           reason=f"incomplete: {len(errors)} metric(s) failed ({failed})", status="incomplete",
+                           skipped=skipped, errors=errors), None
+    if not ok:
+        why = "no metric of this pillar applies" if skipped else "no metric of this pillar was asked for"
+        return PillarScore(pillar, name, None, None, None, None, reason=why, status="not scored", skipped=skipped), None
+    reps = np.mean([_replicates(r, n_bootstrap, rng) for r in ok], axis=0)
+    refs = [r.reference for r in ok if r.reference is not None]
+    low, high = percentile_ci(reps)
+    worst = min(ok, key=lambda r: (r.score, r.id))
+    counted = f"{len(ok)} of {len(mine)} metrics" + (f" ({len(skipped)} skipped: do not apply)" if skipped else "")
+    return PillarScore(
+        pillar, name,
+        score=float(np.mean([r.score for r in ok])),
+        ci_low=low, ci_high=high,
+        reference=float(np.mean(refs)) if len(refs) == len(ok) else None,
+        metrics=[r.id for r in ok], worst=worst.id, reason=counted, skipped=skipped,
+    ), reps
+
+
 def score_pillars(
     results: Sequence[MetricResult],
     *,
     weights: Mapping[str, float] | None = None,
     n_bootstrap: int = 100,
     seed: int = 0,
+    composite: Composite = "geometric",
 ) -> dict[str, PillarScore]:
     """Pillar and SAFE scores from metric results."""
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    bad = {k: v for k, v in weights.items() if k not in PILLARS or not v >= 0}
+    bad = {k: v for k, v in weights.items() if k not in PILLARS or not 0 <= v <= 1e6}
     if bad or not any(v > 0 for v in weights.values()):
-        raise ValueError(f"weights must be non-negative numbers for S, C, P (got {weights})")
+        raise ValueError(f"weights must be numbers from 0 to 1e6 for S, C, P, one above 0 (got {weights})")
+    if composite not in COMPOSITES:
+        raise ValueError(f"composite must be one of {', '.join(COMPOSITES)}, not {composite!r}")
     rng = np.random.default_rng((seed, 2))
     pillars: dict[str, PillarScore] = {}
     pillar_reps: dict[str, np.ndarray] = {}
     for pillar in PILLARS:
-        ok = [r for r in results if r.pillar == pillar and r.ok]
-        if not ok:
-            pillars[pillar] = PillarScore(
-                pillar, PILLAR_NAMES[pillar], None, None, None, None,
-                reason="no metric of this pillar could be computed",
-            )
-            continue
-        reps = np.mean([_replicates(r, n_bootstrap, rng) for r in ok], axis=0)
-        refs = [r.reference for r in ok if r.reference is not None]
-        low, high = percentile_ci(reps)
-        worst = min(ok, key=lambda r: (r.score, r.id))
-        pillars[pillar] = PillarScore(
-            pillar,
-            PILLAR_NAMES[pillar],
-            score=float(np.mean([r.score for r in ok])),
-            ci_low=low,
-            ci_high=high,
-            reference=float(np.mean(refs)) if len(refs) == len(ok) else None,
-            metrics=[r.id for r in ok],
-            worst=worst.id,
-        )
-        pillar_reps[pillar] = reps
-    pillars["SAFE"] = _safe(pillars, pillar_reps, weights)
+        pillars[pillar], reps = _pillar(pillar, results, n_bootstrap, rng)
+        if reps is not None:
+            pillar_reps[pillar] = reps
+    pillars["SAFE"] = _safe(pillars, pillar_reps, weights, composite)
     return pillars
 
 
+def combine(values: Sequence[float] | Sequence[np.ndarray], weights: np.ndarray, composite: Composite) -> Any:
+    """The composite of pillar scores (or of their replicates) with normalised weights."""
+    if composite == "mean":
+        return sum(w * v for w, v in zip(weights, values))
+    with np.errstate(divide="ignore"):
+        return np.exp(sum(w * np.log(np.maximum(v, 0.0)) for w, v in zip(weights, values)))
+
+
 def _safe(
-    pillars: Mapping[str, PillarScore], reps: Mapping[str, np.ndarray], weights: Mapping[str, float]
+    pillars: Mapping[str, PillarScore], reps: Mapping[str, np.ndarray], weights: Mapping[str, float],
+    composite: Composite,
 ) -> PillarScore:
-    used = [p for p in PILLARS if pillars[p].score is not None and weights.get(p, 0) > 0]
-    missing = [p for p in PILLARS if p not in used and weights.get(p, 0) > 0]
-    if not used:
-        return PillarScore("SAFE", "SAFE", None, None, None, None, reason="no pillar could be scored")
+    used = [p for p in PILLARS if weights.get(p, 0) > 0]
+    unscored = [p for p in used if not pillars[p].ok]
+    if unscored:
+        why = "; ".join(f"{p} {pillars[p].status} ({pillars[p].reason})" for p in unscored)
+        status: Status = "incomplete" if any(pillars[p].status == "incomplete" for p in unscored) else "not scored"
+        return PillarScore("SAFE", "SAFE", None, None, None, None, metrics=[p for p in used if pillars[p].ok],
+                           reason=f"SAFE needs every weighted pillar: {why}", status=status, composite=composite)
     w = np.array([weights[p] for p in used]) / sum(weights[p] for p in used)
-    score = float(sum(wi * pillars[p].score for wi, p in zip(w, used)))  # type: ignore[operator]
-    low, high = percentile_ci(sum(wi * reps[p] for wi, p in zip(w, used)))
+    score = float(combine([pillars[p].score for p in used], w, composite))  # type: ignore[misc]
+    low, high = percentile_ci(np.asarray(combine([reps[p] for p in used], w, composite)))
     refs = [pillars[p].reference for p in used]
-    reference = None if any(r is None for r in refs) else float(sum(wi * r for wi, r in zip(w, refs)))  # type: ignore[operator]
-    reason = f"pillar(s) {', '.join(missing)} could not be scored: SAFE covers {', '.join(used)} only" if missing else ""
+    reference = None if any(r is None for r in refs) else float(combine(refs, w, composite))  # type: ignore[arg-type]
     worst = min(used, key=lambda p: (pillars[p].score, p))
-    return PillarScore("SAFE", "SAFE", score, low, high, reference, metrics=used, worst=worst, reason=reason)
+    reason = f"weighted {composite} mean of {', '.join(used)}"
+    return PillarScore("SAFE", "SAFE", score, low, high, reference, metrics=used, worst=worst, reason=reason,
+                       composite=composite)

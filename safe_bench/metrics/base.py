@@ -62,6 +62,44 @@ def bootstrapped(value: float, score: float, replicates: np.ndarray, details: di
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """The least data under which a metric can say anything: below it the metric is
+    skipped with that reason (a 1-, 3- or 5-row table must not score 1.000 with a
+    zero-width interval). ``rows``: rows of train and of the table under test;
+    ``distinct``: distinct rows of train (an all-identical table has one);
+    ``holdout_rows``: rows of the holdout, for metrics that need one (the reference
+    splits it in halves); ``events``: events in train and in the table under test, for
+    metrics of a survival endpoint."""
+
+    rows: int = 20
+    distinct: int = 10
+    holdout_rows: int = 20
+    events: int = 10
+
+    def lacking(self, comparison: Comparison, spec: Metric) -> str | None:
+        """Why ``comparison`` holds too little data for ``spec``, or None."""
+        sizes = {"train": len(comparison.train), "the table under test": len(comparison.synthetic)}
+        for what, n in sizes.items():
+            if n < self.rows:
+                return f"too little evidence: {what} has {n} row(s), fewer than {self.rows}"
+        distinct = comparison.distinct_rows("train")
+        if distinct < self.distinct:
+            return f"too little evidence: train has {distinct} distinct row(s), fewer than {self.distinct}"
+        if "holdout" in spec.requires and comparison.has("holdout"):
+            n = len(comparison.holdout)
+            need = self.holdout_rows // 2 if comparison.is_reference else self.holdout_rows
+            if n < need:
+                return f"too little evidence: the holdout has {n} row(s), fewer than {need}"
+        if "survival" in spec.requires:
+            event = comparison.schema.survival.event  # type: ignore[union-attr]
+            for what, role in (("train", "train"), ("the table under test", "synthetic")):
+                events = int((comparison.table(role)[event] == 1).sum())
+                if events < self.events:
+                    return f"too little evidence: {what} has {events} event(s), fewer than {self.events}"
+        return None
+
+
+@dataclass(frozen=True)
 class Metric:
     """A registered metric: identity, goal and range, requirements, and its function."""
 
@@ -74,6 +112,7 @@ class Metric:
     compute: Callable[[Comparison], Measurement]
     description: str = ""
     reference_details: bool = False
+    evidence: Evidence = Evidence()
 
 
 @dataclass
@@ -132,6 +171,7 @@ def metric(
     value_range: tuple[float, float] = (0.0, 1.0),
     requires: tuple[str, ...] = (),
     reference_details: bool = False,
+    evidence: Evidence | None = None,
 ) -> Callable[[Callable[[Comparison], Measurement]], Callable[[Comparison], Measurement]]:
     """Register ``compute`` as metric ``id``; its docstring becomes the description.
 
@@ -154,6 +194,7 @@ def metric(
             compute=compute,
             description=(compute.__doc__ or "").strip().split("\n\n")[0],
             reference_details=reference_details,
+            evidence=evidence or Evidence(),
         )
         return compute
 
@@ -174,6 +215,9 @@ def _unmet(spec: Metric, data: EvaluationData) -> str | None:
 
 def _measure(spec: Metric, comparison: Comparison) -> Measurement | str:
     """The measurement, or the reason it could not be made (prefixed 'skipped:'/'error:')."""
+    lacking = spec.evidence.lacking(comparison, spec)
+    if lacking:
+        return f"skipped:{lacking}"
     try:
         m = spec.compute(comparison)
     except MetricSkipped as exc:
