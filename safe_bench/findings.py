@@ -28,9 +28,11 @@ finding together (:data:`PRIMARY_SHARE`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from safe_bench.errors import InputError
 
@@ -137,3 +139,13 @@ class PrimaryEffect:
             raise InputError(f"{source}: [primary] takes the keys 'column' and 'level' (got {sorted(data)})")
         level = data.get("level")
         return cls(column=str(data["column"]), level=None if level is None else str(level))
+
+
+def claim_weights(primary: Sequence[bool]) -> np.ndarray:
+    """Weights of terms or findings that sum to 1: the primary effect's share is
+    :data:`PRIMARY_SHARE` and the others share the rest equally (all of it goes to the
+    primary when it stands alone; equal weights when there is none)."""
+    flags = np.asarray(primary, dtype=bool)
+    if not flags.any() or flags.all():
+        return np.full(len(flags), 1.0 / len(flags))
+    return np.where(flags, PRIMARY_SHARE / flags.sum(), (1.0 - PRIMARY_SHARE) / (~flags).sum())

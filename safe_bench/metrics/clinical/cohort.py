@@ -9,6 +9,7 @@ levels. What is left out, and why, is listed in each metric's details.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,6 +35,8 @@ ALPHA = 0.05
 CURVE_POINTS = 100
 #: Decimals kept for survival probabilities in details.
 DECIMALS = 4
+#: Random stream of the real-vs-real null draws (apart from the bootstrap resamples).
+_NULL_SALT = 0x4E554C4C
 
 T = TypeVar("T")
 _CACHE: WeakKeyDictionary[EvaluationData, dict[Any, Any]] = WeakKeyDictionary()
@@ -201,7 +204,12 @@ class StrataStats:
     """Kaplan-Meier summaries on [0, tau] of every stratum (overall, then every group
     level), for train and the table under test. In the table's arrays row 0 is the
     table itself and rows 1.. its bootstrap replicates (the evaluation's resamples);
-    NaN marks a stratum the table lost (fewer than 2 rows). C.km and C.rmst read them."""
+    NaN marks a stratum the table lost (fewer than 2 rows). C.km and C.rmst read them.
+
+    ``null_gap`` and ``null_rmst`` are, per stratum, the 95th percentiles of the same
+    distances (IAD / tau, |RMST difference|) between two *real* samples of train's and
+    the table's sizes (:func:`real_vs_real`). The scores judge the table's distances against them, so a table is compared with
+    what real sampling at its own size gives."""
 
     tau: float
     strata: list[Stratum]
@@ -211,6 +219,8 @@ class StrataStats:
     gap: np.ndarray
     sup: np.ndarray
     rmst: np.ndarray
+    null_gap: np.ndarray
+    null_rmst: np.ndarray
 
 
 def describe_strata(cmp: Comparison, tau_value: float) -> dict[str, Any]:
@@ -256,6 +266,15 @@ def strata_stats(cmp: Comparison) -> StrataStats:
 
         runs = [summary(np.ones(n))] + [summary(weights_of(idx, n)) for idx in cmp.resamples(n)]
         gap, sup, rmst = (np.array([run[i] for run in runs]) for i in range(3))
+        train_positions = t.positions(horizon.starts)
+
+        def null(w_a: np.ndarray, w_b: np.ndarray) -> np.ndarray:
+            a, rows_a = _by_stratum(t, train_codes, train_positions, w_a)
+            b, rows_b = _by_stratum(t, train_codes, train_positions, w_b)
+            lost = np.where((rows_a < 2) | (rows_b < 2), np.nan, 0.0)
+            return np.stack([horizon.area(np.abs(a - b)) / horizon.tau + lost, np.abs(horizon.area(a) - horizon.area(b)) + lost])
+
+        null_gap, null_rmst = real_vs_real(cmp, null)
         return StrataStats(
             tau=horizon.tau,
             strata=strata(cmp),
@@ -265,9 +284,27 @@ def strata_stats(cmp: Comparison) -> StrataStats:
             gap=gap,
             sup=sup,
             rmst=rmst,
+            null_gap=null_gap,
+            null_rmst=null_rmst,
         )
 
     return cached(cmp, ("strata_stats", frame_key(cmp, "synthetic")), build)
+
+
+def real_vs_real(cmp: Comparison, distance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """The 95th percentile of a distance between two real samples of train's and the
+    table under test's sizes: ``distance(w_a, w_b)`` on pairs of independent bootstrap
+    samples of train given as row weights, ``w_a`` of |train| rows and ``w_b`` of
+    |table| rows (the two-sample bootstrap null of Efron & Tibshirani 1993, ch. 16),
+    over the evaluation's number of resamples, per component (NaN draws left out)."""
+    n_train, n_table, rng = len(cmp.train), len(cmp.synthetic), cmp.rng(_NULL_SALT)
+    draws = np.array([
+        distance(weights_of(rng.integers(0, n_train, n_train), n_train), weights_of(rng.integers(0, n_train, n_table), n_train))
+        for _ in range(cmp.n_bootstrap)
+    ])
+    with warnings.catch_warnings():  # a stratum lost in every draw has no percentile
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(draws, 0.95, axis=0)
 
 
 def size_factor(cmp: Comparison) -> float:

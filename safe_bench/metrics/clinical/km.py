@@ -9,21 +9,26 @@ import numpy as np
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import curve_grid, curve_of, describe_strata, strata_stats
+from safe_bench.uncertainty import within_sampling
 
 
 @metric("C.km", pillar="C", name="Kaplan-Meier agreement", requires=("survival",), reference_details=True)
 def km_agreement(cmp: Comparison) -> Measurement:
     """Kaplan-Meier curves of train and the table under test, overall and per level of
     every group variable: integrated absolute difference over [0, tau] divided by tau
-    (tau = 90th percentile of train's times), and the sup-norm. Score: the mean of
-    1 - IAD/tau over all curves (a stratum the table lost scores 0). Interval:
-    bootstrap over rows of the table under test.
+    (tau = 90th percentile of train's times; the value is its mean over curves), and
+    the sup-norm. Each curve's IAD / tau is judged against the 95th percentile of the
+    same distance between two real samples of train's and the table's sizes (two
+    bootstrap samples of train): score 1 within it, ``q95 / distance`` beyond
+    (:func:`~safe_bench.uncertainty.within_sampling`), so a stretched or compressed
+    follow-up falls clearly; a stratum the table lost scores 0. Score: the mean over
+    curves. Interval: bootstrap over rows of the table under test.
 
     Details carry every curve on a grid of times with its 95 % band (exponential
     Greenwood) and median: the table under test's, and train's in the synthetic run
     (the holdout reference run carries the holdout's, kept as ``reference_details``)."""
     stats = strata_stats(cmp)
-    scores = np.nan_to_num(1.0 - stats.gap, nan=0.0)
+    scores = np.nan_to_num(within_sampling(stats.gap, stats.null_gap), nan=0.0)
     point = scores[0]
     details: dict[str, Any] = {**describe_strata(cmp, stats.tau), "grid": curve_grid(cmp), "curves": {}}
     for i, stratum in enumerate(stats.strata):
@@ -32,6 +37,7 @@ def km_agreement(cmp: Comparison) -> Measurement:
             "train_rows": stats.train_rows[i],
             "rows": stats.table_rows[i],
             "score": point[i],
+            "real_vs_real_q95": stats.null_gap[i],
         }
         if np.isnan(stats.gap[0, i]):
             entry["note"] = "fewer than 2 rows in the table under test: scored 0"
@@ -41,5 +47,5 @@ def km_agreement(cmp: Comparison) -> Measurement:
         if not cmp.is_reference:
             entry["train"] = curve_of(cmp, "train", stratum.mask(cmp.train))
         details["curves"][stratum.name] = entry
-    score = float(np.mean(point))
-    return bootstrapped(1.0 - score, score, scores[1:].mean(axis=1), details)
+    value = float(np.nanmean(stats.gap[0])) if np.isfinite(stats.gap[0]).any() else 1.0
+    return bootstrapped(value, float(np.mean(point)), scores[1:].mean(axis=1), details)

@@ -1,12 +1,17 @@
 """C.logrank: per group variable, the log-rank test on train and on the table under test.
 
-Two tests agree when both are significant (p < 0.05) with the same ordering of the
-groups, or when neither is. Levels are ordered by observed / expected events (best
-prognosis first); "the same ordering" means that the level doing best on train does
-better on the table than the level doing worst on train: the direction for two levels,
-and for more (e.g. ten deciles, whose neighbours differ by chance) the contrast a
-clinician reads. The table's test is judged at train's size
-(:func:`~safe_bench.metrics.clinical.cohort.size_factor`).
+Two tests are compared by their effect sizes, not only by "both significant / both
+not": each level's observed / expected events (O/E, the level's hazard relative to the
+pooled one; its log is the per-group log hazard ratio of the log-rank test, Peto &
+Peto 1972) on train against the table. The distance is the chi-square of the
+differences of log O/E, each over its variance for two real samples of train's and the
+table's sizes (``var log O ~ 1/O``, Poisson): ``sqrt(sum_k (log r_Yk - log r_Tk)^2 /
+((1/O_Tk) (1 + |train| / |table|)))`` (0.5 added to O and E), judged against the 95th
+percentile of that chi-square's root with K - 1 degrees of freedom
+(:func:`~safe_bench.uncertainty.within_sampling`). A table agrees with a
+non-significant train only when its groups are also alike, and with a significant
+one only when its groups differ as much. A significant train difference whose best and
+worst levels swap places on the table is *reversed* and scores 0.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
@@ -31,6 +37,7 @@ from safe_bench.metrics.clinical.cohort import (
     weights_of,
 )
 from safe_bench.survival import LogRank
+from safe_bench.uncertainty import within_sampling
 
 
 def logrank_on(
@@ -87,20 +94,32 @@ def ordering(test: LogRank, labels: list[str]) -> list[str]:
     return [labels[i] for i in np.argsort(test.ratio, kind="stable")]
 
 
-def agree(train: LogRank, table: LogRank | None, factor: float = 1.0, alpha: float = ALPHA) -> bool:
-    """Both significant with train's best level doing better than its worst, or neither; the
-    table's test is taken at ``factor`` times its size (train's size)."""
-    if table is None:
+def _log_ratio(test: LogRank) -> np.ndarray:
+    return np.log((test.observed + 0.5) / (test.expected + 0.5))
+
+
+def effect_distance(train: LogRank, table: LogRank, factor: float = 1.0) -> tuple[float, float]:
+    """(distance, its real-vs-real 95th percentile) between two tests' per-level log O/E;
+    ``factor`` is |train| / |table| (see the module docstring)."""
+    variance = (1.0 + factor) / (train.observed + 0.5)
+    distance = float(np.sqrt(np.sum((_log_ratio(table) - _log_ratio(train)) ** 2 / variance)))
+    return distance, float(np.sqrt(stats.chi2.ppf(0.95, max(len(train.observed) - 1, 1))))
+
+
+def reversed_order(train: LogRank, table: LogRank, alpha: float = ALPHA) -> bool:
+    """A significant train difference whose best level does worse on the table than its worst."""
+    if train.p_value >= alpha:
         return False
-    table = table.at_size(factor)
-    significant = train.p_value < alpha
-    if significant != (table.p_value < alpha):
-        return False
-    if not significant:
-        return True
     order = np.argsort(train.ratio, kind="stable")
-    best, worst = order[0], order[-1]
-    return bool(table.ratio[best] < table.ratio[worst])
+    return bool(table.ratio[order[0]] > table.ratio[order[-1]])
+
+
+def agreement(train: LogRank, table: LogRank | None, factor: float = 1.0, alpha: float = ALPHA) -> float:
+    """0..1: the effect distance scored against real sampling; 0 for a reversed
+    difference or a table that lost a level."""
+    if table is None or reversed_order(train, table, alpha):
+        return 0.0
+    return float(within_sampling(*effect_distance(train, table, factor)))
 
 
 def describe_test(test: LogRank | None, labels: list[str], factor: float = 1.0) -> dict[str, Any]:
@@ -131,25 +150,28 @@ def usable_groups(cmp: Comparison) -> tuple[list[Group], list[str]]:
 @metric("C.logrank", pillar="C", name="Log-rank agreement", requires=("survival",), reference_details=True)
 def logrank_agreement(cmp: Comparison) -> Measurement:
     """Per group variable (declared, or every categorical covariate), the log-rank test on
-    train and on the table under test: they agree when both are significant (alpha 0.05)
-    with the same ordering of groups, or when neither is (the table's test judged at
-    train's size: its statistic times |train| / |table|). Score: share agreeing.
+    train and on the table under test, compared by effect size: the distance between
+    their per-level log O/E, scored against what two real samples of these sizes give
+    (module docstring); a reversed significant difference scores 0. Value: the share of
+    group variables within real sampling. Score: the mean over group variables.
     Interval: bootstrap over rows of the table under test."""
     require_events(cmp, "train", "a log-rank test")
     require_events(cmp, "synthetic", "a log-rank test")
     kept, notes = usable_groups(cmp)
     train_tests = [train_test(cmp, g) for g in kept]
     factor = size_factor(cmp)
-    agreement = np.array([[agree(t, y, factor) for t, y in zip(train_tests, tests)] for tests in table_tests(cmp)])
-    point, reps = agreement[0], agreement[1:].mean(axis=1)
+    scores = np.array([[agreement(t, y, factor) for t, y in zip(train_tests, tests)] for tests in table_tests(cmp)])
+    point, reps = scores[0], scores[1:].mean(axis=1)
     details: dict[str, Any] = {"alpha": ALPHA, "size_factor": factor, "groups_source": groups_source(cmp.schema), "groups": {}}
     for group, on_train, agreed in zip(kept, train_tests, point):
+        on_table = group_test(cmp, "synthetic", group)
         details["groups"][group.column] = {
             "train": describe_test(on_train, group.labels),
-            "table": describe_test(group_test(cmp, "synthetic", group), group.labels, factor),
-            "agree": bool(agreed),
+            "table": describe_test(on_table, group.labels, factor),
+            "score": agreed,
+            **({} if on_table is None else {"effect_distance": effect_distance(on_train, on_table, factor)[0],
+                                            "reversed": reversed_order(on_train, on_table)}),
         }
     if notes:
         details["left_out"] = notes
-    score = float(np.mean(point))
-    return bootstrapped(score, score, reps, details)
+    return bootstrapped(float(np.mean(point == 1.0)), float(np.mean(point)), reps, details)

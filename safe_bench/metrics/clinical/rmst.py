@@ -9,22 +9,29 @@ import numpy as np
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import describe_strata, strata_stats
+from safe_bench.uncertainty import within_sampling
 
 
 @metric("C.rmst", pillar="C", name="Restricted mean survival agreement", requires=("survival",), reference_details=True)
 def rmst_agreement(cmp: Comparison) -> Measurement:
     """Restricted mean survival time to tau (Royston & Parmar 2013), the area under the
     Kaplan-Meier curve over [0, tau], overall and per level of every group variable.
-    Score: the mean of 1 - |RMST_table - RMST_train| / RMST_train, floored at 0 (a
-    stratum the table lost scores 0). Interval: bootstrap over rows of the table."""
+    Value: the mean relative difference |RMST_table - RMST_train| / RMST_train. Each
+    stratum's |RMST difference| is judged against the 95th percentile of the same
+    difference between two real samples of train's and the table's sizes (two
+    bootstrap samples of train): score 1 within it, ``q95 / difference`` beyond
+    (:func:`~safe_bench.uncertainty.within_sampling`); a stratum the table lost scores
+    0. Score: the mean over strata. Interval: bootstrap over rows of the table."""
     stats = strata_stats(cmp)
-    relative = np.abs(stats.rmst - stats.train_rmst) / stats.train_rmst
-    scores = np.nan_to_num(np.maximum(0.0, 1.0 - relative), nan=0.0)
+    difference = np.abs(stats.rmst - stats.train_rmst)
+    relative = difference / stats.train_rmst
+    scores = np.nan_to_num(within_sampling(difference, stats.null_rmst), nan=0.0)
     point = scores[0]
     details: dict[str, Any] = {
         **describe_strata(cmp, stats.tau),
         "strata": {
-            s.name: {"train": stats.train_rmst[i], "table": stats.rmst[0, i], "score": point[i]}
+            s.name: {"train": stats.train_rmst[i], "table": stats.rmst[0, i], "score": point[i],
+                     "real_vs_real_q95": stats.null_rmst[i]}
             for i, s in enumerate(stats.strata)
         },
     }

@@ -19,7 +19,7 @@ from safe_bench.metrics.clinical.cohort import (
     size_factor,
     weights_of,
 )
-from safe_bench.metrics.clinical.logrank import agree, describe_test, logrank_on
+from safe_bench.metrics.clinical.logrank import agreement, describe_test, logrank_on
 from safe_bench.prognostic import PrognosticScore
 from safe_bench.survival import LogRank
 
@@ -70,13 +70,13 @@ class _ScoreCheck:
         remap[self.tested] = np.arange(len(self.tested))
         return logrank_on(self.cmp, role, remap[codes], len(self.tested), weights)
 
-    def parts(self, weights: np.ndarray | None) -> tuple[float, bool]:
+    def parts(self, weights: np.ndarray | None) -> tuple[float, float]:
         """(1 - TVD of the risk-group distribution, log-rank agreement) for the table."""
         w = np.ones(len(self.table_codes)) if weights is None else weights
         tvd = 0.5 * float(np.abs(_shares(self.table_codes, self.n_groups, w) - self.train_shares).sum())
         train_test = self.train_test
         assert train_test is not None
-        return 1.0 - tvd, agree(train_test, self.test("synthetic", weights), size_factor(self.cmp))
+        return 1.0 - tvd, agreement(train_test, self.test("synthetic", weights), size_factor(self.cmp))
 
     def describe(self) -> dict[str, Any]:
         cmp, score = self.cmp, self.score
@@ -116,7 +116,7 @@ def score_agreement(cmp: Comparison) -> Measurement:
     """Each prognostic score declared in the schema (an expression cut into risk groups,
     e.g. the Nottingham Prognostic Index) on train and on the table under test: the
     risk-group distribution (1 - total variation distance) and the separation of the
-    groups' survival (log-rank agreement, as C.logrank). Score: the mean of the two,
+    groups' survival (log-rank effect agreement, as C.logrank). Score: the mean of the two,
     averaged over the scores. Interval: bootstrap over rows of the table."""
     if not cmp.schema.scores:
         raise MetricSkipped("no prognostic score declared: add a [scores] section to the schema")
