@@ -83,9 +83,30 @@ def test_toml_and_json_files_round_trip(tmp_path, gbsg2):
         f'expression = "{as_dict["scores"]["NPI"]["expression"]}"',
         "cuts = [3.4, 5.4]",
         'labels = ["good", "moderate", "poor"]',
+        "[primary]",
+        'column = "horTh"',
+        'level = "yes"',
     ]
     (tmp_path / "s.toml").write_text("\n".join(toml))
     assert load_schema(tmp_path / "s.toml") == gbsg2.schema
+
+
+@pytest.mark.parametrize(
+    "primary, problem",
+    [
+        ('column = "nope"', "not a column of the schema"),
+        ('column = "time"', "not a covariate"),
+        ('column = "horTh"', "needs the level"),
+        ('column = "age"\nlevel = "x"', "takes no level"),
+        ('column = "age"\nwhat = 1', "takes the keys"),
+    ],
+)
+def test_a_bad_primary_effect_is_named(tmp_path, gbsg2, primary, problem):
+    text = "\n".join(["[columns]", *[f'"{c}" = "{k.value}"' for c, k in gbsg2.schema.kinds.items()],
+                      "[survival]", 'time = "time"', 'event = "cens"', "[primary]", primary])
+    (tmp_path / "s.toml").write_text(text)
+    with pytest.raises(InputError, match=problem):
+        load_schema(tmp_path / "s.toml")
 
 
 def test_sdv_single_table_metadata_is_accepted(tmp_path):

@@ -14,7 +14,7 @@ def result(id: str, pillar: str, score: float, reps=None, ci=None, reference=Non
     return MetricResult(id, pillar, 1 - score, score, low, high, reference, status, replicates=reps)
 
 
-def test_pillars_are_means_and_safe_is_the_weighted_mean():
+def test_pillars_are_means_and_safe_is_the_weighted_geometric_mean():
     rng = np.random.default_rng(0)
     results = [
         result("S.a", "S", 0.8, rng.uniform(0.7, 0.9, 100), reference=0.9),
@@ -28,11 +28,32 @@ def test_pillars_are_means_and_safe_is_the_weighted_mean():
     assert pillars["C"].score == pytest.approx(0.5)
     assert pillars["P"].score == pytest.approx(0.6)
     assert pillars["P"].worst == "P.b"
-    assert pillars["SAFE"].score == pytest.approx((2 * 0.7 + 0.5 + 0.6) / 4)
+    assert pillars["SAFE"].score == pytest.approx((0.7**2 * 0.5 * 0.6) ** (1 / 4))
     assert pillars["S"].reference == pytest.approx(0.9)
-    assert pillars["SAFE"].reference == pytest.approx((2 * 0.9 + 0.8 + 1.0) / 4)
+    assert pillars["SAFE"].reference == pytest.approx((0.9**2 * 0.8 * 1.0) ** (1 / 4))
     for p in pillars.values():
         assert p.ci_low <= p.score <= p.ci_high
+    mean = score_pillars(results, weights={"S": 2, "C": 1, "P": 1}, composite="mean")["SAFE"]
+    assert mean.score == pytest.approx((2 * 0.7 + 0.5 + 0.6) / 4) and mean.composite == "mean"
+
+
+def test_a_leak_cannot_be_averaged_away():
+    """Copies score S and C near 1 and P near 0: the arithmetic mean (0.67) outranks an
+    honest table (0.63); the geometric mean does not."""
+    copies = [result("S.a", "S", 1.0), result("C.a", "C", 1.0), result("P.a", "P", 0.02)]
+    honest = [result("S.a", "S", 0.6), result("C.a", "C", 0.4), result("P.a", "P", 0.9)]
+    assert score_pillars(copies, composite="mean")["SAFE"].score > score_pillars(honest, composite="mean")["SAFE"].score
+    assert score_pillars(copies)["SAFE"].score < score_pillars(honest)["SAFE"].score
+
+
+def test_a_failed_metric_leaves_its_pillar_incomplete_never_higher():
+    results = [result("C.a", "C", 0.9), result("C.b", "C", 0.2), result("S.a", "S", 0.8), result("P.a", "P", 0.9)]
+    results[1].status, results[1].score, results[1].reason = "error", None, "MemoryError: too big"
+    pillars = score_pillars(results)
+    assert pillars["C"].status == "incomplete" and pillars["C"].score is None
+    assert pillars["C"].errors == {"C.b": "MemoryError: too big"} and "C.b" in pillars["C"].reason
+    assert pillars["SAFE"].status == "incomplete" and pillars["SAFE"].score is None
+    assert pillars["S"].ok and pillars["P"].ok
 
 
 def test_skipped_metrics_leave_the_aggregate_and_missing_pillars_are_said():
@@ -42,11 +63,14 @@ def test_skipped_metrics_leave_the_aggregate_and_missing_pillars_are_said():
         result("P.a", "P", 0.4, ci=(0.3, 0.5)),
     ]
     results[1].score = None
+    results[1].reason = "no prognostic score declared"
     pillars = score_pillars(results)
     assert pillars["S"].score == pytest.approx(0.8) and pillars["S"].metrics == ["S.a"]
-    assert pillars["C"].score is None and "no metric" in pillars["C"].reason
-    assert pillars["SAFE"].score == pytest.approx(0.6)
-    assert "C could not be scored" in pillars["SAFE"].reason
+    assert pillars["S"].skipped == {"S.skip": "no prognostic score declared"} and "1 of 2 metrics" in pillars["S"].reason
+    assert pillars["C"].score is None and pillars["C"].status == "not scored"
+    assert pillars["SAFE"].score is None and "C not scored" in pillars["SAFE"].reason
+    only_s_p = score_pillars(results, weights={"S": 1, "C": 0, "P": 1})["SAFE"]
+    assert only_s_p.score == pytest.approx(np.sqrt(0.8 * 0.4)) and only_s_p.metrics == ["S", "P"]
 
 
 def test_joint_interval_is_narrower_than_the_worst_case_sum():

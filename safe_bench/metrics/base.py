@@ -66,9 +66,10 @@ class Evidence:
     """The least data under which a metric can say anything: below it the metric is
     skipped with that reason (a 1-, 3- or 5-row table must not score 1.000 with a
     zero-width interval). ``rows``: rows of train and of the table under test;
-    ``distinct``: distinct rows of train (an all-identical table has one);
-    ``holdout_rows``: rows of the holdout, for metrics that need one (the reference
-    splits it in halves); ``events``: events in train and in the table under test, for
+    ``distinct``: distinct rows of train, and of the holdout for metrics that need
+    one (an all-identical table has one); ``holdout_rows``: rows of the holdout, for
+    metrics that need one (the reference splits it in halves: half of each of these
+    two suffices); ``events``: events in train and in the table under test, for
     metrics of a survival endpoint."""
 
     rows: int = 20
@@ -81,21 +82,20 @@ class Evidence:
         sizes = {"train": len(comparison.train), "the table under test": len(comparison.synthetic)}
         for what, n in sizes.items():
             if n < self.rows:
-                return f"too little evidence: {what} has {n} row(s), fewer than {self.rows}"
+                return f"too few rows in {what} to say anything: {n} row(s), fewer than {self.rows}"
         distinct = comparison.distinct_rows("train")
         if distinct < self.distinct:
-            return f"too little evidence: train has {distinct} distinct row(s), fewer than {self.distinct}"
+            return f"too few distinct rows in train to say anything: {distinct}, fewer than {self.distinct}"
         if "holdout" in spec.requires and comparison.has("holdout"):
             n = len(comparison.holdout)
             need = self.holdout_rows // 2 if comparison.is_reference else self.holdout_rows
             if n < need:
-                return f"too little evidence: the holdout has {n} row(s), fewer than {need}"
-        if "survival" in spec.requires:
-            event = comparison.schema.survival.event  # type: ignore[union-attr]
-            for what, role in (("train", "train"), ("the table under test", "synthetic")):
-                events = int((comparison.table(role)[event] == 1).sum())
-                if events < self.events:
-                    return f"too little evidence: {what} has {events} event(s), fewer than {self.events}"
+                return f"too few rows in the holdout to say anything: {n} row(s), fewer than {need}"
+        if "survival" in spec.requires and self.events:
+            events = int((comparison.train[comparison.schema.survival.event] == 1).sum())  # type: ignore[union-attr]
+            if events < self.events:
+                state = "every patient is censored" if events == 0 else f"{events} event(s), fewer than {self.events}"
+                return f"too few events in train to say anything: {state}"
         return None
 
 

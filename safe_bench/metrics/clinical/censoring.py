@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from safe_bench.comparison import Comparison
-from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import cached, frame_key, real_vs_real, tau, weights_of
 from safe_bench.metrics.clinical.coxmodel import Z95
 from safe_bench.survival import EventTimes, Horizon
@@ -32,7 +32,7 @@ def _follow_up(cmp: Comparison, role: str) -> EventTimes:
 
 
 @metric("C.censoring", pillar="C", name="Censoring and follow-up agreement", requires=("survival",),
-        reference_details=True)
+        reference_details=True, evidence=Evidence(events=0))  # a censoring rate needs no event
 def censoring_agreement(cmp: Comparison) -> Measurement:
     """Censoring rate and follow-up (reverse Kaplan-Meier curve on [0, tau]) of train
     and of the table under test. The rate's difference is scored against its standard

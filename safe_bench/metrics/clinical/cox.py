@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from safe_bench.comparison import Comparison
-from safe_bench.findings import claim_weights
+from safe_bench.findings import claim_weights, weighted_score
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import ALPHA, require_events
 from safe_bench.metrics.clinical.coxmodel import Z95, CoxFit, CoxPair, cox_pair
@@ -92,7 +92,7 @@ def cox_agreement(cmp: Comparison) -> Measurement:
     weights = claim_weights(primary)
     point = term_scores(train, table, table.coef)
     draws = coefficient_draws(table, cmp.rng(_SALT), cmp.n_bootstrap)
-    reps = np.array([weights @ term_scores(train, table, coef) for coef in draws])
+    reps = np.array([weighted_score(weights, term_scores(train, table, coef)) for coef in draws])
     difference = standardized_difference(train, table, table.coef)
     reversed_ = reversed_terms(train, table, table.coef)
     same_sign = np.sign(train.coef) == np.sign(table.coef)
@@ -123,4 +123,4 @@ def cox_agreement(cmp: Comparison) -> Measurement:
         "significance_agreement": float(np.mean(same_significance)),
         "interval": "parametric bootstrap of the table's log hazard ratios, N(beta, V)",
     }
-    return bootstrapped(float(np.mean(overlap)), float(weights @ point), reps, details)
+    return bootstrapped(float(np.mean(overlap)), weighted_score(weights, point), reps, details)

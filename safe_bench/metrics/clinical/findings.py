@@ -34,7 +34,7 @@ from scipy.stats import false_discovery_control
 
 from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
-from safe_bench.findings import HAZARD_RATIO, LOGRANK, Finding, claim_weights
+from safe_bench.findings import HAZARD_RATIO, LOGRANK, Finding, claim_weights, weighted_score
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import ALPHA, Group, cached, groups, require_events, size_factor
 from safe_bench.metrics.clinical.cox import coefficient_draws, overlaps, reversed_terms, standardized_difference
@@ -191,7 +191,7 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
 
     point = judged(None, tests[0])
     draws = coefficient_draws(pair.table, cmp.rng(_SALT), cmp.n_bootstrap) if pair is not None else [None] * cmp.n_bootstrap
-    reps = np.array([weights @ np.array([s for s, _ in judged(coef, table)]) for coef, table in zip(draws, tests[1:])])
+    reps = np.array([weighted_score(weights, np.array([s for s, _ in judged(coef, table)])) for coef, table in zip(draws, tests[1:])])
     details: dict[str, Any] = {
         "source": "declared" if declared else "derived from train",
         "alpha": ALPHA,
@@ -203,7 +203,7 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
     if notes or untestable:
         details["untestable"] = notes + untestable
     scores = np.array([s for s, _ in point])
-    return bootstrapped(float(np.mean(scores == 1.0)), float(weights @ scores), reps, details)
+    return bootstrapped(float(np.mean(scores == 1.0)), weighted_score(weights, scores), reps, details)
 
 
 def _describe(

@@ -177,7 +177,10 @@ def _trained(cmp: Comparison, role: str, task: Task) -> Any:
 def train_synthetic_test_real(cmp: Comparison) -> Measurement:
     """Each task (survival: Cox C-index; categorical target: ROC AUC; numeric target:
     R^2) is trained on the table under test and on train, and both models are tested on
-    the holdout. Score per task: (m_table - chance) / (m_train - chance), clipped to
+    the holdout. Like is compared with like: when the table under test is smaller than
+    train, the real model is trained on a seeded sample of train of the table's size (so
+    the holdout reference, trained on half the holdout, is no longer held to a model
+    trained on all of train: 0.505 beside 0.908 on GBSG2 before). Score per task: (m_table - chance) / (m_train - chance), clipped to
     0..1; the metric is the mean over tasks. Interval: paired bootstrap over the holdout
     test rows (the models are not refitted)."""
     tasks = _tasks(cmp)
@@ -189,6 +192,8 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
     if not cmp.schema.covariates:
         raise MetricSkipped("no covariate to predict from")
     holdout = cmp.holdout
+    # like with like: the model trained on real rows sees no more rows than the table has
+    baseline = cmp.sample("train", len(cmp.synthetic))
     test_rows = _rows(len(holdout), TEST_ROWS, cmp.rng(_SALT + 1))
     test = holdout.iloc[test_rows].reset_index(drop=True)
     resamples = [weights_of(idx, len(test)) for idx in cmp.resamples(len(test))]
@@ -203,7 +208,7 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
             details["skipped_tasks"][task.name] = "the holdout test rows have fewer than 2 events"
             continue
         x = encoding.transform(rows)
-        (on_train, n_train), (on_table, n_table) = _trained(cmp, "train", task), _trained(cmp, "synthetic", task)
+        (on_train, n_train), (on_table, n_table) = _trained(cmp, baseline, task), _trained(cmp, "synthetic", task)
         with threadpool_limits(1, user_api="openmp"):
             on_train_x, on_table_x = task.predict(on_train, x), task.predict(on_table, x)
         m_train, measure_train = task.scorer(rows, on_train_x)
