@@ -39,7 +39,8 @@ def censoring_agreement(cmp: Comparison) -> Measurement:
     error for two real samples of these sizes (score 1 within 1.96 standard errors,
     ``1.96 se / |difference|`` beyond); the follow-up curves' integrated absolute
     difference over tau against the 95th percentile of the same distance between two
-    real samples (bootstrap samples of train). Score: the mean of the two. Value: the
+    real samples (bootstrap samples of train). Score: the lower of the two (a table must
+    keep both how many patients were censored and when). Value: the
     censoring rate's absolute difference. Interval: bootstrap over rows of the table."""
     train, table = _follow_up(cmp, "train"), _follow_up(cmp, "synthetic")
     n_train, n_table = len(train), len(table)
@@ -58,8 +59,8 @@ def censoring_agreement(cmp: Comparison) -> Measurement:
     def score(weights: np.ndarray) -> tuple[float, float, float]:
         rate = float(weights @ table.event / weights.sum())
         follow = gap(table.survival_at(table_positions, weights))
-        return rate, follow, float(np.mean([within_sampling(abs(rate - train_rate), Z95 * rate_se),
-                                             within_sampling(follow, threshold)]))
+        return rate, follow, float(min(within_sampling(abs(rate - train_rate), Z95 * rate_se),
+                                        within_sampling(follow, threshold)))
 
     rate, follow, point = score(np.ones(n_table))
     reps = np.array([score(weights_of(idx, n_table))[2] for idx in cmp.resamples(n_table)])

@@ -35,8 +35,10 @@ MAX_TRAIN_ROWS = 20_000
 TEST_ROWS = 2_000
 #: The model trained on train must beat chance by this much for a task to count.
 MIN_SKILL = 0.02
-#: Penalty of the Cox model (scikit-survival ``CoxnetSurvivalAnalysis``): mostly ridge.
-COX_ALPHA, COX_L1_RATIO = 1e-3, 0.01
+#: Penalty of the Cox model (scikit-survival ``CoxnetSurvivalAnalysis``): mostly ridge,
+#: 1e-3 unless the fit diverges (scikit-survival's "weights are too large"), then the
+#: next, stronger one.
+COX_ALPHAS, COX_L1_RATIO = (1e-3, 1e-2, 1e-1), 0.01
 _SALT = 0x757
 
 
@@ -77,7 +79,12 @@ def _survival_task(schema: Schema) -> Task:
 
     def fit(x: np.ndarray, frame: pd.DataFrame, seed: int) -> Any:
         y = Surv.from_arrays(frame[event].to_numpy() > 0, frame[time].to_numpy())
-        return CoxnetSurvivalAnalysis(alphas=[COX_ALPHA], l1_ratio=COX_L1_RATIO).fit(x, y)
+        for alpha in COX_ALPHAS[:-1]:  # a stronger penalty when the coordinate descent diverges
+            try:
+                return CoxnetSurvivalAnalysis(alphas=[alpha], l1_ratio=COX_L1_RATIO).fit(x, y)
+            except ArithmeticError:
+                continue
+        return CoxnetSurvivalAnalysis(alphas=[COX_ALPHAS[-1]], l1_ratio=COX_L1_RATIO).fit(x, y)
 
     def scorer(frame: pd.DataFrame, risk: np.ndarray) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
         t, e = frame[time].to_numpy(), frame[event].to_numpy()
