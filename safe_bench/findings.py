@@ -149,3 +149,8 @@ def claim_weights(primary: Sequence[bool]) -> np.ndarray:
     if not flags.any() or flags.all():
         return np.full(len(flags), 1.0 / len(flags))
     return np.where(flags, PRIMARY_SHARE / flags.sum(), (1.0 - PRIMARY_SHARE) / (~flags).sum())
+
+
+def weighted_score(weights: np.ndarray, scores: np.ndarray) -> float:
+    """The weighted mean of 0..1 scores, held in 0..1 against rounding."""
+    return float(np.clip(weights @ scores, 0.0, 1.0))
