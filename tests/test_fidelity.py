@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import cdist
 from sdmetrics.column_pairs import CorrelationSimilarity
+from scipy.special import kolmogi
 from sdmetrics.single_column import KSComplement, TVComplement
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -22,7 +23,7 @@ from safe_bench.encoding import Encoding
 from safe_bench.metrics import PILLAR_NAMES
 from safe_bench.protocol import split
 from safe_bench.schema import Kind, Schema
-from safe_bench.uncertainty import centred_replicates, resamples
+from safe_bench.uncertainty import centred_replicates, resamples, within_sampling
 from safe_bench.validation import conform
 from tests.conftest import shuffle_columns
 
@@ -37,11 +38,19 @@ def test_ks_and_tv_equal_sdmetrics_on_gbsg2(gbsg2, gbsg2_split):
     assert set(tv.details["columns"]) == set(schema.categorical)
     for col in schema.numeric:
         expected = KSComplement.compute(gbsg2_split.train[col], synthetic[col])
-        assert ks.details["columns"][col]["score"] == pytest.approx(expected, abs=1e-9)
+        assert 1 - ks.details["columns"][col]["ks"] == pytest.approx(expected, abs=1e-9)
     for col in schema.categorical:
         expected = TVComplement.compute(gbsg2_split.train[col], synthetic[col])
-        assert tv.details["columns"][col]["score"] == pytest.approx(expected, abs=1e-9)
-    assert ks.score == pytest.approx(np.mean([KSComplement.compute(gbsg2_split.train[c], synthetic[c]) for c in schema.numeric]), abs=1e-9)
+        assert 1 - tv.details["columns"][col]["tvd"] == pytest.approx(expected, abs=1e-9)
+    assert 1 - ks.value == pytest.approx(np.mean([KSComplement.compute(gbsg2_split.train[c], synthetic[c]) for c in schema.numeric]), abs=1e-9)
+    # Scores: each distance against its real-vs-real 95th percentile. KS: the critical value
+    # of Kolmogorov's limit law, c(0.05) = kolmogi(0.05), by scipy.
+    n, m = len(gbsg2_split.train), len(synthetic)
+    for col, entry in ks.details["columns"].items():
+        critical = kolmogi(0.05) * np.sqrt((n + m) / (n * m))
+        assert entry["real_vs_real_q95"] == pytest.approx(critical, rel=1e-5)  # sqrt(-ln(0.025) / 2) vs exact
+        assert entry["score"] == pytest.approx(min(1.0, critical / entry["ks"]) if entry["ks"] > 0 else 1.0)
+    assert ks.score == pytest.approx(np.mean([e["score"] for e in ks.details["columns"].values()]))
     assert ks.ci_low <= ks.score <= ks.ci_high
     assert tv.ci_low <= tv.score <= tv.ci_high
 
@@ -93,11 +102,12 @@ def test_vectorised_bootstrap_equals_sdmetrics_on_each_resample(gbsg2, gbsg2_spl
     result = evaluate(train, synthetic, None, gbsg2.schema, metrics=["S.ks", "S.tv"], n_bootstrap=10, seed=4)
     for metric_id, columns, single in [("S.ks", gbsg2.schema.numeric, KSComplement),
                                        ("S.tv", gbsg2.schema.categorical, TVComplement)]:
+        got = result.metric(metric_id)
+        q95 = {c: got.details["columns"][c]["real_vs_real_q95"] for c in columns}
         direct = np.array([
-            np.mean([single.compute(train[c], synthetic[c].iloc[idx]) for c in columns])
+            np.mean([within_sampling(1 - single.compute(train[c], synthetic[c].iloc[idx]), q95[c]) for c in columns])
             for idx in resamples(len(synthetic), 10, 4)
         ])
-        got = result.metric(metric_id)
         assert got.replicates == pytest.approx(centred_replicates(got.score, direct), abs=1e-6), metric_id
 
 

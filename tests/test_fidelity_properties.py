@@ -17,7 +17,7 @@ PROPERTY = settings(max_examples=15, deadline=None, derandomize=True, suppress_h
 
 
 @st.composite
-def tables(draw: st.DrawFn, min_rows: int = 12) -> pd.DataFrame:
+def tables(draw: st.DrawFn, min_rows: int = 20) -> pd.DataFrame:
     """Mixed tables: numbers with or without ties, a datetime, a categorical column with
     1 to 4 categories (1: constant), a boolean; missing values at a drawn rate."""
     n = draw(st.integers(min_rows, 80))

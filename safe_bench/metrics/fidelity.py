@@ -39,7 +39,7 @@ from safe_bench.comparison import Comparison
 from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples
+from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples, within_sampling
 
 #: Feature values per block when summing features over a table (bounds memory at 1M rows).
 _BLOCK = 1 << 22
@@ -212,6 +212,21 @@ def _measure(values: dict[str, Replicated], what: str, details: dict, value: Cal
     return bootstrapped(value(float(table[0])), float(table[0]), table[1:], details)
 
 
+def _against_sampling(
+    complements: dict[str, Replicated], thresholds: dict[str, float], what: str, details: dict[str, dict]
+) -> Measurement:
+    """Per column ``1 - distance`` (estimate and replicates) and the distance's 95th
+    percentile between two real samples of these sizes: the value is the mean distance
+    (as SDMetrics reports its complement), the score the mean over columns of each
+    distance judged against real sampling (:func:`~safe_bench.uncertainty.within_sampling`)."""
+    raw = _replicated(complements, what)
+    scores = {c: within_sampling(1.0 - v, thresholds[c]) for c, v in complements.items()}
+    for col, score in scores.items():
+        details[col].update(score=score[0], real_vs_real_q95=thresholds[col])
+    table = _replicated(scores, what)
+    return bootstrapped(1.0 - float(raw[0]), float(table[0]), table[1:], {"columns": details})
+
+
 def _skip_note(table: str) -> dict[str, str]:
     return {"skipped": f"all values missing in {table}"}
 
@@ -305,13 +320,18 @@ def _ks_replicates(t: np.ndarray, under_test: np.ndarray, weights: np.ndarray, b
 @metric("S.ks", pillar="S", name="Kolmogorov-Smirnov complement")
 @_single_threaded
 def ks_complement(cmp: Comparison) -> Measurement:
-    """Per numeric or datetime column, 1 - the two-sample Kolmogorov-Smirnov statistic
+    """Per numeric or datetime column, the two-sample Kolmogorov-Smirnov statistic D
     between train and the table under test, missing values left out (S.missing compares
-    them); equals SDMetrics' KSComplement. Interval: row bootstrap of the table under test."""
+    them); 1 - D equals SDMetrics' KSComplement. Value: the mean D. Each column's D is
+    judged against its 5 % critical value for two real samples of these sizes,
+    ``1.358 sqrt((n + m) / (n m))`` (Kolmogorov's limit law; Smirnov 1948): score 1
+    within it, ``critical / D`` beyond. Score: the mean over columns. Interval: row
+    bootstrap of the table under test."""
     if not cmp.schema.numeric:
         raise MetricSkipped("no numeric column")
     weights, buffers = _weights(cmp), _Buffers()
     values: dict[str, Replicated] = {}
+    thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.numeric:
         t = _memo(cmp, ("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))  # NaN last
@@ -321,13 +341,30 @@ def ks_complement(cmp: Comparison) -> Measurement:
             details[col] = _skip_note("train" if t_gaps == len(t) else "the table under test")
             continue
         values[col] = _ks_replicates(t[: len(t) - t_gaps], y, weights, buffers)
+        n, m = len(t) - t_gaps, len(y) - y_gaps
+        thresholds[col] = KS_CRITICAL * np.sqrt((n + m) / (n * m))
         details[col] = {
             "ks": 1.0 - values[col][0],
-            "score": values[col][0],
             "missing_left_out": {"train": t_gaps, "synthetic": y_gaps},
             "histogram": _histogram(t[: len(t) - t_gaps], y[~np.isnan(y)]),
         }
-    return _measure(values, "numeric column", {"columns": details}, lambda s: 1.0 - s)
+    return _against_sampling(values, thresholds, "numeric column", details)
+
+
+#: Kolmogorov's c(0.05) = sqrt(-ln(0.025) / 2): the two-sample KS statistic's 5 % critical
+#: value is c sqrt((n + m) / (n m)).
+KS_CRITICAL = float(np.sqrt(-np.log(0.025) / 2))
+#: Draws of the parametric null of S.tv (multinomial samples from train's shares).
+TV_NULL_DRAWS = 200
+_SALT_TV_NULL = 0x7F5
+
+
+def _tv_null(shares: np.ndarray, n: int, m: int, rng: np.random.Generator) -> float:
+    """The 95th percentile of the total variation distance between two multinomial
+    samples of ``n`` and ``m`` rows from the same ``shares`` (a parametric bootstrap null)."""
+    a = rng.multinomial(n, shares, size=TV_NULL_DRAWS) / n
+    b = rng.multinomial(m, shares, size=TV_NULL_DRAWS) / m
+    return float(np.quantile(0.5 * np.abs(a - b).sum(axis=1), 0.95))
 
 
 #: Equal-width bins of the per-column histograms in S.ks details (what report figures draw).
@@ -356,15 +393,21 @@ def _frequencies(counts: np.ndarray) -> np.ndarray:
 @metric("S.tv", pillar="S", name="Total variation complement")
 @_single_threaded
 def tv_complement(cmp: Comparison) -> Measurement:
-    """Per categorical or boolean column, 1 - the total variation distance between the
+    """Per categorical or boolean column, the total variation distance between the
     category frequencies of train and the table under test, missing values left out
-    (S.missing compares them) and categories train never had counted in full; equals
-    SDMetrics' TVComplement. Interval: row bootstrap of the table under test."""
+    (S.missing compares them) and categories train never had counted in full; its
+    complement equals SDMetrics' TVComplement. Value: the mean distance. Each column's
+    distance is judged against its 95th percentile between two real samples of these
+    sizes (multinomial draws from train's shares, a parametric bootstrap): score 1
+    within it, ``q95 / distance`` beyond. Score: the mean over columns. Interval: row
+    bootstrap of the table under test."""
     if not cmp.schema.categorical:
         raise MetricSkipped("no categorical column")
     tuples, codes, _ = _category_tuples(cmp, cmp.synthetic, _weights(cmp))
     values: dict[str, Replicated] = {}
+    thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
+    rng = cmp.rng(_SALT_TV_NULL)
     for col in cmp.schema.categorical:
         k = len(cmp.encoding.categories[col])
         t_counts = np.bincount(_codes(cmp, cmp.train, col), minlength=k + 2)[None, :].astype(float)
@@ -377,11 +420,11 @@ def tv_complement(cmp: Comparison) -> Measurement:
         p_y = _frequencies(y_counts)
         values[col] = 1.0 - 0.5 * np.abs(p_y - _frequencies(t_counts)).sum(axis=1)
         values[col][np.isnan(p_y).any(axis=1)] = np.nan
+        thresholds[col] = _tv_null(_frequencies(t_counts)[0], int(t_counts.sum()), int(y_counts[0].sum()), rng)
         slots = k + 1 + int(p_y[0, k + 1] > 0)  # the categories, missing (left out, 0) and unseen if any
         kept = [i for i in range(slots) if i != k]
         details[col] = {
             "tvd": 1.0 - values[col][0],
-            "score": values[col][0],
             "unseen_share": p_y[0, k + 1],
             "missing_left_out": missing,
             "shares": {
@@ -390,7 +433,7 @@ def tv_complement(cmp: Comparison) -> Measurement:
                 "synthetic": p_y[0, kept].tolist(),
             },
         }
-    return _measure(values, "categorical column", {"columns": details}, lambda s: 1.0 - s)
+    return _against_sampling(values, thresholds, "categorical column", details)
 
 
 @metric("S.missing", pillar="S", name="Missing-rate agreement")
