@@ -91,3 +91,11 @@ def within_sampling(distance: np.ndarray | float, threshold: np.ndarray | float)
     q = np.broadcast_to(np.asarray(threshold, dtype=float), d.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(d <= q, 1.0, np.minimum(1.0, q / d))
+
+
+def proportion_threshold(p: float, n: int, m: int) -> float:
+    """1.96 standard errors of the difference between a share in two real samples of
+    ``n`` and ``m`` rows whose true share is ``p`` (``p(1 - p)`` held at least at
+    ``0.25 / n`` so that a share of 0 or 1 in train still allows sampling noise)."""
+    spread = max(p * (1.0 - p), 0.25 / n)
+    return float(stats.norm.ppf(1 - (1 - LEVEL) / 2) * np.sqrt(spread * (1.0 / n + 1.0 / m)))

@@ -281,8 +281,11 @@ def test_missing_values_are_compared_and_never_dropped_silently(flchain_split):
     missing = result.metric("S.missing").details["columns"]["creatinine"]
     assert missing["train"] == pytest.approx(train["creatinine"].isna().mean())
     assert missing["synthetic"] == pytest.approx(synthetic["creatinine"].isna().mean())
-    assert missing["score"] == pytest.approx(1 - abs(missing["train"] - missing["synthetic"]))
-    assert missing["score"] < 0.7
+    difference, threshold = abs(missing["train"] - missing["synthetic"]), missing["real_vs_real_q95"]
+    p, n = missing["train"], len(train)  # 1.96 standard errors of a difference of two shares, by hand
+    assert threshold == pytest.approx(1.959964 * np.sqrt(p * (1 - p) * 2 / n), rel=1e-5)
+    assert missing["score"] == pytest.approx(threshold / difference)
+    assert missing["score"] < 0.2
     ks = result.metric("S.ks").details["columns"]["creatinine"]
     assert ks["missing_left_out"] == {"train": int(train["creatinine"].isna().sum()),
                                       "synthetic": int(synthetic["creatinine"].isna().sum())}

@@ -39,7 +39,7 @@ from safe_bench.comparison import Comparison
 from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.uncertainty import centred_replicates, percentile_ci, resamples, within_sampling
+from safe_bench.uncertainty import centred_replicates, percentile_ci, proportion_threshold, resamples, within_sampling
 
 #: Feature values per block when summing features over a table (bounds memory at 1M rows).
 _BLOCK = 1 << 22
@@ -213,7 +213,8 @@ def _measure(values: dict[str, Replicated], what: str, details: dict, value: Cal
 
 
 def _against_sampling(
-    complements: dict[str, Replicated], thresholds: dict[str, float], what: str, details: dict[str, dict]
+    complements: dict[str, Replicated], thresholds: dict[str, float], what: str, details: dict[str, dict],
+    key: str = "columns", **extra: object,
 ) -> Measurement:
     """Per column ``1 - distance`` (estimate and replicates) and the distance's 95th
     percentile between two real samples of these sizes: the value is the mean distance
@@ -224,7 +225,7 @@ def _against_sampling(
     for col, score in scores.items():
         details[col].update(score=score[0], real_vs_real_q95=thresholds[col])
     table = _replicated(scores, what)
-    return bootstrapped(1.0 - float(raw[0]), float(table[0]), table[1:], {"columns": details})
+    return bootstrapped(1.0 - float(raw[0]), float(table[0]), table[1:], {key: details, **extra})
 
 
 def _skip_note(table: str) -> dict[str, str]:
@@ -357,6 +358,7 @@ KS_CRITICAL = float(np.sqrt(-np.log(0.025) / 2))
 #: Draws of the parametric null of S.tv (multinomial samples from train's shares).
 TV_NULL_DRAWS = 200
 _SALT_TV_NULL = 0x7F5
+_SALT_KWAY_NULL = 0x7F6
 
 
 def _tv_null(shares: np.ndarray, n: int, m: int, rng: np.random.Generator) -> float:
@@ -439,18 +441,23 @@ def tv_complement(cmp: Comparison) -> Measurement:
 @metric("S.missing", pillar="S", name="Missing-rate agreement")
 @_single_threaded
 def missing_rate(cmp: Comparison) -> Measurement:
-    """Per column, 1 - |missing rate in train - missing rate in the table under test|
-    (missing treated as a value of its own). Interval: row bootstrap of the table under test."""
+    """Per column, |missing rate in train - missing rate in the table under test| (value:
+    the mean), judged against 1.96 standard errors of that difference between two real
+    samples of these sizes (:func:`~safe_bench.uncertainty.proportion_threshold`): score
+    1 within, ``threshold / difference`` beyond; the mean over columns. Interval: row
+    bootstrap of the table under test."""
     columns = cmp.schema.features
     weights = _weights(cmp)
     rates = _totals(weights, [(cmp.synthetic[c].isna().to_numpy(),) for c in columns]) / len(cmp.synthetic)
     values: dict[str, Replicated] = {}
+    thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
     for j, col in enumerate(columns):
         rate_t = float(cmp.train[col].isna().mean())
         values[col] = 1.0 - np.abs(rates[:, j] - rate_t)
-        details[col] = {"train": rate_t, "synthetic": rates[0, j], "score": values[col][0]}
-    return _measure(values, "column", {"columns": details}, lambda s: 1.0 - s)
+        thresholds[col] = proportion_threshold(rate_t, len(cmp.train), len(cmp.synthetic))
+        details[col] = {"train": rate_t, "synthetic": rates[0, j]}
+    return _against_sampling(values, thresholds, "column", details)
 
 
 @metric("S.range", pillar="S", name="Range and category coverage")
@@ -665,9 +672,11 @@ def pair_trends(cmp: Comparison) -> Measurement:
 @metric("S.kway", pillar="S", name="Three-way marginal agreement")
 @_single_threaded
 def three_way(cmp: Comparison) -> Measurement:
-    """Per column triple, 1 - the total variation distance between the joint frequencies
-    of train and the table under test on train-fitted bins (numbers in train quintiles,
-    categories as such; missing a bin of its own, categories train never had one more).
+    """Per column triple, the total variation distance between the joint frequencies of
+    train and the table under test on train-fitted bins (numbers in train quintiles,
+    categories as such; missing a bin of its own, categories train never had one more),
+    judged like S.tv against its 95th percentile between two real samples (multinomial
+    draws from train's joint shares); value: the mean distance.
     All triples, or 30 (N_TRIPLES) distinct seeded random ones when there are more (the same
     for the synthetic table and the reference). Interval: row bootstrap."""
     columns = cmp.schema.features
@@ -684,7 +693,9 @@ def three_way(cmp: Comparison) -> Measurement:
         for i in used
     }
     values: dict[str, Replicated] = {}
+    thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
+    null = cmp.rng(_SALT_KWAY_NULL)
     for triple in triples:
         cols = [columns[i] for i in triple]
         ids, rows = _combine([bins[c] for c in cols])
@@ -692,8 +703,9 @@ def three_way(cmp: Comparison) -> Measurement:
         y_freq = _frequencies(_code_counts(weights, ids[len(cmp.train):], len(rows)))
         name = " | ".join(cols)
         values[name] = 1.0 - 0.5 * np.abs(y_freq - t_freq).sum(axis=1)
-        details[name] = {"tvd": 1.0 - values[name][0], "score": values[name][0], "cells": len(rows)}
-    return _measure(values, "column triple", {"triples": details, "bins_per_number": "train quintiles"}, lambda s: 1.0 - s)
+        thresholds[name] = _tv_null(t_freq, len(cmp.train), len(cmp.synthetic), null)
+        details[name] = {"tvd": 1.0 - values[name][0], "cells": len(rows)}
+    return _against_sampling(values, thresholds, "column triple", details, "triples", bins_per_number="train quintiles")
 
 
 # ---------------------------------------------------------------------- joint, by sample

@@ -17,9 +17,8 @@ import numpy as np
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import cached, frame_key, real_vs_real, tau, weights_of
-from safe_bench.metrics.clinical.coxmodel import Z95
 from safe_bench.survival import EventTimes, Horizon
-from safe_bench.uncertainty import within_sampling
+from safe_bench.uncertainty import proportion_threshold, within_sampling
 
 
 def _follow_up(cmp: Comparison, role: str) -> EventTimes:
@@ -45,7 +44,7 @@ def censoring_agreement(cmp: Comparison) -> Measurement:
     train, table = _follow_up(cmp, "train"), _follow_up(cmp, "synthetic")
     n_train, n_table = len(train), len(table)
     train_rate = float(train.event.mean())
-    rate_se = np.sqrt(max(train_rate * (1 - train_rate), 0.25 / n_train) * (1 / n_train + 1 / n_table))
+    rate_threshold = proportion_threshold(train_rate, n_train, n_table)
     horizon = Horizon.of(tau(cmp), train, table)
     train_curve = train.survival_at(train.positions(horizon.starts))
     table_positions, train_positions = table.positions(horizon.starts), train.positions(horizon.starts)
@@ -59,13 +58,13 @@ def censoring_agreement(cmp: Comparison) -> Measurement:
     def score(weights: np.ndarray) -> tuple[float, float, float]:
         rate = float(weights @ table.event / weights.sum())
         follow = gap(table.survival_at(table_positions, weights))
-        return rate, follow, float(min(within_sampling(abs(rate - train_rate), Z95 * rate_se),
+        return rate, follow, float(min(within_sampling(abs(rate - train_rate), rate_threshold),
                                         within_sampling(follow, threshold)))
 
     rate, follow, point = score(np.ones(n_table))
     reps = np.array([score(weights_of(idx, n_table))[2] for idx in cmp.resamples(n_table)])
     details: dict[str, Any] = {
-        "train_rate": train_rate, "table_rate": rate, "rate_se": rate_se,
+        "train_rate": train_rate, "table_rate": rate, "rate_real_vs_real_q95": rate_threshold,
         "follow_up_iad": follow, "follow_up_real_vs_real_q95": float(threshold), "tau": horizon.tau,
     }
     return bootstrapped(abs(rate - train_rate), point, reps, details)
