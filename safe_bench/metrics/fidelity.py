@@ -769,8 +769,11 @@ def detection(cmp: Comparison) -> Measurement:
     """A classifier tries to tell train rows from rows of the table under test: mean ROC
     AUC over 5 stratified, seeded cross-validation folds, identical rows (within and
     across the two tables) in the same fold so that no row is scored by a classifier that
-    saw its copy under the other label; score
-    1 - 2 max(AUC - 0.5, 0) (Lopez-Paz & Oquab 2017). The classifier is scikit-learn's
+    saw its copy under the other label (Lopez-Paz & Oquab 2017). Value: the AUC. Score:
+    its excess over 0.5 judged against the one-sided 95th percentile of the AUC when the
+    two tables are alike, ``1.645 sqrt((2m + 1) / (12 m^2))`` for m rows per class (the
+    Mann-Whitney null; Hanley & McNeil 1982): 1 within it, ``threshold / excess``
+    beyond. The classifier is scikit-learn's
     HistGradientBoostingClassifier (gradient boosting on binned features, chosen for
     speed: linear in rows, missing values and categories handled natively), with early
     stopping on a seeded 10 % validation split of each training fold at every size (so
@@ -803,10 +806,12 @@ def detection(cmp: Comparison) -> Measurement:
     with warnings.catch_warnings():  # a resample may leave a fold without one table's rows
         warnings.simplefilter("ignore", RuntimeWarning)
         auc = np.nanmean(aucs, axis=0)
-    score = 1.0 - 2.0 * np.maximum(auc - 0.5, 0.0)
+    threshold = _auc_null(m)
+    score = within_sampling(np.maximum(auc - 0.5, 0.0), threshold)
     details = {
         "auc": auc[0],
         "auc_ci": list(percentile_ci(centred_replicates(auc[0], auc[1:]))),
+        "real_vs_real_q95": 0.5 + threshold,
         "fold_aucs": [a[0] for a in aucs],
         "rows_per_class": m,
         "rows": {"train": len(cmp.train), "synthetic": len(cmp.synthetic)},
@@ -815,6 +820,12 @@ def detection(cmp: Comparison) -> Measurement:
         "folds": DETECT_FOLDS,
     }
     return bootstrapped(float(auc[0]), float(score[0]), score[1:], details)
+
+
+def _auc_null(m: int) -> float:
+    """The one-sided 95th percentile of AUC - 0.5 for m scored rows of each class when
+    the scores do not depend on the class (Mann-Whitney U under the null)."""
+    return float(1.6448536269514722 * np.sqrt((2 * m + 1) / (12.0 * m * m)))
 
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
