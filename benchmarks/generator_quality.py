@@ -27,16 +27,19 @@ BASELINE = "independent"
 PILLARS = ("S", "C", "P", "SAFE")
 
 
-def _cell(mean: float, low: float, high: float) -> str:
-    return "-" if pd.isna(mean) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+def _cell(mean: float, low: float, high: float, status: str = "ok") -> str:
+    if status != "ok":
+        return status
+    return "-" if pd.isna(mean) else f"{mean:.3f}" + ("" if pd.isna(low) else f" [{low:.3f}, {high:.3f}]")
 
 
 def summary(store: Store) -> pd.DataFrame:
-    """One row per (dataset, generator): pillar means with t intervals and the median time."""
+    """One row per (dataset, generator): pillar means over seeds with their 95 % intervals
+    (:func:`safe_bench.ranking.combine_seeds`) and the median time."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
     for pillar in PILLARS:
         for r in seed_means(store.scores(pillar)).itertuples():
-            rows.setdefault((r.dataset, r.generator), {})[pillar] = _cell(r.mean, r.ci_low, r.ci_high)
+            rows.setdefault((r.dataset, r.generator), {})[pillar] = _cell(r.mean, r.ci_low, r.ci_high, r.status)
     cells = store.cells()
     cells["fit+sample s"] = cells["fit_seconds"] + cells["sample_seconds"]
     timing = cells.groupby(["dataset", "generator"])["fit+sample s"].median()
@@ -76,7 +79,7 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def report(store: Store) -> str:
-    lines = ["Scores (mean over seeds, 95 % t interval) and fit + sample seconds (median over seeds)", "",
+    lines = ["Scores (mean over seeds, 95 % interval: each seed's bootstrap and the spread between seeds) and fit + sample seconds (median over seeds)", "",
              markdown(summary(store)), "", f"Paired by seed against `{BASELINE}`", "",
              markdown(against_baseline(store)), "", "Metrics in the pillars:"]
     lines += [f"- {pillar}: {', '.join(ids)}" for pillar, ids in metrics_used(store).items()]

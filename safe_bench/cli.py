@@ -22,6 +22,7 @@ from safe_bench.protocol import split
 from safe_bench.ranking import Leaderboard, leaderboard, paired_difference
 from safe_bench.runner import Progress, open_backend, run_suite
 from safe_bench.schema import infer_schema, load_schema
+from safe_bench.scoring import PillarScore
 from safe_bench.store import Store
 from safe_bench.suite import load_suite
 
@@ -32,6 +33,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _ci(low: float | None, high: float | None) -> str:
     return "" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
+
+
+def _pillar_score(p: PillarScore) -> str:
+    """A pillar's score, or ``incomplete`` / ``not scored`` when it has none."""
+    return _fmt(p.score) if p.score is not None or p.ok else p.status
 
 
 def render_table(rows: list[list[str]], header: list[str]) -> str:
@@ -54,9 +60,10 @@ def render_result(result: EvaluationResult) -> str:
     scores = {r.id: r.score for r in result.metrics}
     pillar_rows = []
     for key, p in result.pillars.items():
-        label = f"{key}  {PILLAR_NAMES.get(key, 'weighted mean of S, C, P')}"
+        composite = f"weighted {p.composite or 'arithmetic'} mean of S, C, P"
+        label = f"{key}  {PILLAR_NAMES.get(key, composite)}"
         worst = f"{p.worst} {_fmt(scores[p.worst])}" if p.worst in scores else (p.worst or "")
-        pillar_rows.append([label, _fmt(p.score), _ci(p.ci_low, p.ci_high), _fmt(p.reference), worst, p.reason])
+        pillar_rows.append([label, _pillar_score(p), _ci(p.ci_low, p.ci_high), _fmt(p.reference), worst, p.reason])
     metric_rows = [
         [r.id, _fmt(r.score), _ci(r.ci_low, r.ci_high), _fmt(r.reference), r.status, r.reason]
         for r in result.metrics
@@ -162,8 +169,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for rank, run in enumerate(runs, 1):
         p = run.result.pillars
         rows.append(
-            [str(rank), run.result.label, f"{_fmt(p['SAFE'].score)} {_ci(p['SAFE'].ci_low, p['SAFE'].ci_high)}",
-             _fmt(p["S"].score), _fmt(p["C"].score), _fmt(p["P"].score)]
+            [str(rank), run.result.label, f"{_pillar_score(p['SAFE'])} {_ci(p['SAFE'].ci_low, p['SAFE'].ci_high)}",
+             _pillar_score(p["S"]), _pillar_score(p["C"]), _pillar_score(p["P"])]
         )
     ref = runs[0].result.pillars
     rows.append(["", "holdout (real reference)", _fmt(ref["SAFE"].reference),
@@ -210,7 +217,7 @@ def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> s
     ]
     means = board.means
     generators = list(board.table["generator"])
-    per_dataset = []
+    per_dataset, unscored = [], []
     for dataset, group in means.groupby("dataset"):
         by_gen = group.set_index("generator")
         row = [str(dataset)]
@@ -218,11 +225,15 @@ def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> s
             m = by_gen.loc[gen]
             rank = board.ranks.loc[dataset, gen] if dataset in board.ranks.index else None
             low, high = (None, None) if pd.isna(m.ci_low) else (m.ci_low, m.ci_high)
-            text = "failed" if pd.isna(m["mean"]) else f"{m['mean']:.3f} {_ci(low, high)}".rstrip()
+            text = f"{m['mean']:.3f} {_ci(low, high)}".rstrip() if m.status == "ok" else m.status
             row.append(text + ("" if rank is None else f" ({rank:g})"))
+            if m.status in ("incomplete", "not scored"):
+                unscored.append(f"  {dataset} x {gen}: {m.reason}")
         per_dataset.append(row)
-    parts.append(f"{score} per dataset: mean over seeds [95% t interval] (rank)\n"
-                 + render_table(per_dataset, ["dataset", *generators]))
+    parts.append(f"{score} per dataset: mean over seeds [95% interval: each seed's bootstrap and the spread "
+                 "between seeds] (rank)\n" + render_table(per_dataset, ["dataset", *generators]))
+    if unscored:
+        parts.append(f"{score} without a score (ranked last):\n" + "\n".join(unscored))
     if board.friedman is None:
         parts.append(board.note)
     else:
@@ -287,10 +298,11 @@ def cmd_gate(args: argparse.Namespace) -> int:
             raise InputError("give both --real and --synthetic (and --holdout for the privacy metrics)")
     baseline_name = args.baseline or policy.baseline
     baseline = baseline_label = None
-    tidy = None
+    tidy = unfinished = None
     if args.store:
         with Store(args.store) as store:
-            tidy = store.results()
+            tidy, cells = store.results(), store.cells()
+        unfinished = cells[(cells["generator"] == args.generator) & (cells["status"] != "ok")]
     if args.baseline_result:
         if args.generator:
             raise InputError("--baseline-result goes with one table (files or --result); "
@@ -324,6 +336,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
             result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
         candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
     report = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
+    if unfinished is not None and args.generator:
+        report.notes += [f"{c.dataset} seed {c.seed}: no result ({c.status} during {c.stage}: {c.reason}); "
+                         "judged on the seeds that finished"
+                         for c in unfinished.itertuples() if c.dataset in candidate]
     for path, text in ((args.junit, report.to_junit), (args.markdown, report.to_markdown), (args.json, report.to_json)):
         if path:
             write_text(text(), path)
@@ -440,7 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     rn.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("results", help="leaderboard of a results store; export CSV/JSON",
-                        description="Rank the generators of a results store: mean over seeds with t intervals, "
+                        description="Rank the generators of a results store: mean over seeds with 95 % intervals "
+                        "(each seed's bootstrap and the spread between seeds), "
                         "ranks per dataset, average rank, Friedman test and Nemenyi critical difference.")
     rs.add_argument("store", help="results store written by `safe-bench run`")
     rs.add_argument("--score", default="SAFE", help="what to rank by: SAFE, a pillar (S, C, P) or a metric id")
@@ -457,7 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     gt = sub.add_parser("gate", help="judge a release against a policy; exit 0 pass, 1 fail, 2 bad input",
                         description="Judge a synthetic table (files or an evaluation JSON) or a generator's stored "
                         "results against a release policy (TOML, see safe_bench.gate and "
-                        "benchmarks/policies/default.toml). Exit 0 when every rule holds, 1 when one does not, "
+                        "benchmarks/policies/default.toml); over several seeds a rule must hold in every seed. "
+                        "Exit 0 when every rule holds, 1 when one does not or cannot be judged (a score "
+                        "missing, or incomplete because a metric failed: the verdict says 'error'), "
                         "2 on bad input. Writes JUnit XML, a Markdown summary and JSON.")
     gt.add_argument("--policy", required=True, help="policy file (.toml)")
     one = gt.add_argument_group("a synthetic table")
@@ -467,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     one.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
     one.add_argument("--metrics", type=lambda s: s.split(","),
-                     help="comma-separated metric ids or pillars to evaluate (default: all; pillars average those run)")
+                     help="comma-separated metric ids or pillars to evaluate (default: all)")
     st = gt.add_argument_group("a generator in a results store")
     st.add_argument("--store", help="results store written by `safe-bench run` (also where a baseline is looked up)")
     st.add_argument("--generator", help="the generator (suite label) to judge")

@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -76,9 +76,10 @@ class EvaluationResult:
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationResult:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise InputError(f"unsupported result schema_version {data.get('schema_version')!r}")
+        metrics = [MetricResult.from_dict(m) for m in data["metrics"]]
         return cls(
-            metrics=[MetricResult.from_dict(m) for m in data["metrics"]],
-            pillars={k: PillarScore(**v) for k, v in data["pillars"].items()},
+            metrics=metrics,
+            pillars=pillars_from_dict(data["pillars"], metrics),
             schema=Schema.from_dict(data["schema"]),
             seed=data["seed"],
             n_bootstrap=data["n_bootstrap"],
@@ -90,6 +91,43 @@ class EvaluationResult:
     @classmethod
     def from_json(cls, text: str) -> EvaluationResult:
         return cls.from_dict(json.loads(text))
+
+
+_PILLAR_FIELDS = {f.name for f in fields(PillarScore)}
+_LEGACY = "stored by an earlier safe-bench, which averaged the metrics that ran"
+
+
+def pillars_from_dict(data: Mapping[str, Mapping[str, Any]], metrics: Sequence[MetricResult]) -> dict[str, PillarScore]:
+    """Pillar scores as stored. A result written before pillars had a ``status`` (and
+    ``skipped``, ``errors``, ``composite``) is read as today's scoring would give it: a
+    pillar beside a failed metric of its own was the mean of the metrics that ran, a
+    number from a partial set, so it is ``incomplete`` with no number, and so is SAFE
+    when it counted that pillar or covered only some pillars; a pillar without a score
+    is ``not scored``; SAFE was the weighted arithmetic mean (``composite="mean"``)."""
+    pillars = {k: PillarScore(**{f: v[f] for f in v if f in _PILLAR_FIELDS}) for k, v in data.items()}
+    if all("status" in v for v in data.values()):
+        return pillars
+    for key, p in pillars.items():
+        p.skipped = {m.id: m.reason for m in metrics if m.pillar == key and m.status == "skipped"}
+        p.errors = {m.id: m.reason for m in metrics if m.pillar == key and m.status == "error"}
+    for key, p in pillars.items():
+        if key == "SAFE":
+            p.composite = "mean"
+            failed = [q for q in PILLARS if q in pillars and pillars[q].errors]
+            partial = p.reason.startswith("pillar(s) ")  # "pillar(s) P could not be scored: SAFE covers S, C only"
+            stale = partial or any(q in p.metrics for q in failed)
+            why = f"{', '.join(failed)} incomplete" if failed else p.reason
+            reason = f"SAFE needs every weighted pillar: {why} ({_LEGACY})"
+            unscored = "incomplete" if failed else "not scored"
+        else:
+            stale = bool(p.errors) and p.score is not None
+            reason = f"incomplete: metric(s) failed: {', '.join(p.errors)} ({_LEGACY})"
+            unscored = "incomplete" if p.errors else "not scored"
+        if stale:
+            p.score = p.ci_low = p.ci_high = p.reference = p.worst = None
+            p.reason = reason
+        p.status = "ok" if p.score is not None else unscored
+    return pillars
 
 
 def plain(value: Any) -> Any:

@@ -24,14 +24,42 @@ same subject) or ``reference`` (the holdout's real-vs-real score) plus or minus 
 margin. Relative thresholds are anchored on the anchor's point estimate; the candidate
 is judged on its interval (a non-inferiority margin, as in Piaggio et al. 2012).
 
-A subject that could not be scored (a metric skipped or failed, a pillar with no
-metric) does not hold: a release cannot be shown safe on a score that is missing.
+**A score that is not there does not hold**: a release cannot be shown safe on a
+score that is missing. Two kinds are told apart. A subject whose score *failed* -- a
+pillar or SAFE ``incomplete`` (a metric that applies errored, see
+:mod:`safe_bench.scoring`) or a metric with status ``error`` -- is an ``error``
+verdict, "error: C incomplete: <reason>" (JUnit ``<error type="ScoreIncomplete">``):
+the evaluation broke, and the partial number it could have given is never judged. A
+subject that does not apply (a metric skipped, a pillar not scored, a subject not
+evaluated) is ``missing`` (JUnit ``<error type="ScoreMissing">``). Neither is a
+``fail`` (a score judged and found short: JUnit ``<failure>``).
+
+**Seeds.** A generator's results over several seeds (``--store --generator``) are
+judged *seed by seed*: a rule holds when it holds on every seed's own 95 % bootstrap
+interval, and the verdict names the seed where it does not. This is an
+intersection-union test (Berger, Technometrics 24 (1982) 295–300; Berger & Hsu,
+Statistical Science 11 (1996) 283–319): the claim "the rule holds for every seed" is
+the intersection of the per-seed claims, and judging each at the 95 % level judges the
+intersection at that level too, with no multiplicity correction and no estimate of the
+between-seed variance -- which two or three seeds cannot give (a Student t interval
+over 2 seeds has quantile 12.7 and spans [0, 1]). It is also what a release means: the
+table shipped comes from one seed, and the policy should hold whichever seed it was.
+The cost is on the generator: more seeds, more chances for one to fall short.
+``reference`` rules anchor each seed on its own holdout (the split follows the seed);
+``baseline`` rules on the baseline's mean over its seeds. A seed whose subject failed
+makes the rule an error, one where it does not apply makes it missing; a cell that did
+not finish (the generator failed) has no scores and is named in the report's notes.
+The score shown beside a verdict is the mean over seeds with the interval of
+:func:`safe_bench.ranking.combine_seeds` (each seed's bootstrap and the spread between
+seeds), the one the leaderboard shows; with one seed, that cell's own interval.
 
 :func:`load_policy` checks a policy before any work starts; a mistake is a
 :class:`PolicyError` naming the rule (its number, line and check). :func:`judge`
 turns a policy and the scores of a candidate (and of a baseline) into a
-:class:`GateReport`: verdicts, an exit code (0 every rule holds, 1 one does not), JUnit
-XML (one test case per rule), a Markdown summary for a pull request, and JSON.
+:class:`GateReport`: verdicts, an exit code (0 every rule holds; 1 one does not, or
+cannot be judged: there is no separate code, the verdicts say which; the command line
+exits 2 on bad input), JUnit XML (one test case per rule), a Markdown summary for a
+pull request, and JSON.
 """
 
 from __future__ import annotations
@@ -52,7 +80,7 @@ import pandas as pd
 from safe_bench.errors import InputError
 from safe_bench.evaluation import EvaluationResult, plain
 from safe_bench.metrics import METRICS, PILLARS
-from safe_bench.ranking import seed_means
+from safe_bench.ranking import FAILED, combine_seeds, status_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -216,13 +244,31 @@ def _rule(number: int, entry: Mapping[str, Any], default_judge: Judge, where: st
 @dataclass(frozen=True)
 class Estimate:
     """A score with its 95 % interval and the holdout's reference score; ``score`` is
-    None when it could not be computed (``reason`` says why)."""
+    None when it could not be computed, ``status`` says why (``incomplete`` or ``error``:
+    it failed; ``not scored``, ``skipped`` or ``missing``: it does not apply or was not
+    evaluated) and ``reason`` how. Over several seeds, ``seeds`` holds each seed's own
+    estimate and the score is their mean (see the module docstring)."""
 
     score: float | None
     ci_low: float | None = None
     ci_high: float | None = None
     reference: float | None = None
     reason: str = ""
+    status: str = "ok"
+    seeds: tuple[SeedScore, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """The score failed (a metric errored), as opposed to not applying."""
+        return self.status in FAILED
+
+
+@dataclass(frozen=True)
+class SeedScore:
+    """One seed's estimate of a subject."""
+
+    seed: int
+    estimate: Estimate
 
 
 #: Scores by subject (``SAFE``, pillars, metric ids).
@@ -233,61 +279,65 @@ def _finite(value: Any) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
-def seed_estimate(mean: float, low: float, high: float, reference: float | None = None, reason: str = "") -> Estimate:
-    """A mean score with its t interval; scores lie in 0..1 and so does their mean, so the
-    interval is clipped to 0..1 (a t interval over a few seeds can reach past either end)."""
-    low_, high_ = _finite(low), _finite(high)
-    return Estimate(float(mean), None if low_ is None else max(0.0, low_), None if high_ is None else min(1.0, high_),
-                    reference, reason)
+def _estimate(score: Any, low: Any, high: Any, reference: Any, status: str, reason: str) -> Estimate:
+    ok = status == "ok" and _finite(score) is not None
+    return Estimate(_finite(score) if ok else None, _finite(low) if ok else None, _finite(high) if ok else None,
+                    _finite(reference), "" if ok else reason, status if ok or status != "ok" else "missing")
 
 
 def scores_from_result(result: EvaluationResult) -> dict[str, Estimate]:
     """The scores of one evaluation, by subject."""
-    out = {
-        key: Estimate(_finite(p.score), _finite(p.ci_low), _finite(p.ci_high), _finite(p.reference), p.reason)
-        for key, p in result.pillars.items()
-    }
+    out = {key: _estimate(p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason)
+           for key, p in result.pillars.items()}
     for m in result.metrics:
-        reason = "" if m.ok else f"{m.status}: {m.reason}"
-        out[m.id] = Estimate(_finite(m.score), _finite(m.ci_low), _finite(m.ci_high), _finite(m.reference), reason)
+        out[m.id] = _estimate(m.score, m.ci_low, m.ci_high, m.reference, m.status, m.reason)
     return out
+
+
+def over_seeds(seeds: Sequence[SeedScore]) -> Estimate:
+    """A subject over seeds: with one seed, its own estimate; with more, the mean with the
+    interval of :func:`safe_bench.ranking.combine_seeds` and the seeds kept for judging.
+    The mean exists only when every seed has a score: a seed whose score failed (or has
+    none while others do) makes it ``incomplete``, none scored ``not scored``."""
+    if len(seeds) == 1:
+        return seeds[0].estimate
+    unscored = [s for s in seeds if s.estimate.score is None]
+    if unscored:
+        failed = any(s.estimate.failed for s in unscored) or len(unscored) < len(seeds)
+        why = "; ".join(f"seed {s.seed}: {status_text(s.estimate.status, s.estimate.reason)}" for s in unscored)
+        return Estimate(None, reason=why, status="incomplete" if failed else unscored[0].estimate.status,
+                        seeds=tuple(seeds))
+    es = [s.estimate for s in seeds]
+    c = combine_seeds([e.score for e in es], [e.ci_low for e in es], [e.ci_high for e in es])  # type: ignore[misc]
+    refs = [e.reference for e in es if e.reference is not None]
+    return Estimate(c.mean, c.ci_low, c.ci_high, float(sum(refs) / len(refs)) if len(refs) == len(es) else None,
+                    seeds=tuple(seeds))
 
 
 def scores_from_results(tidy: pd.DataFrame, generator: str) -> dict[str, dict[str, Estimate]]:
     """A generator's scores per dataset from a store's tidy results
-    (:meth:`safe_bench.store.Store.results`): the mean over seeds with its Student t
-    interval (:func:`safe_bench.ranking.seed_means`); with a single seed, that cell's
-    own bootstrap interval. The reference is the mean of the seeds' references."""
-    rows = tidy[tidy["generator"] == generator].copy()
-    rows["score"] = rows["score"].where(rows["status"] == "ok")
+    (:meth:`safe_bench.store.Store.results`), each over the seeds that finished
+    (:func:`over_seeds`)."""
+    rows = tidy[tidy["generator"] == generator].sort_values("seed", kind="stable")
     out: dict[str, dict[str, Estimate]] = {}
-    for subject, group in rows.groupby("metric", sort=True):
-        scored = group.dropna(subset=["score"])
-        for m in seed_means(group).itertuples():
-            cells = scored[scored["dataset"] == m.dataset]
-            if m.seeds == 0:
-                reasons = sorted(set(group.loc[group["dataset"] == m.dataset, "reason"]) - {""})
-                estimate = Estimate(None, reason=f"not scored in any seed ({'; '.join(reasons) or 'no result'})")
-            elif m.seeds == 1:
-                r = cells.iloc[0]
-                estimate = Estimate(float(r["score"]), _finite(r["ci_low"]), _finite(r["ci_high"]),
-                                    _finite(r["reference"]))
-            else:
-                refs = cells["reference"].dropna()
-                estimate = seed_estimate(m.mean, m.ci_low, m.ci_high,
-                                         float(refs.mean()) if len(refs) == len(cells) else None,
-                                         reason=f"{m.missing} seed(s) without a score" if m.missing else "")
-            out.setdefault(str(m.dataset), {})[str(subject)] = estimate
+    for (dataset, subject), group in rows.groupby(["dataset", "metric"], sort=True):
+        seeds = [SeedScore(int(r.seed), _estimate(r.score, r.ci_low, r.ci_high, r.reference, str(r.status),
+                                                   str(r.reason)))
+                 for r in group.itertuples()]
+        out.setdefault(str(dataset), {})[str(subject)] = over_seeds(seeds)
     return out
 
 
 # -- verdicts --------------------------------------------------------------------
-Status = Literal["pass", "fail", "missing"]
+Status = Literal["pass", "fail", "missing", "error"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "missing")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One rule judged on one dataset (``dataset`` is empty for a single table)."""
+    """One rule judged on one dataset (``dataset`` is empty for a single table). Over
+    several seeds, ``seeds`` holds the verdict on each seed and the fields above are
+    those of the seed that decided (the one that failed, or came closest to)."""
 
     rule: Rule
     dataset: str
@@ -298,6 +348,8 @@ class Verdict:
     estimate: Estimate
     anchor_score: float | None = None
     message: str = ""
+    seed: int | None = None
+    seeds: tuple[Verdict, ...] = ()
 
     @property
     def holds(self) -> bool:
@@ -321,43 +373,93 @@ class Verdict:
             "ci_low": self.estimate.ci_low,
             "ci_high": self.estimate.ci_high,
             "reference": self.estimate.reference,
+            "score_status": self.estimate.status,
             "why": self.rule.why,
             "message": self.message,
+            "seed": self.seed,
+            "seeds": [
+                {"seed": v.seed, "status": v.status, "judged_on": v.judged_on, "observed": v.observed,
+                 "threshold": v.threshold, "score": v.estimate.score, "ci_low": v.estimate.ci_low,
+                 "ci_high": v.estimate.ci_high, "reference": v.estimate.reference, "message": v.message}
+                for v in self.seeds
+            ],
         }
 
 
-def judge_rule(rule: Rule, scores: Scores, baseline: Scores | None, dataset: str = "") -> Verdict:
-    """Judge one rule on a candidate's scores (and a baseline's, for ``baseline`` rules)."""
-    estimate = scores.get(rule.subject, Estimate(None, reason="not evaluated"))
+def _unscored(subject: str, estimate: Estimate, whose: str = "", where: str = "") -> tuple[Status, str]:
+    """The verdict on a score that is not there: an error when it failed, else missing."""
+    reason = estimate.reason or "not evaluated"
+    if estimate.failed:
+        what = "incomplete" if estimate.status == "incomplete" else "failed"
+        return "error", f"error: {whose}{subject} {what}{where}: {reason.removeprefix('incomplete: ')}"
+    return "missing", f"{whose}{subject} has no score{where} ({reason})"
 
-    def missing(message: str, anchor_score: float | None = None) -> Verdict:
-        return Verdict(rule, dataset, "missing", None, "", None, estimate, anchor_score, message)
 
+def _judge_one(rule: Rule, estimate: Estimate, anchor_score: float | None, dataset: str,
+               seed: int | None = None) -> Verdict:
+    """Judge a rule on one estimate (one table, or one seed); ``anchor_score`` is the
+    baseline's score for ``baseline`` rules."""
+    where = "" if seed is None else f" in seed {seed}"
     if estimate.score is None:
-        return missing(f"{rule.subject} has no score ({estimate.reason or 'not evaluated'})")
-    anchor_score = None
-    if rule.anchor is None:
-        threshold = rule.threshold
-    else:
-        if rule.anchor == "baseline":
-            anchor = (baseline or {}).get(rule.subject, Estimate(None, reason="not in the baseline's results"))
-            anchor_score, label = anchor.score, "the baseline"
-            why = anchor.reason
-        else:
-            anchor_score, label, why = estimate.reference, "the holdout reference", "no holdout reference"
+        status, message = _unscored(rule.subject, estimate, where=where)
+        return Verdict(rule, dataset, status, None, "", None, estimate, anchor_score, message, seed)
+    if rule.anchor == "reference":
+        anchor_score = estimate.reference
         if anchor_score is None:
-            return missing(f"{label} has no {rule.subject} score ({why or 'not evaluated'})")
-        threshold = anchor_score + rule.margin
+            return Verdict(rule, dataset, "missing", None, "", None, estimate, None,
+                           f"the holdout reference has no {rule.subject} score{where} (no holdout reference)", seed)
+    threshold = rule.threshold if rule.anchor is None else anchor_score + rule.margin  # type: ignore[operator]
     assert threshold is not None
     observed, judged_on = rule.bound(estimate)
     assert observed is not None
     holds = OPERATORS[rule.op](observed, threshold)
-    relation = rule.op if holds else _NEGATION[rule.op]
-    message = f"{judged_on} {observed:.3f} {relation} {threshold:.3f}"
+    message = f"{judged_on} {observed:.3f} {rule.op if holds else _NEGATION[rule.op]} {threshold:.3f}"
     if rule.anchor:
         message += f" ({anchored(rule, anchor_score)})"
     return Verdict(rule, dataset, "pass" if holds else "fail", observed, judged_on, threshold, estimate,
-                   anchor_score, message)
+                   anchor_score, message, seed)
+
+
+def judge_rule(rule: Rule, scores: Scores, baseline: Scores | None, dataset: str = "") -> Verdict:
+    """Judge one rule on a candidate's scores (and a baseline's, for ``baseline`` rules);
+    over several seeds, on every seed (see the module docstring)."""
+    estimate = scores.get(rule.subject, Estimate(None, reason="not evaluated", status="missing"))
+    anchor_score = None
+    if rule.anchor == "baseline":
+        anchor = (baseline or {}).get(rule.subject, Estimate(None, reason="not in the baseline's results",
+                                                             status="missing"))
+        if anchor.score is None:
+            status, message = _unscored(rule.subject, anchor, whose="the baseline's ")
+            return Verdict(rule, dataset, status, None, "", None, estimate, None, message)
+        anchor_score = anchor.score
+    if not estimate.seeds:
+        return _judge_one(rule, estimate, anchor_score, dataset)
+    per_seed = tuple(_judge_one(rule, s.estimate, anchor_score, dataset, s.seed) for s in estimate.seeds)
+    n = len(per_seed)
+    for status in ("error", "missing", "fail"):
+        bad = [v for v in per_seed if v.status == status]
+        if bad:
+            break
+    if not bad:
+        decided = min(per_seed, key=_slack)
+        message = f"holds in every seed ({n}); closest, seed {decided.seed}: {decided.message}"
+    elif status == "fail":
+        decided = min(bad, key=_slack)
+        seeds = ", ".join(str(v.seed) for v in bad)
+        detail = bad[0].message if len(bad) == 1 else "; ".join(f"seed {v.seed}: {v.message}" for v in bad)
+        message = f"fails in seed{'s' if len(bad) > 1 else ''} {seeds} of {n}: {detail}"
+    else:
+        decided = bad[0]
+        message = "; ".join(v.message for v in bad)
+    return Verdict(rule, dataset, decided.status if bad else "pass", decided.observed,
+                   f"{decided.judged_on} of seed {decided.seed}" if decided.judged_on else "", decided.threshold,
+                   estimate, anchor_score, message, decided.seed, per_seed)
+
+
+def _slack(v: Verdict) -> float:
+    """How far a judged number clears its threshold (negative: short of it)."""
+    assert v.observed is not None and v.threshold is not None
+    return v.observed - v.threshold if v.rule.op in (">=", ">") else v.threshold - v.observed
 
 
 _NEGATION = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
@@ -385,11 +487,11 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every rule holds, 1 when one does not."""
+        """0 when every rule holds, 1 when one does not or cannot be judged (missing or error)."""
         return 0 if self.passed else 1
 
     def counts(self) -> dict[str, int]:
-        return {s: sum(v.status == s for v in self.verdicts) for s in ("pass", "fail", "missing")}
+        return {s: sum(v.status == s for v in self.verdicts) for s in STATUSES}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -409,10 +511,11 @@ class GateReport:
 
     def to_junit(self) -> str:
         """JUnit XML: one test suite, one test case per rule (per dataset); a rule that
-        does not hold is a ``failure``, one whose score is missing an ``error``."""
+        does not hold is a ``failure``, one whose score failed (``ScoreIncomplete``) or is
+        missing (``ScoreMissing``) an ``error``."""
         counts = self.counts()
         attrs = {"tests": str(len(self.verdicts)), "failures": str(counts["fail"]),
-                 "errors": str(counts["missing"]), "skipped": "0", "time": "0"}
+                 "errors": str(counts["missing"] + counts["error"]), "skipped": "0", "time": "0"}
         root = ET.Element("testsuites", {"name": "safe-bench gate", **attrs})
         suite = ET.SubElement(root, "testsuite", {"name": f"safe-bench gate: {self.policy.name}", **attrs})
         props = ET.SubElement(suite, "properties")
@@ -424,8 +527,9 @@ class GateReport:
             case = ET.SubElement(suite, "testcase", {"name": v.rule.name, "classname": classname, "time": "0"})
             if v.status == "fail":
                 ET.SubElement(case, "failure", {"message": v.message, "type": "RuleFailed"}).text = _explain(v)
-            elif v.status == "missing":
-                ET.SubElement(case, "error", {"message": v.message, "type": "ScoreMissing"}).text = _explain(v)
+            elif v.status in ("missing", "error"):
+                kind = "ScoreMissing" if v.status == "missing" else "ScoreIncomplete"
+                ET.SubElement(case, "error", {"message": v.message, "type": kind}).text = _explain(v)
             else:
                 ET.SubElement(case, "system-out").text = _explain(v)
         ET.indent(root)
@@ -439,7 +543,7 @@ class GateReport:
 
     def render_text(self) -> str:
         """One line per verdict, for the terminal."""
-        mark = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING"}
+        mark = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "error": "ERROR"}
         lines = [f"safe-bench gate: policy {self.policy.name!r} on {self.candidate}"
                  + (f" (baseline {self.baseline})" if self.baseline else "")]
         for v in self.verdicts:
@@ -447,7 +551,8 @@ class GateReport:
             lines.append(f"  {mark[v.status]:<7} {where}{v.rule.check}: {v.message}")
         c = self.counts()
         lines.append(f"{c['pass']} of {len(self.verdicts)} rule checks hold"
-                     + ("" if self.passed else f"; {c['fail']} fail, {c['missing']} cannot be judged"))
+                     + ("" if self.passed else f"; {c['fail']} fail, {c['error']} error (a score failed), "
+                                                f"{c['missing']} cannot be judged (no score)"))
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -457,9 +562,13 @@ def _explain(v: Verdict) -> str:
     parts = [f"{v.rule.check}: {v.message}"]
     if e.score is not None:
         ci = "" if e.ci_low is None or e.ci_high is None else f" [{e.ci_low:.3f}, {e.ci_high:.3f}]"
-        parts.append(f"{v.rule.subject} = {e.score:.3f}{ci} (95% CI), judged on the {v.judged_on}")
+        over = (f", the mean over {len(e.seeds)} seeds (interval: each seed's bootstrap and the spread between seeds)"
+                if e.seeds else "")
+        judged = f", judged on the {v.judged_on}" if v.judged_on else ""
+        parts.append(f"{v.rule.subject} = {e.score:.3f}{ci} (95% CI){over}{judged}")
     if e.reference is not None:
         parts.append(f"holdout reference {e.reference:.3f}")
+    parts += [f"seed {s.seed}: {s.status}: {s.message}" for s in v.seeds]
     if v.rule.why:
         parts.append(f"why: {v.rule.why}")
     return "\n".join(parts)
@@ -501,12 +610,13 @@ def judge(
 
 
 def verdict_rows(report: GateReport) -> Sequence[Verdict]:
-    """Verdicts in report order: failing and missing first, then by rule."""
-    order = {"fail": 0, "missing": 1, "pass": 2}
+    """Verdicts in report order: errors, failing and missing first, then by rule."""
+    order = {"error": 0, "fail": 1, "missing": 2, "pass": 3}
     return sorted(report.verdicts, key=lambda v: (order[v.status], v.rule.number, v.dataset))
 
 
 __all__ = [
-    "Estimate", "GateReport", "Policy", "PolicyError", "Rule", "Verdict", "check_baseline", "judge", "judge_rule", "load_policy",
-    "anchored", "parse_policy", "scores_from_result", "scores_from_results", "seed_estimate", "verdict_rows",
+    "Estimate", "GateReport", "Policy", "PolicyError", "Rule", "SeedScore", "Verdict", "check_baseline", "judge",
+    "judge_rule", "load_policy", "anchored", "over_seeds", "parse_policy", "scores_from_result", "scores_from_results",
+    "verdict_rows",
 ]

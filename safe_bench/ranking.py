@@ -2,7 +2,10 @@
 
 From one score per cell (dataset, generator, seed; e.g. :meth:`Store.scores`):
 
-- per dataset, each generator's mean over seeds with a Student t interval;
+- per dataset, each generator's mean over seeds with a 95 % interval that combines
+  each seed's own bootstrap interval with the spread between seeds
+  (:func:`combine_seeds`; never a Student t interval over a handful of seeds, whose
+  quantile for 2 seeds is 12.7 and whose interval is then [0, 1]);
 - per dataset, ranks by that mean (1 = best = highest score; ties share the mean of
   the ranks they span);
 - the average rank across datasets, the Friedman test of "all generators rank
@@ -15,11 +18,15 @@ From one score per cell (dataset, generator, seed; e.g. :meth:`Store.scores`):
 
 A generator with no successful seed on a dataset is ranked last there by default
 (``missing="last"``: failing is worse than any score, failures tie among
-themselves), or the dataset is left out of the ranking (``missing="drop"``).
+themselves), or the dataset is left out of the ranking (``missing="drop"``). So is a
+generator whose score is *incomplete* in a finished seed (a metric failed there, see
+:mod:`safe_bench.scoring`): its mean over seeds is not computed from the seeds that
+happened to work, since the seed that failed could have scored lower.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -29,10 +36,13 @@ import pandas as pd
 from scipy import stats
 
 from safe_bench.errors import InputError
-from safe_bench.uncertainty import bootstrap, percentile_ci, t_interval
+from safe_bench.uncertainty import bootstrap, percentile_ci
 
 Missing = Literal["last", "drop"]
 _CELL_COLUMNS = ("dataset", "generator", "seed", "score")
+_Z95 = 1.959963984540054
+#: Statuses of a score that failed (as opposed to one that does not apply).
+FAILED = ("incomplete", "error")
 
 
 def _check(scores: pd.DataFrame) -> pd.DataFrame:
@@ -44,17 +54,143 @@ def _check(scores: pd.DataFrame) -> pd.DataFrame:
     return scores.astype({"score": float})
 
 
+def interval_variance(low: float | None, high: float | None) -> float | None:
+    """The variance a 95 % interval implies under a normal approximation,
+    ``((high - low) / (2 * 1.96)) ** 2`` (the inverse of how :mod:`safe_bench.scoring`
+    turns an analytic interval into replicates); None without a finite interval."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return ((high - low) / (2 * _Z95)) ** 2
+
+
+@dataclass(frozen=True)
+class SeedInterval:
+    """A score over seeds: the mean of the seeds' scores and its 95 % interval;
+    ``within`` is the mean within-seed (bootstrap) variance, ``between`` the estimated
+    between-seed variance component."""
+
+    mean: float
+    ci_low: float | None
+    ci_high: float | None
+    seeds: int
+    within: float | None
+    between: float
+
+
+def combine_seeds(scores: Sequence[float], lows: Sequence[float | None],
+                  highs: Sequence[float | None]) -> SeedInterval:
+    """The mean of ``k`` seeds' scores with an interval for the generator's expected score
+    on the dataset, from each seed's own 95 % interval (``lows``, ``highs``) and the
+    spread between seeds.
+
+    One-way random-effects model: seed ``s`` scores ``X_s = mu + u_s + e_s``, where
+    ``u_s`` (variance tau^2) is what the seed changes (split, fit, sample) and ``e_s``
+    the evaluation's sampling noise, whose variance ``v_s`` the seed's bootstrap
+    interval gives (:func:`interval_variance`). ``Var(mean) = (mean(v) + tau^2) / k``,
+    and tau^2 is the DerSimonian–Laird moment estimate, which for an equally weighted
+    mean is ``max(0, S^2 - mean(v))`` with ``S^2`` the sample variance of the scores
+    (DerSimonian & Laird, Controlled Clinical Trials 7 (1986) 177–188). The interval is
+    ``mean ± 1.96 sqrt(Var)``, held within 0..1.
+
+    So two seeds that happen to agree still get at least the within-seed width (a t
+    interval over them would be zero-width), and two that disagree get the spread
+    without the t quantile of 1 degree of freedom (12.7 for 2 seeds, an interval of
+    [0, 1]). The price: tau^2 estimated from few seeds is itself noisy, and the normal
+    quantile under-covers when seeds truly differ (IntHout, Ioannidis & Borm, BMC Med
+    Res Methodol 14 (2014) 25) -- which is why the release gate does not judge this
+    interval but each seed's own (:mod:`safe_bench.gate`). With one seed, its own
+    interval; a seed without an interval counts no within-seed variance, and without
+    any the mean has no interval.
+    """
+    x = np.asarray(scores, dtype=float)
+    k = len(x)
+    if k == 0:
+        raise InputError("no seed to combine")
+    if k == 1:
+        return SeedInterval(float(x[0]), lows[0], highs[0], 1, interval_variance(lows[0], highs[0]), 0.0)
+    variances = [interval_variance(lo, hi) for lo, hi in zip(lows, highs)]
+    known = [v for v in variances if v is not None]
+    mean = float(x.mean())
+    if not known:
+        return SeedInterval(mean, None, None, k, None, 0.0)
+    within = float(np.mean([0.0 if v is None else v for v in variances]))
+    between = max(0.0, float(x.var(ddof=1)) - within)
+    half = _Z95 * math.sqrt((within + between) / k)
+    return SeedInterval(mean, max(0.0, mean - half), min(1.0, mean + half), k, within, between)
+
+
+def average_intervals(scores: Sequence[float], lows: Sequence[float | None],
+                      highs: Sequence[float | None]) -> tuple[float, float | None, float | None]:
+    """Mean of independent estimates (e.g. one per dataset) with the 95 % interval of that
+    mean when the components are fixed: ``Var = sum(v_i) / n^2``. Each ``v_i`` is read off
+    the wider half of its interval, ``(max(score - low, high - score) / 1.96) ** 2``: the
+    intervals of :func:`combine_seeds` are symmetric until held within 0..1, so the half
+    not cut off gives their variance back (a lopsided bootstrap interval counts its wider
+    side). No interval when one is missing. A leaderboard averages over *its* datasets;
+    whether generators generalise across cohorts is what the rank tests
+    (:func:`friedman`, :func:`critical_difference`) answer."""
+    x = np.asarray(scores, dtype=float)
+    mean = float(x.mean())
+    if len(x) == 1:
+        return mean, lows[0], highs[0]
+    if any(lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) for lo, hi in zip(lows, highs)):
+        return mean, None, None
+    half_widths = [max(s - lo, hi - s) for s, lo, hi in zip(x, lows, highs)]  # type: ignore[operator]
+    half = math.sqrt(sum(h * h for h in half_widths)) / len(x)
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+def status_text(status: str, reason: str) -> str:
+    """``status: reason`` without saying the status twice (pillar reasons start with it)."""
+    reason = str(reason or "")
+    return reason if reason.startswith(status) else f"{status}: {reason}" if reason else status
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def seed_means(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset and generator: mean score over the seeds that gave one, its 95 % t interval
-    (held within the scores' range 0..1), how many seeds scored and how many did not
-    (failed, timed out or no score)."""
+    """Per dataset and generator: the mean score over seeds with its 95 % interval
+    (:func:`combine_seeds`), how many seeds scored and how many did not, and the
+    ``status`` of the mean (``ok``, ``incomplete``, ``not scored``, ``failed``) with
+    its ``reason``.
+
+    Optional columns, as :meth:`safe_bench.store.Store.scores` gives them: ``ci_low``
+    and ``ci_high`` (each cell's own interval; without them the mean has no interval),
+    ``status`` (the cell's: a cell that did not finish is left out, as a failed run) and
+    ``score_status`` / ``reason`` (the score's). When ``score_status`` is given, a mean
+    exists only when every finished seed has a score: a seed whose score is incomplete
+    (or that has none while others do) makes the mean ``incomplete``; when no seed is
+    scored it is ``not scored``. Without it, cells without a score are left out."""
     scores = _check(scores)
     rows = []
     for (dataset, generator), group in scores.groupby(["dataset", "generator"], sort=True):
-        ok = group["score"].dropna().to_numpy()
-        mean, low, high = t_interval(ok, bounds=(0.0, 1.0)) if len(ok) else (np.nan, np.nan, np.nan)
-        rows.append((dataset, generator, mean, low, high, len(ok), len(group) - len(ok)))
-    return pd.DataFrame(rows, columns=["dataset", "generator", "mean", "ci_low", "ci_high", "seeds", "missing"])
+        finished = group[group["status"] == "ok"] if "status" in group.columns else group
+        scored = finished.dropna(subset=["score"])
+        status, reason = "ok", ""
+        if "score_status" in group.columns:
+            unscored = finished[finished["score"].isna() | (finished["score_status"] != "ok")]
+            if len(unscored):
+                why = "; ".join(f"seed {r.seed}: {status_text(str(r.score_status), getattr(r, 'reason', ''))}"
+                                for r in unscored.itertuples())
+                failed = unscored["score_status"].isin(FAILED).any() or len(unscored) < len(finished)
+                status, reason, scored = ("incomplete" if failed else "not scored"), why, scored.iloc[:0]
+        if finished.empty:
+            status, reason = "failed", "no seed finished"
+        elif scored.empty and status == "ok":
+            status, reason = "not scored", "no seed has a score"
+        if len(scored):
+            lows = [_number(v) for v in scored["ci_low"]] if "ci_low" in scored.columns else [None] * len(scored)
+            highs = [_number(v) for v in scored["ci_high"]] if "ci_high" in scored.columns else [None] * len(scored)
+            c = combine_seeds(scored["score"].to_numpy(), lows, highs)
+            mean, low, high = c.mean, c.ci_low, c.ci_high
+        else:
+            mean, low, high = np.nan, None, None
+        rows.append((dataset, generator, mean, np.nan if low is None else low, np.nan if high is None else high,
+                     len(scored), len(group) - len(scored), status, reason))
+    return pd.DataFrame(rows, columns=["dataset", "generator", "mean", "ci_low", "ci_high", "seeds", "missing",
+                                       "status", "reason"])
 
 
 def dataset_ranks(means: pd.DataFrame, *, missing: Missing = "last") -> pd.DataFrame:

@@ -24,10 +24,13 @@ Python API (what reports and gates read)::
     store.results()    # tidy: one row per finished cell x metric, for the metrics and
                        #   for the pillar and SAFE scores (kind "metric" | "pillar"):
                        #   dataset, generator, seed, key, metric, pillar, kind, value,
-                       #   score, ci_low, ci_high, reference, status, reason
-    store.scores("SAFE")   # one row per cell: dataset, generator, seed, status, score
-                           #   (NaN when the cell failed or the score is missing);
-                           #   what safe_bench.ranking reads
+                       #   score, ci_low, ci_high, reference, status, reason; status is
+                       #   the metric's ("ok" | "skipped" | "error") or the pillar's
+                       #   ("ok" | "incomplete" | "not scored", see safe_bench.scoring)
+    store.scores("SAFE")   # one row per cell: dataset, generator, seed, status (the
+                           #   cell's), score, ci_low, ci_high (NaN when the cell failed
+                           #   or the score is missing), score_status and reason (the
+                           #   score's); what safe_bench.ranking reads
     store.result(key)  # the cell's EvaluationResult (EvaluationResult.from_json)
     store.synthetic(key)   # the cell's synthetic table (canonical form)
     store.runs()       # one row per run: run, started, finished, manifest (dict: package
@@ -270,17 +273,20 @@ class Store:
                          for c in RESULT_COLUMNS)
         query = (f"SELECT {cols} FROM scores s JOIN {self._table(latest)} c ON c.key = s.key "
                  "ORDER BY c.dataset, c.generator, c.seed, c.run, s.position")
-        return pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS)
+        return _legacy(pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS))
 
     def scores(self, metric: str = "SAFE") -> pd.DataFrame:
-        """One row per latest cell: dataset, generator, seed, status and the score of ``metric``
-        (a metric id, a pillar or ``"SAFE"``); NaN when the cell failed or has no score."""
-        query = ("SELECT c.dataset, c.generator, c.seed, c.status, s.score FROM latest_cells c "
-                 "LEFT JOIN scores s ON s.key = c.key AND s.metric = ? ORDER BY c.dataset, c.generator, c.seed")
-        frame = pd.DataFrame(self._db.execute(query, (metric,)).fetchall(),
-                             columns=["dataset", "generator", "seed", "status", "score"])
-        frame["score"] = frame["score"].astype(float)
-        return frame
+        """One row per latest cell: dataset, generator, seed, status (the cell's), and of
+        ``metric`` (a metric id, a pillar or ``"SAFE"``) the score and its interval (NaN
+        when the cell failed or the score is missing), ``score_status`` and ``reason``."""
+        query = ("SELECT c.key, c.dataset, c.generator, c.seed, c.status FROM latest_cells c "
+                 "ORDER BY c.dataset, c.generator, c.seed")
+        cells = pd.DataFrame(self._db.execute(query).fetchall(), columns=["key", "dataset", "generator", "seed", "status"])
+        tidy = self.results()
+        tidy = tidy.loc[tidy["metric"] == metric, ["key", "score", "ci_low", "ci_high", "status", "reason"]]
+        frame = cells.merge(tidy.rename(columns={"status": "score_status"}), on="key", how="left")
+        frame = frame.drop(columns="key").astype({"score": float, "ci_low": float, "ci_high": float})
+        return frame[["dataset", "generator", "seed", "status", "score", "ci_low", "ci_high", "score_status", "reason"]]
 
     def result(self, key: str) -> EvaluationResult:
         """The EvaluationResult of a finished cell."""
@@ -308,7 +314,36 @@ def _score_rows(key: str, result: EvaluationResult) -> list[tuple[Any, ...]]:
     ]
     offset = len(rows)
     for i, (name, p) in enumerate(result.pillars.items()):
-        status = "ok" if p.score is not None and np.isfinite(p.score) else "skipped"
+        status = p.status if p.score is None or np.isfinite(p.score) else "not scored"
         rows.append((key, name, p.pillar, "pillar", offset + i, _number(p.score), _number(p.score),
                      _number(p.ci_low), _number(p.ci_high), _number(p.reference), status, p.reason))
     return rows
+
+
+_LEGACY = "stored by an earlier safe-bench, which averaged the metrics that ran"
+
+
+def _legacy(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Tidy rows as today's scoring would give them (see the module docstring): before
+    pillars had a status, a pillar was the mean of the metrics that ran, so a pillar row
+    ``ok`` beside a failed metric of its pillar is a number from a partial set of
+    metrics, shown as ``incomplete`` without it, and so is its cell's SAFE (which counted
+    that pillar). Today's rows never match: a pillar with a failed metric is stored
+    ``incomplete``."""
+    pillar = tidy["kind"] == "pillar"
+    tidy.loc[pillar & (tidy["status"] == "skipped"), "status"] = "not scored"
+    failed = tidy[(tidy["kind"] == "metric") & (tidy["status"] == "error")]
+    if failed.empty:
+        return tidy
+    why = failed.groupby(["key", "pillar"])["metric"].agg(", ".join)
+    pairs = pd.Series(list(zip(tidy["key"], tidy["pillar"])), index=tidy.index)
+    stale = pillar & (tidy["status"] == "ok") & pairs.isin(set(why.index))
+    bad = tidy[stale].groupby("key")["pillar"].agg(", ".join)
+    safe = pillar & (tidy["pillar"] == "SAFE") & (tidy["status"] == "ok") & tidy["key"].isin(set(bad.index))
+    numbers = ["value", "score", "ci_low", "ci_high", "reference"]
+    tidy.loc[stale | safe, numbers] = np.nan
+    tidy.loc[stale | safe, "status"] = "incomplete"
+    tidy.loc[stale, "reason"] = [f"incomplete: metric(s) failed: {why[pair]} ({_LEGACY})" for pair in pairs[stale]]
+    tidy.loc[safe, "reason"] = [f"SAFE needs every weighted pillar: {bad[k]} incomplete ({_LEGACY})"
+                                for k in tidy.loc[safe, "key"]]
+    return tidy

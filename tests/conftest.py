@@ -43,3 +43,19 @@ def tiny_site(tmp_path_factory):
     store = make_store(root / "tiny.sqlite")
     assert main(["report", str(store), "--out", str(root / "site"), "--title", "tiny <b>board</b>", "-q"]) == 0
     return store, root / "site"
+
+
+@pytest.fixture
+def break_metric(monkeypatch):
+    """``break_metric("C.km")``: the registered metric raises when computed (for this test)."""
+    import dataclasses
+
+    from safe_bench.metrics.base import METRICS
+
+    def broken(comparison):
+        raise RuntimeError("deliberately broken for the test")
+
+    def apply(metric_id: str) -> None:
+        monkeypatch.setitem(METRICS, metric_id, dataclasses.replace(METRICS[metric_id], compute=broken))
+
+    return apply

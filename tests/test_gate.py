@@ -274,10 +274,14 @@ def test_the_process_exits_2_without_a_traceback(files):
 
 # -- baseline-relative rules against a results store -----------------------------------------
 def seed_interval(runs, name: str, subject: str) -> tuple[float, float, float]:
-    """Mean over seeds and its 95 % Student t interval (clipped to the score range 0..1),
-    computed here independently."""
-    values = np.array([runs[name, s][0].score(subject) for s in SEEDS])
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    """Mean over seeds and its 95 % interval, computed here independently: variance =
+    (mean within-seed variance, read off each seed's interval, + between-seed variance,
+    S^2 minus that, floored at 0) / k, normal quantile, held within 0..1."""
+    pillars = [runs[name, s][0].pillars[subject] for s in SEEDS]
+    values = np.array([p.score for p in pillars])
+    z = stats.norm.ppf(0.975)
+    within = np.mean([((p.ci_high - p.ci_low) / (2 * z)) ** 2 for p in pillars])
+    half = z * np.sqrt((within + max(0.0, values.var(ddof=1) - within)) / len(values))
     return float(values.mean()), max(0.0, float(values.mean() - half)), min(1.0, float(values.mean() + half))
 
 
@@ -294,8 +298,11 @@ def test_baseline_rule_in_store_mode_matches_a_hand_computation(files, store_pat
     assert verdict["anchor_score"] == pytest.approx(base_mean)
     assert verdict["threshold"] == pytest.approx(base_mean - margin)
     assert (verdict["score"], verdict["ci_low"], verdict["ci_high"]) == pytest.approx((mean, low, high))
-    holds = low >= base_mean - margin
+    lows = {s: runs["independent", s][0].pillars["SAFE"].ci_low for s in SEEDS}
+    holds = all(lo >= base_mean - margin for lo in lows.values())  # judged on every seed's own interval
     assert verdict["status"] == ("pass" if holds else "fail")
+    assert [v["seed"] for v in verdict["seeds"]] == list(SEEDS)
+    assert [v["observed"] for v in verdict["seeds"]] == pytest.approx(list(lows.values()))
     assert code == (0 if holds else 1)
 
 
@@ -333,7 +340,8 @@ def test_store_mode_judges_every_dataset_as_its_own_test_case(files, runs):
                                         generator="gaussian_copula", generator_name="gaussian_copula", params={},
                                         seed=seed, data_hash="h", version="test", status="ok",
                                         result_json=result.to_json()))
-    policy = write_policy(files, "two.toml", '[[rule]]\ncheck = "S >= 0.5"\n[[rule]]\ncheck = "P.exact >= 0.99"\n')
+    policy = write_policy(files, "two.toml",
+                          '[[rule]]\ncheck = "S >= 0.5"\n[[rule]]\ncheck = "P.exact >= 0.99"\njudge = "estimate"\n')
     assert gate("--policy", policy, "--store", path, "--generator", "gaussian_copula", "--junit", files / "two.xml",
                 "--markdown", files / "two.md") == 0
     cases = [c for s in JUnitXml.fromfile(str(files / "two.xml")) for c in s]
@@ -353,3 +361,88 @@ def test_markdown_escapes_what_it_quotes():
     row = next(line for line in md.splitlines() if line.startswith("| ✅"))
     cells = re.split(r"(?<!\\)\|", row)[1:-1]
     assert len(cells) == 7 and cells[-1].strip() == "x \\| &lt;b&gt;y&lt;/b&gt;"  # the escaped '|' breaks no cell
+
+
+# -- seeds and incomplete scores ---------------------------------------------------------------
+def test_over_two_seeds_a_rule_is_judged_on_every_seeds_own_interval(files, store_path, runs):
+    """Not a t interval over two seeds (quantile 12.7): a rule that holds on each seed's
+    bootstrap interval passes, one that fails on one seed fails naming that seed."""
+    lows = {s: runs["gaussian_copula", s][0].pillars["SAFE"].ci_low for s in SEEDS}
+    worst = min(lows, key=lows.get)
+    outcomes = {}
+    for name, threshold in (("every", min(lows.values()) - 0.005), ("one", (min(lows.values()) + max(lows.values())) / 2)):
+        policy = write_policy(files, f"seeds-{name}.toml", f'[[rule]]\ncheck = "SAFE >= {threshold:.4f}"\n')
+        code = gate("--policy", policy, "--store", store_path, "--generator", "gaussian_copula",
+                    "--json", files / f"seeds-{name}.json")
+        (verdict,) = json.loads((files / f"seeds-{name}.json").read_text())["verdicts"]
+        outcomes[name] = code, verdict
+    code, verdict = outcomes["every"]
+    assert code == 0 and verdict["status"] == "pass" and "holds in every seed (2)" in verdict["message"]
+    mean, low, high = seed_interval(runs, "gaussian_copula", "SAFE")
+    assert (verdict["score"], verdict["ci_low"], verdict["ci_high"]) == pytest.approx((mean, low, high))
+    assert 0.0 < verdict["ci_low"] < verdict["score"] < verdict["ci_high"] < 1.0
+    t_low = mean - stats.t.ppf(0.975, 1) * np.std([runs["gaussian_copula", s][0].score() for s in SEEDS], ddof=1) / np.sqrt(2)
+    assert verdict["ci_low"] > t_low  # the interval it replaces reached much lower
+    code, verdict = outcomes["one"]
+    assert code == 1 and verdict["status"] == "fail" and verdict["seed"] == worst
+    assert verdict["message"].startswith(f"fails in seed {worst} of 2: 95% CI lower bound {lows[worst]:.3f} <")
+    assert [v["status"] for v in verdict["seeds"]].count("pass") == 1
+
+
+@pytest.fixture
+def broken_km(break_metric, gbsg2, gbsg2_split, runs):
+    """gaussian_copula seed 0 evaluated again with C.km raising: C and SAFE incomplete."""
+    break_metric("C.km")
+    synthetic = runs["gaussian_copula", 0][1]
+    return evaluate(gbsg2_split.train, synthetic, gbsg2_split.holdout, gbsg2.schema, seed=0, n_bootstrap=20,
+                    metrics=FAST, label="C.km broken")
+
+
+BROKEN_POLICY = ('[[rule]]\ncheck = "C >= 0.1"\n[[rule]]\ncheck = "SAFE >= 0.1"\n[[rule]]\ncheck = "C.km >= 0.1"\n'
+                 '[[rule]]\ncheck = "S >= 0.1"\n')
+
+
+def test_an_incomplete_pillar_is_an_error_not_a_failure(files, broken_km, runs):
+    intact = runs["gaussian_copula", 0][0]
+    assert intact.score("C") is not None and intact.score("C") >= 0.1  # C holds when its metric runs
+    assert broken_km.pillars["C"].status == "incomplete" and broken_km.pillars["SAFE"].status == "incomplete"
+    (files / "broken.json").write_text(broken_km.to_json())
+    policy = write_policy(files, "broken.toml", BROKEN_POLICY)
+    out = files / "broken"
+    code = main(["gate", "--policy", str(policy), "--result", str(files / "broken.json"), "--junit", f"{out}.xml",
+                 "--json", f"{out}.json", "--markdown", f"{out}.md"])
+    assert code == 1
+    verdicts = {v["check"]: v for v in json.loads(Path(f"{out}.json").read_text())["verdicts"]}
+    assert {c: v["status"] for c, v in verdicts.items()} == {
+        "C >= 0.1": "error", "SAFE >= 0.1": "error", "C.km >= 0.1": "error", "S >= 0.1": "pass"}
+    c = verdicts["C >= 0.1"]
+    assert c["message"].startswith("error: C incomplete: 1 metric(s) failed (C.km: RuntimeError: deliberately broken")
+    assert c["score"] is None and c["observed"] is None  # no number from the metrics that ran
+    assert verdicts["SAFE >= 0.1"]["message"].startswith("error: SAFE incomplete: ")
+    assert verdicts["C.km >= 0.1"]["message"] == "error: C.km failed: RuntimeError: deliberately broken for the test"
+    cases = {case.name: case for s in JUnitXml.fromfile(f"{out}.xml") for case in s}
+    for check in ("C >= 0.1", "SAFE >= 0.1", "C.km >= 0.1"):
+        (result,) = cases[check].result
+        assert isinstance(result, Error) and result.type == "ScoreIncomplete"
+    assert not cases["S >= 0.1"].result
+    assert not any(isinstance(r, Failure) for case in cases.values() for r in case.result)
+    assert "| ⛔ error | `C >= 0.1` |" in Path(f"{out}.md").read_text()
+
+
+def test_an_incomplete_seed_makes_the_rule_an_error_naming_the_seed(files, broken_km, runs, capsys):
+    path = files / "one-broken-seed.sqlite"
+    with Store(path, create=True) as store:
+        for seed, result in ((0, runs["gaussian_copula", 1][0]), (1, broken_km)):
+            store.record(CellRecord(key=f"k{seed}", synthetic_key=f"s{seed}", dataset="gbsg2", generator="g",
+                                    generator_name="g", params={}, seed=seed, data_hash="h", version="test",
+                                    status="ok", result_json=result.to_json()))
+    policy = write_policy(files, "broken-seeds.toml", BROKEN_POLICY)
+    code = main(["gate", "--policy", str(policy), "--store", str(path), "--generator", "g",
+                 "--junit", str(files / "seeds.xml")])
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "ERROR   [gbsg2] C >= 0.1: error: C incomplete in seed 1: 1 metric(s) failed (C.km: RuntimeError" in text
+    assert "PASS    [gbsg2] S >= 0.1: holds in every seed (2)" in text
+    assert "3 error (a score failed)" in text
+    errors = [r for s in JUnitXml.fromfile(str(files / "seeds.xml")) for case in s for r in case.result]
+    assert len(errors) == 3 and all(isinstance(r, Error) and r.type == "ScoreIncomplete" for r in errors)

@@ -9,6 +9,7 @@ from scipy import stats
 
 from safe_bench.errors import InputError
 from safe_bench.ranking import (
+    average_intervals,
     critical_difference,
     dataset_ranks,
     friedman,
@@ -93,20 +94,81 @@ def test_nemenyi_critical_values_match_demsar_table(k: int, q05: float, q10: flo
     assert nemenyi_q(k, 0.10) == pytest.approx(q10, abs=1.5e-3)
 
 
-def test_seed_means_carry_student_t_intervals() -> None:
-    means = seed_means(cells({"d": {"A": [0.7, 0.8, 0.9, 0.85]}})).iloc[0]
-    values = np.array([0.7, 0.8, 0.9, 0.85])
-    low, high = stats.t.interval(0.95, 3, loc=values.mean(), scale=stats.sem(values))
-    assert (means["mean"], means.ci_low, means.ci_high, means.seeds) == (pytest.approx(values.mean()),
-                                                                         pytest.approx(low), pytest.approx(high), 4)
+def with_intervals(table: dict[str, dict[str, list[tuple[float, float, float]]]]) -> pd.DataFrame:
+    """{dataset: {generator: [(score, ci_low, ci_high) per seed]}} as one row per cell."""
+    return pd.DataFrame(
+        [(d, g, s, *v) for d, gens in table.items() for g, seeds in gens.items() for s, v in enumerate(seeds)],
+        columns=["dataset", "generator", "seed", "score", "ci_low", "ci_high"],
+    )
 
 
-def test_seed_intervals_stay_within_the_score_range() -> None:
-    values = np.array([0.9, 0.99, 1.0])
-    raw_low, raw_high = stats.t.interval(0.95, 2, loc=values.mean(), scale=stats.sem(values))
-    means = seed_means(cells({"d": {"A": list(values)}})).iloc[0]
-    assert raw_high > 1.0 and means.ci_high == 1.0
-    assert means.ci_low == pytest.approx(raw_low)
+def by_hand(cells_: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Mean of the seeds; variance (mean within-seed variance + between-seed variance) / k,
+    the within variances read off each 95 % interval, the between variance the moment
+    estimate S^2 - mean within, floored at 0; normal quantile; held within 0..1."""
+    x = np.array([c[0] for c in cells_])
+    within = np.mean([((hi - lo) / (2 * stats.norm.ppf(0.975))) ** 2 for _, lo, hi in cells_])
+    between = max(0.0, x.var(ddof=1) - within)
+    half = stats.norm.ppf(0.975) * np.sqrt((within + between) / len(x))
+    return x.mean(), max(0.0, x.mean() - half), min(1.0, x.mean() + half)
+
+
+DISAGREE = [(0.889, 0.845, 0.914), (0.835, 0.805, 0.863)]  # two seeds apart beyond their intervals
+AGREE = [(0.80, 0.70, 0.90), (0.81, 0.71, 0.91)]  # two seeds alike
+
+
+@pytest.mark.parametrize("seeds", [DISAGREE, AGREE, [(0.7, 0.6, 0.8), (0.8, 0.75, 0.85), (0.9, 0.85, 0.95)]])
+def test_seed_means_combine_each_seeds_interval_with_the_spread_between_seeds(seeds) -> None:
+    means = seed_means(with_intervals({"d": {"A": seeds}})).iloc[0]
+    mean, low, high = by_hand(seeds)
+    assert (means["mean"], means.ci_low, means.ci_high, means.seeds, means.status) == (
+        pytest.approx(mean), pytest.approx(low), pytest.approx(high), len(seeds), "ok")
+    x = np.array([s[0] for s in seeds])
+    t_low, t_high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    ours = means.ci_high - means.ci_low
+    if seeds is DISAGREE:  # the t interval over two seeds (quantile 12.7) is what this replaces: far wider
+        assert t_high - t_low > 3 * ours
+    if seeds is AGREE:  # two seeds alike: the t interval forgets each seed's own noise, this keeps it
+        assert ours > t_high - t_low
+    narrowest = min(hi - lo for _, lo, hi in seeds)
+    assert means.ci_high - means.ci_low >= narrowest / np.sqrt(len(x)) - 1e-12
+
+
+def test_one_seed_keeps_its_own_interval_and_intervals_stay_in_range() -> None:
+    one = seed_means(with_intervals({"d": {"A": [(0.8, 0.71, 0.86)]}})).iloc[0]
+    assert (one["mean"], one.ci_low, one.ci_high) == (0.8, 0.71, 0.86)
+    high = seed_means(with_intervals({"d": {"A": [(0.99, 0.97, 1.0), (0.9, 0.85, 0.95)]}})).iloc[0]
+    assert high.ci_high == 1.0 and high.ci_low == pytest.approx(by_hand([(0.99, 0.97, 1.0), (0.9, 0.85, 0.95)])[1])
+    assert np.isnan(seed_means(cells({"d": {"A": [0.7, 0.8]}})).iloc[0].ci_low)  # no cell intervals: none
+
+
+def test_an_incomplete_seed_leaves_no_mean_and_ranks_last() -> None:
+    scores = with_intervals({"d": {"A": [(0.9, 0.85, 0.95), (0.95, 0.9, 0.99)], "B": [(0.6, 0.5, 0.7)] * 2}})
+    scores["status"] = "ok"
+    scores["score_status"] = "ok"
+    scores["reason"] = ""
+    broken = (scores.generator == "A") & (scores.seed == 1)
+    scores.loc[broken, ["score", "ci_low", "ci_high"]] = np.nan
+    scores.loc[broken, ["score_status", "reason"]] = ["incomplete", "incomplete: 1 metric(s) failed (C.km: boom)"]
+    means = seed_means(scores).set_index("generator")
+    assert np.isnan(means.loc["A", "mean"]) and means.loc["A", "status"] == "incomplete"
+    assert means.loc["A", "reason"] == "seed 1: incomplete: 1 metric(s) failed (C.km: boom)"
+    assert dataset_ranks(seed_means(scores)).loc["d"].tolist() == [2, 1]
+    scores.loc[broken, "score_status"] = "not scored"  # scored in one seed, not in the other: no mean either
+    assert seed_means(scores).set_index("generator").loc["A", "status"] == "incomplete"
+    scores.loc[broken, "status"] = "failed"  # a cell that did not finish is left out, as before
+    assert seed_means(scores).set_index("generator").loc["A", "mean"] == 0.9
+
+
+def test_average_over_fixed_datasets_by_hand() -> None:
+    z = stats.norm.ppf(0.975)
+    mean, low, high = average_intervals([0.8, 0.6], [0.7, 0.55], [0.9, 0.65])
+    sd = np.sqrt((0.2 / (2 * z)) ** 2 + (0.1 / (2 * z)) ** 2) / 2
+    assert (mean, low, high) == (pytest.approx(0.7), pytest.approx(0.7 - z * sd), pytest.approx(0.7 + z * sd))
+    assert average_intervals([0.8, 0.6], [0.7, None], [0.9, None])[1] is None
+    # an interval held at 1 keeps the variance of its uncut half: 0.95 +- 0.1 shown as [0.85, 1.0]
+    _, low, _ = average_intervals([0.95, 0.6], [0.85, 0.55], [1.0, 0.65])
+    assert low == pytest.approx(0.775 - np.sqrt(0.1**2 + 0.05**2) / 2)
 
 
 def test_a_generator_without_score_ranks_last_or_its_dataset_is_dropped() -> None:

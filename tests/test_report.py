@@ -271,8 +271,17 @@ def test_the_leaderboard_matches_ranks_computed_by_hand(site):
         assert r["average_rank"] == pytest.approx(ranks[g].mean())
         per_dataset = means[g].to_numpy()
         assert r["SAFE"]["score"] == pytest.approx(per_dataset.mean())
-        half = stats.t.ppf(0.975, len(per_dataset) - 1) * stats.sem(per_dataset)
-        assert r["SAFE"]["ci_low"] == pytest.approx(max(0.0, per_dataset.mean() - half))
+        # per dataset: variance (mean within-seed + between-seed variance) / seeds; across the
+        # datasets: the variance of their mean, sum / n^2; normal quantile (not a t over 2 datasets)
+        z = stats.norm.ppf(0.975)
+        variances = []
+        for _, cell in scores[scores.generator == g].groupby("dataset"):
+            within = np.mean(((cell.ci_high - cell.ci_low) / (2 * z)) ** 2)
+            variances.append((within + max(0.0, cell.score.var(ddof=1) - within)) / len(cell))
+        half = z * np.sqrt(sum(variances)) / len(variances)
+        assert (r["SAFE"]["ci_low"], r["SAFE"]["ci_high"]) == pytest.approx(
+            (max(0.0, per_dataset.mean() - half), min(1.0, per_dataset.mean() + half)))
+        assert r["SAFE"]["status"] == "ok"
     index = Page((out / "index.html").read_text())
     table_rows = [row for row in index.rows if row and row[1] in GENERATORS]
     assert [row[1] for row in table_rows] == [r["generator"] for r in rows]
@@ -342,3 +351,80 @@ def test_metric_results_with_no_details_still_render():
                        details={"columns": {"a": {"ks": 0.1, "nested": {"x": 1}}, "b": "text"}, "n": 3})
     (summary, columns) = detail_tables(odd)
     assert summary.rows == [["n", "3"]] and columns.header == ["columns", "ks"] and columns.rows == [["a", "0.100"]]
+
+
+# -- incomplete pillars ---------------------------------------------------------------------------
+#: Two clinical metrics: with C.km broken, C.censoring alone would give C a number.
+TWO_C = ["S.ks", "S.tv", "C.km", "C.censoring", "P.exact", "P.dcr_share"]
+
+
+def test_an_incomplete_pillar_shows_incomplete_on_the_page_and_in_the_terminal(tmp_path, break_metric, gbsg2,
+                                                                                gbsg2_split, copy_run, capsys):
+    _, synthetic = copy_run
+    for name, table in (("train", gbsg2_split.train), ("holdout", gbsg2_split.holdout), ("synthetic", synthetic)):
+        write_table(table, tmp_path / f"{name}.csv")
+    (tmp_path / "schema.json").write_text(json.dumps(gbsg2.schema.to_dict()))
+    break_metric("C.km")
+    out = tmp_path / "broken.html"
+    code = main(["evaluate", "--real", str(tmp_path / "train.csv"), "--synthetic", str(tmp_path / "synthetic.csv"),
+                 "--holdout", str(tmp_path / "holdout.csv"), "--schema", str(tmp_path / "schema.json"),
+                 "--metrics", ",".join(TWO_C), "--bootstrap", "20", "--html", str(out), "--json",
+                 str(tmp_path / "broken.json")])
+    assert code == 0
+    result = EvaluationResult.from_json((tmp_path / "broken.json").read_text())
+    censoring = result.metric("C.censoring")
+    assert censoring.ok and result.pillars["C"].status == "incomplete" and result.score("C") is None
+    text = capsys.readouterr().out
+    (c_line,) = [line for line in text.splitlines() if line.startswith("C  clinical utility")]
+    assert re.match(r"C  clinical utility\s+incomplete\s", c_line) and "C.km: RuntimeError: deliberately broken" in c_line
+    (safe_line,) = [line for line in text.splitlines() if line.startswith("SAFE  ")]
+    assert re.match(r"SAFE  weighted geometric mean of S, C, P\s+incomplete\s", safe_line)
+    words = assert_self_contained(out.read_text()).words
+    assert "C — clinical utility: incomplete" in words
+    assert "C · clinical utility incomplete no interval" in words and "SAFE · SAFE" not in words
+    assert "1 metric(s) failed (C.km: RuntimeError: deliberately broken for the test)" in words
+    assert f"clinical utility: {censoring.score:.3f}" not in words  # not the mean of the metric that ran
+
+
+def test_the_leaderboard_shows_an_incomplete_cell_as_incomplete(site, tmp_path, break_metric, gbsg2, capsys):
+    import shutil
+
+    from report_data import STORE_METRICS
+    from safe_bench import split
+    from safe_bench.store import CellRecord
+
+    store = tmp_path / "with-incomplete.sqlite"
+    shutil.copy(site[0], store)
+    parts = split(gbsg2.frame, gbsg2.schema, seed=1)
+    generator = load_generator("gaussian_copula")
+    generator.fit(parts.train, gbsg2.schema, seed=1)
+    break_metric("C.censoring")
+    result = evaluate(parts.train, generator.sample(len(parts.train), seed=1), parts.holdout, gbsg2.schema, seed=1,
+                      n_bootstrap=10, metrics=STORE_METRICS)
+    assert result.pillars["C"].status == "incomplete"
+    with Store(store) as s:  # the cell of seed 1 evaluated again, with its C metric failing
+        s.record(CellRecord(key="gbsg2-gaussian_copula-1", synthetic_key="x", dataset="gbsg2",
+                            generator="gaussian_copula", generator_name="gaussian_copula", params={}, seed=1,
+                            data_hash="test", version="test", status="ok", result_json=result.to_json()))
+    assert main(["report", str(store), "--out", str(tmp_path / "site"), "--no-cells", "-q"]) == 0
+    board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    (row,) = [r for r in board["datasets"]["gbsg2"]["rows"] if r["generator"] == "gaussian_copula"]
+    for key in ("C", "SAFE"):
+        assert row[key]["score"] is None and row[key]["status"] == "incomplete"
+        assert row[key]["reason"].startswith("seed 1: ")
+    assert row["S"]["status"] == "ok" and row["S"]["score"] is not None
+    overall = {r["generator"]: r for r in board["leaderboard"]}["gaussian_copula"]
+    assert overall["C"]["score"] is None and overall["C"]["status"] == "incomplete"
+    assert overall["C"]["reason"].startswith("gbsg2: seed 1: incomplete: 1 metric(s) failed (C.censoring")
+    page = Page((tmp_path / "site" / "datasets" / "gbsg2.html").read_text())
+    (cells,) = [r for r in page.rows if len(r) > 1 and r[1] == "gaussian_copula"]
+    assert cells[2].startswith("incomplete (seed 1: ") and cells[4].startswith("incomplete (seed 1: ")
+    assert "C.censoring: RuntimeError: deliberately broken" in cells[4]
+    md = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert "| gaussian_copula | incomplete (seed 1: incomplete: SAFE needs every weighted pillar" in md
+    assert "| gaussian_copula | incomplete (gbsg2: seed 1: incomplete: SAFE needs every weighted pillar" in md
+    assert main(["results", str(store)]) == 0
+    text = capsys.readouterr().out
+    (gbsg2_line,) = [line for line in text.splitlines() if line.startswith("gbsg2 ")]
+    assert gbsg2_line.split()[1:3] == ["incomplete", "(2)"]  # ranked last on gbsg2, no number
+    assert "  gbsg2 x gaussian_copula: seed 1: incomplete: SAFE needs every weighted pillar" in text

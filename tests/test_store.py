@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -147,3 +148,74 @@ def test_a_cell_run_again_under_another_key_supersedes_the_old_one(
         assert set(store.results()["key"]) == {"other-seed"}
         assert set(store.results(latest=False)["key"]) == {"old", "other-seed"}
         assert store.scores()["score"].isna().tolist() == [True, False]
+
+
+# -- pillar status, old rows ----------------------------------------------------------------------
+@pytest.fixture
+def broken(gbsg2_split: Split, gbsg2, evaluated, break_metric) -> EvaluationResult:
+    """The shuffled table evaluated with C.km raising: C and SAFE incomplete, C.censoring scored."""
+    break_metric("C.km")
+    return evaluate(gbsg2_split.train, evaluated[1], gbsg2_split.holdout, gbsg2.schema, seed=3, n_bootstrap=10,
+                    metrics=[*METRICS, "C.censoring"], label="broken")
+
+
+def test_pillar_status_and_its_lists_round_trip(tmp_path: Path, broken: EvaluationResult) -> None:
+    c = broken.pillars["C"]
+    assert (c.status, c.score, list(c.errors)) == ("incomplete", None, ["C.km"])
+    with Store(tmp_path / "s.sqlite", create=True) as store:
+        store.record(cell("k", result=broken))
+        again = store.result("k")
+        tidy = store.results().set_index("metric")
+        scores = store.scores("C")
+    assert again.to_json() == broken.to_json()
+    for key, p in broken.pillars.items():
+        q = again.pillars[key]
+        assert (q.status, q.skipped, q.errors, q.composite, q.reason) == (
+            p.status, p.skipped, p.errors, p.composite, p.reason)
+    assert again.pillars["SAFE"].composite == "geometric"
+    assert tidy.loc["C", "status"] == "incomplete" and np.isnan(tidy.loc["C", "score"])
+    assert tidy.loc["SAFE", "status"] == "incomplete" and tidy.loc["S", "status"] == "ok"
+    assert (scores.loc[0, "score_status"], scores.loc[0, "reason"]) == ("incomplete", c.reason)
+    assert np.isnan(scores.loc[0, "score"])
+
+
+def old_layout(result: EvaluationResult, **pillar_scores: float) -> dict:
+    """A result as an earlier safe-bench wrote it: pillars without status, skipped, errors,
+    composite; ``pillar_scores`` put back the numbers it gave (the mean of the metrics that ran)."""
+    data = json.loads(result.to_json())
+    for key, p in data["pillars"].items():
+        for name in ("status", "skipped", "errors", "composite"):
+            del p[name]
+        if key in pillar_scores:
+            p["score"], p["reason"] = pillar_scores[key], ""
+            if key == "SAFE":
+                p["metrics"] = ["S", "C", "P"]
+    return data
+
+
+def test_old_results_load_and_show_no_number_from_a_partial_set(tmp_path: Path, broken: EvaluationResult,
+                                                                evaluated) -> None:
+    censoring = broken.metric("C.censoring").score
+    old = EvaluationResult.from_dict(old_layout(broken, C=censoring, SAFE=0.7))
+    assert (old.pillars["C"].status, old.pillars["C"].score, old.pillars["C"].errors) == (
+        "incomplete", None, {"C.km": broken.metric("C.km").reason})
+    assert "earlier safe-bench" in old.pillars["C"].reason
+    assert (old.pillars["SAFE"].status, old.pillars["SAFE"].score) == ("incomplete", None)
+    assert (old.pillars["S"].status, old.pillars["S"].score) == ("ok", broken.score("S"))
+    clean = EvaluationResult.from_dict(old_layout(evaluated[0]))  # nothing failed: scores kept
+    assert all(p.status == "ok" for p in clean.pillars.values())
+    assert clean.score("SAFE") == pytest.approx(evaluated[0].score("SAFE")) and clean.pillars["SAFE"].composite == "mean"
+
+    # tidy rows an earlier safe-bench stored: pillar 'skipped', C the mean of the metrics that ran
+    with Store(tmp_path / "old.sqlite", create=True) as store:
+        store.record(cell("k", result=broken))
+        store._db.execute("UPDATE scores SET status = 'ok', score = ? WHERE metric = 'C'", (censoring,))
+        store._db.execute("UPDATE scores SET status = 'ok', score = 0.7, reason = '' WHERE metric = 'SAFE'")
+        store._db.execute("UPDATE scores SET status = 'skipped', score = NULL WHERE metric = 'P'")
+        store._db.commit()
+        tidy = store.results().set_index("metric")
+        safe = store.scores("SAFE")
+    assert tidy.loc["C", "status"] == "incomplete" and np.isnan(tidy.loc["C", "score"])
+    assert tidy.loc["C", "reason"].startswith("incomplete: metric(s) failed: C.km (stored by an earlier")
+    assert tidy.loc["SAFE", "status"] == "incomplete" and np.isnan(safe.loc[0, "score"])
+    assert tidy.loc["P", "status"] == "not scored" and tidy.loc["S", "status"] == "ok"

@@ -40,6 +40,10 @@ class ScoreRow:
 
     @property
     def score_text(self) -> str:
+        """The score; for a pillar without one, ``incomplete`` or ``not scored`` (never a
+        number from the metrics that happened to run)."""
+        if self.score is None and self.status in ("incomplete", "not scored"):
+            return self.status
         return fmt(self.score)
 
     @property
@@ -106,10 +110,10 @@ def verdict(score: float | None, low: float | None, high: float | None, referenc
 
 
 def _pillar_row(p: PillarScore) -> ScoreRow:
-    name = PILLAR_NAMES.get(p.pillar, "weighted mean of S, C, P")
-    status = "ok" if p.score is not None else "skipped"
-    return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, status, p.reason,
-                    verdict(p.score, p.ci_low, p.ci_high, p.reference))
+    composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
+    name = PILLAR_NAMES.get(p.pillar, composite)
+    return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
+                    verdict(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status)
 
 
 def _metric_row(m: MetricResult) -> ScoreRow:

@@ -1,11 +1,21 @@
 """The leaderboard of a results store: what its site, Markdown and JSON show.
 
-Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with a
-Student t interval (a single seed keeps its own bootstrap interval), ranked by SAFE
-(:mod:`safe_bench.ranking`). Across datasets, generators are ordered by their average
-rank; their scores there are the mean of the per-dataset means, with a t interval over
-datasets (the spread between cohorts, not the noise of one). The critical-difference
-diagram and the Friedman test come from :func:`safe_bench.ranking.leaderboard`.
+Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with the
+95 % interval of :func:`safe_bench.ranking.combine_seeds` (each seed's bootstrap
+interval and the spread between seeds; a single seed keeps its own interval), the
+estimate the release gate shows (:func:`safe_bench.gate.scores_from_results`), ranked
+by SAFE (:mod:`safe_bench.ranking`). Across datasets, generators are ordered by their
+average rank; their scores there are the mean of the per-dataset means, with the
+interval of that mean over these datasets (:func:`safe_bench.ranking.average_intervals`;
+whether the ranking generalises across cohorts is the Friedman test's question). The
+critical-difference diagram and the Friedman test come from
+:func:`safe_bench.ranking.leaderboard`.
+
+A score that failed in a seed (``incomplete``: a metric errored) or does not apply
+(``not scored``) is shown as such with its reason, never as the mean of the seeds or
+datasets that worked; across datasets, one incomplete dataset makes the generator's
+score incomplete, while datasets it has no result on (failed cells) are left out and
+counted.
 """
 
 from __future__ import annotations
@@ -19,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from safe_bench.errors import InputError
-from safe_bench.gate import Estimate, scores_from_results, seed_estimate
+from safe_bench.gate import Estimate, scores_from_results
 from safe_bench.ranking import Leaderboard as Ranking
+from safe_bench.ranking import average_intervals
 from safe_bench.ranking import leaderboard as rank_generators
 from safe_bench.store import Store
-from safe_bench.uncertainty import t_interval
 
 SUBJECTS = ("SAFE", "S", "C", "P")
 
@@ -57,7 +67,8 @@ class Row:
             "generator": self.generator,
             "rank": self.rank,
             "average_rank": self.mean_rank,
-            **{k: {"score": e.score, "ci_low": e.ci_low, "ci_high": e.ci_high, "reference": e.reference}
+            **{k: {"score": e.score, "ci_low": e.ci_low, "ci_high": e.ci_high, "reference": e.reference,
+                   "status": e.status, "reason": e.reason}
                for k, e in self.scores.items()},
             "generator_seconds": self.seconds,
             "seeds_scored": self.seeds,
@@ -76,8 +87,9 @@ class DatasetBoard:
 
     @property
     def subtitle(self) -> str:
-        return (f"{len(self.rows)} generators; scores are means over seeds with a 95 % t interval, "
-                "ranked by SAFE (1 is best, ties share the mean rank).")
+        return (f"{len(self.rows)} generators; scores are means over seeds with a 95 % interval combining each "
+                "seed's bootstrap interval with the spread between seeds, ranked by SAFE (1 is best, ties share "
+                "the mean rank; a generator whose SAFE is incomplete or missing ranks last).")
 
 
 @dataclass
@@ -96,7 +108,8 @@ class Board:
         ok = int((self.cells["status"] == "ok").sum())
         return (f"{len(self.overall)} generators on {n} dataset{'s' if n != 1 else ''}, {len(self.cells)} cells "
                 f"({ok} finished). Generators are ordered by their average SAFE rank across datasets; scores are the "
-                "mean over datasets of the per-dataset means over seeds, with a 95 % t interval across datasets.")
+                "mean over datasets of the per-dataset means over seeds, with the 95 % interval of that mean over "
+                "these datasets (each seed's bootstrap and the spread between seeds propagated).")
 
     @property
     def friedman(self) -> str:
@@ -130,15 +143,21 @@ def slug(name: str, taken: set[str]) -> str:
     return out
 
 
-def _mean_estimate(values: list[Estimate]) -> Estimate:
+def _mean_estimate(by_dataset: dict[str, Estimate]) -> Estimate:
+    """A generator's score across datasets (see the module docstring)."""
+    failed = {d: v for d, v in by_dataset.items() if v.failed}
+    if failed:
+        return Estimate(None, reason="; ".join(f"{d}: {v.reason}" for d, v in failed.items()), status="incomplete")
+    values = list(by_dataset.values())
     scored = [v for v in values if v.score is not None]
     if not scored:
-        return Estimate(None, reason="not scored on any dataset")
-    if len(scored) == 1:
-        return scored[0]
-    mean, low, high = t_interval(np.array([v.score for v in scored]), bounds=(0.0, 1.0))
+        unscored = {v.status for v in values}
+        return Estimate(None, reason="not scored on any dataset",
+                        status="not scored" if unscored <= {"not scored", "skipped"} else "missing")
+    mean, low, high = average_intervals([v.score for v in scored], [v.ci_low for v in scored],  # type: ignore[misc]
+                                        [v.ci_high for v in scored])
     refs = [v.reference for v in scored if v.reference is not None]
-    return seed_estimate(mean, low, high, float(np.mean(refs)) if len(refs) == len(scored) else None)
+    return Estimate(mean, low, high, float(np.mean(refs)) if len(refs) == len(scored) else None)
 
 
 def _seconds(cells: pd.DataFrame) -> float | None:
@@ -159,7 +178,7 @@ def build_board(store: Store, *, title: str) -> Board:
     ranking = rank_generators(scores)
     generators = list(ranking.table["generator"])
     per_gen = {g: scores_from_results(tidy, g) for g in generators}
-    empty = Estimate(None, reason="no finished cell")
+    empty = Estimate(None, reason="no finished cell", status="missing")
     taken: set[str] = set()
     datasets = []
     for name in sorted(cells["dataset"].unique()):
@@ -180,7 +199,7 @@ def build_board(store: Store, *, title: str) -> Board:
     overall = []
     for r in ranking.table.itertuples():
         g = r.generator
-        est = {k: _mean_estimate([d.get(k, empty) for d in per_gen[g].values()]) for k in SUBJECTS}
+        est = {k: _mean_estimate({name: d.get(k, empty) for name, d in per_gen[g].items()}) for k in SUBJECTS}
         overall.append(Row(g, float(r.rank), est, _seconds(cells[cells["generator"] == g]),
                            seeds=int((cells[(cells["generator"] == g)]["status"] == "ok").sum()),
                            cells=int((cells["generator"] == g).sum()), mean_rank=float(r.average_rank)))

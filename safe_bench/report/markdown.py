@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from safe_bench.report.format import ci_text, fmt
 
 if TYPE_CHECKING:
-    from safe_bench.gate import GateReport
+    from safe_bench.gate import Estimate, GateReport
     from safe_bench.report.leaderboard import Board
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\n": " ", "\r": " ", "`": "&#96;"}
@@ -38,7 +38,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | Non
     return "\n".join(lines)
 
 
-_MARK = {"pass": "✅ pass", "fail": "❌ fail", "missing": "⚠️ missing"}
+_MARK = {"pass": "✅ pass", "fail": "❌ fail", "missing": "⚠️ missing", "error": "⛔ error"}
 
 
 def gate_markdown(report: GateReport) -> str:
@@ -50,15 +50,17 @@ def gate_markdown(report: GateReport) -> str:
     if report.passed:
         head = f"## ✅ safe-bench gate: release allowed ({total} of {total} rule checks hold)"
     else:
-        head = (f"## ❌ safe-bench gate: release blocked ({counts['fail']} failing, "
-                f"{counts['missing']} cannot be judged, {counts['pass']} of {total} hold)")
+        head = (f"## ❌ safe-bench gate: release blocked ({counts['fail']} failing, {counts['error']} in error "
+                f"(a score failed), {counts['missing']} cannot be judged, {counts['pass']} of {total} hold)")
     policy = report.policy
     intro = (f"Policy **{escape(policy.name)}**" + (f" ({code(policy.path)})" if policy.path else "")
              + f" on **{escape(report.candidate)}**"
              + (f", baseline **{escape(report.baseline)}**" if report.baseline else "") + ". "
              + ("Rules are judged on the 95 % confidence interval (its lower bound for ≥, upper for ≤)"
                 if policy.judge == "ci" else "Rules are judged on the point estimate")
-             + " unless a rule says otherwise.")
+             + " unless a rule says otherwise"
+             + ("; over several seeds a rule must hold in every seed, and the score shown is the mean over seeds."
+                if any(v.seeds for v in report.verdicts) else "."))
     with_dataset = any(v.dataset for v in report.verdicts)
     header = ["", "rule", *(["dataset"] if with_dataset else []), "judged", "threshold", "score [95 % CI]",
               "holdout ref", "why / note"]
@@ -69,12 +71,20 @@ def gate_markdown(report: GateReport) -> str:
         threshold = "–" if v.threshold is None else fmt(v.threshold)
         if v.rule.anchor and v.anchor_score is not None:
             threshold += f" ({anchored(v.rule, v.anchor_score)})"
-        note = escape(v.message if v.status == "missing" else v.rule.why)
+        note = escape(v.message if v.status in ("missing", "error") or v.seeds else v.rule.why)
         rows.append([_MARK[v.status], code(v.rule.check), *([escape(v.dataset)] if with_dataset else []), judged,
-                     threshold, f"{fmt(e.score)} {ci_text(e.ci_low, e.ci_high)}".strip(), fmt(e.reference), note])
+                     threshold, estimate_text(e), fmt(e.reference), note])
     parts = [head, intro, table(header, rows)]
     parts += [f"> note: {escape(n)}" for n in report.notes]
     return "\n\n".join(parts) + "\n"
+
+
+def estimate_text(e: Estimate) -> str:
+    """A score and its interval; ``incomplete (reason)`` or ``not scored`` when it has none
+    (escaped)."""
+    if e.score is None and e.status in ("incomplete", "error", "not scored"):
+        return escape(e.status + (f" ({e.reason})" if e.reason else ""))
+    return f"{fmt(e.score)} {ci_text(e.ci_low, e.ci_high)}".strip()
 
 
 def leaderboard_markdown(board: Board) -> str:
@@ -94,9 +104,7 @@ def leaderboard_markdown(board: Board) -> str:
 
 def _md_row(row, *, dataset: bool = False) -> list[str]:
     s = row.scores
-    cells = [fmt(row.rank, 1), escape(row.generator),
-             f"{fmt(s['SAFE'].score)} {ci_text(s['SAFE'].ci_low, s['SAFE'].ci_high)}".strip(),
-             *(f"{fmt(s[p].score)} {ci_text(s[p].ci_low, s[p].ci_high)}".strip() for p in ("S", "C", "P"))]
+    cells = [fmt(row.rank, 1), escape(row.generator), *(estimate_text(s[p]) for p in ("SAFE", "S", "C", "P"))]
     cells.append(str(row.seeds) if dataset else fmt(row.mean_rank, 2))
     cells.append(fmt(row.seconds, 1))
     return cells
