@@ -32,14 +32,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from safe_bench.encoding import as_numbers
+from safe_bench.errors import MetricSkipped
 from safe_bench.neighbours import nearest
 from safe_bench.uncertainty import LEVEL
 
 #: Attacks against each of train and control (Anonymeter's default).
 N_ATTACKS = 500
+#: Singling-out predicates of each mode. Drawn from the table under test, they cost
+#: no real rows (unlike linkability and inference targets), so more than
+#: :data:`N_ATTACKS` are tried: with 500, fresh real rows in place of the synthetic
+#: table scored a singling-out risk of up to 0.1 by chance (AIDS, train 402 and holdout
+#: 346 rows); 2000 halve the rates' Wilson half-widths.
+N_PREDICATES = 2000
 #: Relative tolerance of a numeric secret's guess (Anonymeter's default).
 TOLERANCE = 0.05
 #: Columns in a multivariate singling-out predicate (Anonymeter's default).
@@ -323,16 +330,78 @@ def multivariate_predicates(
 
 def singling_out(predicates: Predicates, train: Records, control: Records) -> AttackOutcome:
     """Successes of the predicates on train and on control records: a predicate
-    succeeds when it isolates exactly one record. The larger population is judged at
-    the smaller one's size: its success is the probability that a random subsample
-    of that size holds exactly one of its matching records (hypergeometric), so both
-    sides face populations of equal size."""
-    small = min(train.n, control.n)
+    succeeds when it isolates exactly one record (as Anonymeter).
 
-    def successes(records: Records) -> float:
-        counts = records.counts(predicates)
-        if records.n == small:
-            return float((counts == 1).sum())
-        return float(stats.hypergeom.pmf(1, records.n, counts, small).sum())
+    Train is always judged whole: a record the table under test copied is certainly
+    in it, whereas a subsample of train would hold it only by chance (judged at the
+    holdout's size, a verbatim copy of train scored a singling-out risk of about 0.3
+    at the 70/30 split instead of 1). The control, which has no leaked record to
+    lose, is brought to train's size instead (:func:`isolating`), so both rates are
+    those of populations of equal size.
 
-    return AttackOutcome(len(predicates), successes(train), successes(control))
+    Predicates drawn independently of the control records isolate one of them at most
+    :func:`most_isolating` of the time; when they clearly do more (the table under
+    test was drawn from the holdout, or its distinct records are few for their
+    columns), the control is none and the attack is skipped."""
+    on_control = control.counts(predicates)
+    rate, error = success_rate(float((on_control == 1).sum()), len(predicates))
+    if rate - error > most_isolating(control.n):
+        raise MetricSkipped(
+            f"predicates isolate a holdout record {rate:.0%} of the time, more than the "
+            f"{most_isolating(control.n):.0%} possible for predicates independent of it (the table under test "
+            "was drawn from the holdout, or its distinct records are few): no control, not informative"
+        )
+    on_train = float((train.counts(predicates) == 1).sum())
+    return AttackOutcome(len(predicates), on_train, float(isolating(on_control, control.n, train.n).sum()))
+
+
+def most_isolating(n: int) -> float:
+    """The largest probability that a predicate isolates exactly one of ``n`` records
+    drawn independently of it: one of weight ``w`` does with probability ``n w (1 -
+    w)^(n - 1)`` (Cohen and Nissim 2020, PNAS 117:8344), at most ``(1 - 1/n)^(n - 1)``
+    (at ``w = 1/n``; about 1/e)."""
+    return (1.0 - 1.0 / n) ** (n - 1) if n > 1 else 1.0
+
+
+def isolating(counts: np.ndarray, n: int, m: int) -> np.ndarray:
+    """The probability that each predicate, matching ``counts`` of ``n`` records,
+    isolates exactly one of ``m`` records of the same population.
+
+    At ``m <= n`` this is exact: the chance that a random ``m``-subsample holds exactly
+    one of the matches (hypergeometric). At ``m > n`` no unbiased estimate exists (the
+    success probability ``m w (1 - w)^(m - 1)`` of a predicate of weight ``w`` is a
+    polynomial of higher degree than ``n``), so a model extrapolates, as Anonymeter's
+    size correction does (it fits that probability, integrated over weights uniform up
+    to a fitted bound, to the control's success on subsamples). Here the weights are
+    empirical-Bayes Beta: ``w ~ Beta(a, b)`` fitted by maximum likelihood to all the
+    predicates' counts (beta-binomial, Skellam 1948, JRSS B 10:257), each predicate's
+    probability its posterior predictive ``BetaBinomial(m, a + k, b + n - k)`` at 1,
+    unbiased under the null when the weights are Beta. On fresh real rows as the
+    table under test (GBSG2, AIDS, FLCHAIN; three splits, both modes: 18 runs per
+    size ratio) it came within 0.06 of the rate on the whole train at train 1.2 times
+    the control, within 0.09 at 2.5 times, 0.11 at 6 times and 0.14 at 9 times."""
+    if m <= n:
+        return stats.hypergeom.pmf(1, n, counts, m)
+    a, b = _beta_weights(counts, n)
+    return stats.betabinom.pmf(1, m, a + counts, b + n - counts)
+
+
+def _beta_weights(counts: np.ndarray, n: int) -> tuple[float, float]:
+    """Maximum-likelihood ``(a, b)`` of a beta-binomial over ``counts`` of ``n``,
+    fitted as mean and concentration (bounded: counts that are not overdispersed
+    send the concentration to its bound, i.e. one common weight)."""
+    values, times = np.unique(counts, return_counts=True)
+
+    def loss(theta: np.ndarray) -> float:
+        mean, concentration = _expit(theta[0]), np.exp(theta[1])
+        return -float(times @ stats.betabinom.logpmf(values, n, mean * concentration, (1 - mean) * concentration))
+
+    start = (counts.mean() + 0.5) / (n + 1)
+    fit = optimize.minimize(loss, [np.log(start / (1 - start)), np.log(n)], method="L-BFGS-B",
+                            bounds=[(-30.0, 30.0), (np.log(1e-3), np.log(1e8))])
+    mean, concentration = _expit(fit.x[0]), np.exp(fit.x[1])
+    return mean * concentration, (1 - mean) * concentration
+
+
+def _expit(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))

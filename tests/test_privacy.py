@@ -17,9 +17,10 @@ from safe_bench.cli import main
 from safe_bench.comparison import EvaluationData
 from safe_bench.datasets import load_dataset
 from safe_bench.encoding import Encoding
+from safe_bench.known_answers import known_split, scenario_table
 from safe_bench.metrics import privacy
 from safe_bench.protocol import split
-from safe_bench.schema import Kind
+from safe_bench.schema import Kind, Survival, infer_schema
 
 
 @pytest.fixture(scope="module")
@@ -217,16 +218,142 @@ def test_screening_tries_on_samples_changes_no_predicate(gbsg2, gbsg2_split, mon
         np.testing.assert_array_equal(getattr(screened, name), getattr(unscreened, name))
 
 
-def test_equal_population_correction_is_the_subsample_expectation():
-    """A predicate matching c of N records isolates one record of a random m-subsample
-    with probability c * C(N - c, m - 1) / C(N, m)."""
+def test_train_is_judged_whole_and_a_larger_control_at_train_size():
+    """Train is never subsampled (a copied record would be lost); a control larger than
+    train is judged at train's size exactly: a predicate matching c of N records
+    isolates one record of a random m-subsample with probability c C(N - c, m - 1) / C(N, m)."""
     values = np.arange(30, dtype=float)[:, None]
-    big, small = attacks.Records(values), attacks.Records(values[:10])
+    train, control = attacks.Records(values[:10]), attacks.Records(values)
     predicates = attacks.Predicates(np.zeros((3, 1), dtype=np.int64), np.full((3, 1), 1), np.array([[0.0], [2.0], [9.0]]))
-    outcome = attacks.singling_out(predicates, big, small)
+    outcome = attacks.singling_out(predicates, train, control)
+    assert outcome.train_successes == 1  # only "<= 0" isolates one of the 10 train records
     expected = sum(c * math.comb(30 - c, 9) / math.comb(30, 10) for c in (1, 3, 10))
-    assert outcome.train_successes == pytest.approx(expected)
-    assert outcome.control_successes == 1  # only "<= 0" isolates one of the 10
+    assert outcome.control_successes == pytest.approx(expected)
+
+
+def test_smaller_control_is_extrapolated_to_train_size():
+    """Predicates whose weights w are spread as those isolating one of n_S rows (Gamma(2)
+    around 1 / n_S): from their counts in n_H control records the empirical-Bayes
+    estimate recovers the mean success m w (1 - w)^(m - 1) in m = 8 n_H records,
+    which the control's own rate misses by far."""
+    rng = np.random.default_rng(0)
+    n_control, m = 500, 4000
+    weights = rng.gamma(2.0, 1.0 / 1500, size=4000)
+    counts = rng.binomial(n_control, weights)
+    truth = np.mean(m * weights * (1 - weights) ** (m - 1))
+    assert attacks.isolating(counts, n_control, m).mean() == pytest.approx(truth, abs=0.015)
+    assert np.mean(counts == 1) - truth > 0.15
+
+
+def test_independent_predicates_isolate_at_most_one_in_e():
+    """Cohen and Nissim 2020: n w (1 - w)^(n - 1) peaks at w = 1 / n."""
+    for n in (2, 10, 346, 100_000):
+        w = np.linspace(0, 1, 200_001)
+        assert attacks.most_isolating(n) == pytest.approx(np.max(n * w * (1 - w) ** (n - 1)), rel=1e-6)
+    assert attacks.most_isolating(100_000) == pytest.approx(1 / math.e, rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def known_answers():
+    """P.exact and P.singling_out of train copied verbatim and of fresh real rows, on
+    the known-answer splits of three bundled datasets, seeds 0-2."""
+    out = {}
+    for name in ("gbsg2", "aids", "flchain"):
+        dataset = load_dataset(name)
+        for seed in range(3):
+            parts = known_split(dataset.frame, dataset.schema, seed)
+            for scenario in ("copy", "fresh"):
+                out[name, seed, scenario] = evaluate(
+                    parts.train, scenario_table(parts, scenario), parts.holdout, dataset.schema,
+                    metrics=["P.exact", "P.singling_out"], n_bootstrap=10,
+                )
+    return out
+
+
+@pytest.mark.parametrize("name", ["gbsg2", "aids", "flchain"])
+def test_copies_of_train_are_caught_and_fresh_rows_pass(known_answers, name):
+    for seed in range(3):
+        copy, fresh = known_answers[name, seed, "copy"], known_answers[name, seed, "fresh"]
+        assert copy.metric("P.exact").score == 0.0
+        assert copy.metric("P.singling_out").score <= 0.2
+        assert fresh.metric("P.exact").score >= 0.9
+        assert fresh.metric("P.singling_out").score >= 0.9
+
+
+def _rossi():
+    from lifelines.datasets import load_rossi
+
+    frame = load_rossi()
+    schema = infer_schema(frame).with_roles(
+        survival=Survival("week", "arrest"), quasi_identifiers=("age", "race", "mar", "wexp"), sensitive=("prio", "paro")
+    )
+    return frame, schema
+
+
+def test_rossi_train_as_synthetic_scores_no_privacy_at_70_30():
+    """A table the project does not bundle (lifelines' Rossi recidivism data), split by
+    the protocol: fresh patients repeat training patients (holdout share of copies above
+    0), yet train passed as synthetic scores P.exact 0 and singling out near 0."""
+    pytest.importorskip("lifelines")
+    frame, schema = _rossi()
+    for seed in range(3):
+        parts = split(frame, schema, seed=seed)
+        result = evaluate(parts.train, parts.train, parts.holdout, schema, metrics=["P.exact", "P.singling_out"], n_bootstrap=10)
+        exact = result.metric("P.exact")
+        assert exact.details["holdout_share"] > 0 and exact.score == 0.0
+        assert result.metric("P.singling_out").score <= 0.2
+
+
+def test_exact_copies_score_by_hand(gbsg2, gbsg2_split):
+    """30 of 50 rows under test copy train (0.6), 8 of 40 holdout rows do (0.2): score
+    1 - (0.6 - 0.2) / (1 - 0.2) = 0.5, interval the Wilson interval of 30/50 mapped."""
+    train = gbsg2_split.train.iloc[:100]
+    others = gbsg2_split.holdout
+    holdout = pd.concat([train.iloc[:8], others.iloc[:32]], ignore_index=True)
+    synthetic = pd.concat([train.iloc[50:80], others.iloc[40:60]], ignore_index=True)
+    m = evaluate(train, synthetic, holdout, gbsg2.schema, metrics=["P.exact"], n_bootstrap=10).metric("P.exact")
+    assert (m.value, m.details["holdout_share"]) == (0.6, 0.2)
+    assert m.score == pytest.approx(0.5)
+    z = stats.norm.ppf(0.975)
+    centre, half = (0.6 + z * z / 100) / (1 + z * z / 50), z / (1 + z * z / 50) * math.sqrt(0.6 * 0.4 / 50 + z * z / 10_000)
+    score_of = lambda share: 1 - max(0.0, share - 0.2) / 0.8  # noqa: E731
+    assert (m.ci_low, m.ci_high) == pytest.approx((score_of(centre + half), score_of(centre - half)))
+    for rows, expected in (([50, 51], 1.0), (list(range(50, 100)), 0.0)):  # 4 % copies: as fresh as the holdout; all copies: 0
+        fewer = pd.concat([train.iloc[rows], others.iloc[40:88]], ignore_index=True).iloc[:50]
+        assert evaluate(train, fewer, holdout, gbsg2.schema, metrics=["P.exact"], n_bootstrap=10).metric("P.exact").score == expected
+
+
+def test_too_little_evidence_is_not_scored(gbsg2, gbsg2_split):
+    """1-, 3- and 5-row holdouts, all-identical train or holdout rows, constant columns:
+    every P metric skipped with the missing evidence named, the pillar not scored (a
+    verbatim copy of train must not score a perfect 1.000 on them)."""
+    train, holdout = gbsg2_split.train, gbsg2_split.holdout
+    constant = lambda f: f.assign(**{c: train[c].iloc[0] for c in f.columns})  # noqa: E731
+    cases = {
+        "1-row holdout": (train, holdout.iloc[:1]),
+        "3-row holdout": (train, holdout.iloc[:3]),
+        "5-row holdout": (train, holdout.iloc[:5]),
+        "identical train rows": (train.iloc[[0] * len(train)], holdout),
+        "identical holdout rows": (train, holdout.iloc[[0] * len(holdout)]),
+        "constant columns": (constant(train), constant(holdout)),
+    }
+    for case, (real, fresh) in cases.items():
+        result = evaluate(real, real, fresh, gbsg2.schema, metrics=["P"], n_bootstrap=10)
+        assert result.pillars["P"].status == "not scored", case
+        for m in result.metrics:
+            assert m.status == "skipped" and "to say anything" in m.reason, (case, m.id, m.reason)
+
+
+def test_attacks_need_enough_targets(gbsg2, gbsg2_split):
+    """A 30-row holdout: the distance metrics judge a copy of train, the attacks (fewer
+    than 50 targets) are skipped with that reason."""
+    train = gbsg2_split.train
+    result = evaluate(train, train, gbsg2_split.holdout.iloc[:30], gbsg2.schema, metrics=["P"], n_bootstrap=10)
+    for m in result.metrics:
+        if m.id in ("P.attribute", "P.linkability", "P.singling_out"):
+            assert m.status == "skipped" and "fewer than 50" in m.reason, (m.id, m.reason)
+        else:
+            assert m.status == "ok" and m.score < 0.1, (m.id, m.score)
 
 
 def test_degenerate_tables_give_a_score_or_a_reason(gbsg2, gbsg2_split):

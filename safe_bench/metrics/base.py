@@ -87,10 +87,12 @@ class Evidence:
         if distinct < self.distinct:
             return f"too few distinct rows in train to say anything: {distinct}, fewer than {self.distinct}"
         if "holdout" in spec.requires and comparison.has("holdout"):
-            n = len(comparison.holdout)
-            need = self.holdout_rows // 2 if comparison.is_reference else self.holdout_rows
-            if n < need:
-                return f"too few rows in the holdout to say anything: {n} row(s), fewer than {need}"
+            halved = 2 if comparison.is_reference else 1
+            n, distinct = len(comparison.holdout), comparison.distinct_rows("holdout")
+            if n < self.holdout_rows // halved:
+                return f"too few rows in the holdout to say anything: {n} row(s), fewer than {self.holdout_rows // halved}"
+            if distinct < self.distinct // halved:
+                return f"too few distinct rows in the holdout to say anything: {distinct}, fewer than {self.distinct // halved}"
         if "survival" in spec.requires and self.events:
             events = int((comparison.train[comparison.schema.survival.event] == 1).sum())  # type: ignore[union-attr]
             if events < self.events:

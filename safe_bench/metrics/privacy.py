@@ -23,7 +23,7 @@ from safe_bench import attacks
 from safe_bench.comparison import Comparison
 from safe_bench.encoding import Encoding, as_numbers
 from safe_bench.errors import MetricSkipped
-from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.neighbours import Neighbours
 from safe_bench.schema import Kind
 from safe_bench.uncertainty import centred_replicates, wilson_ci
@@ -37,6 +37,15 @@ _TAIL = 0.05
 MIA_CANDIDATES = 20_000
 #: Attacks whose residual risk is less certain than +- this are not summarised.
 MAX_RISK_ERROR = 0.25
+#: Fewest attacks (targets, or predicates for singling out) an attack metric is judged
+#: on: below 50, even an attack that never succeeds on either side leaves the residual
+#: risk uncertain by more than about +-0.05 (Wilson half-widths ``z^2 / (2 (n +
+#: z^2))``, propagated), and one succeeding a fifth of the time by more than +-0.2
+#: (Anonymeter's default is 500).
+MIN_ATTACKS = 50
+#: The attacks' minimum evidence: a holdout of at least :data:`MIN_ATTACKS` rows (the
+#: control targets of linkability and inference, singling out's control population).
+ATTACK_EVIDENCE = Evidence(holdout_rows=MIN_ATTACKS)
 #: P.leakage: a coefficient above this flags a possible breach (Eckardt et al. 2024).
 LEAKAGE_THRESHOLD = 0.05
 
@@ -84,17 +93,20 @@ def _share(
 
 # -- exact copies -------------------------------------------------------------------
 def _exact_score(share: float, holdout_share: float) -> float:
-    """1 up to the holdout's share, falling linearly to 0 at 10x it plus 1 %."""
-    if share <= holdout_share:
-        return 1.0
-    return float(max(0.0, 1.0 - (share - holdout_share) / (9.0 * holdout_share + 0.01)))
+    """The share of copies in excess of the holdout's, over what was left to copy."""
+    return float(1.0 - max(0.0, share - holdout_share) / (1.0 - holdout_share))
 
 
 @metric("P.exact", pillar="P", name="Exact copies of training rows", goal="minimize", requires=("holdout",))
 def exact_matches(cmp: Comparison) -> Measurement:
-    """Share of rows of the table under test identical to a train row, against the same
-    share for the holdout (real rows that were never trained on). Score: 1 up to the
-    holdout's share, linearly down to 0 at 10x that share + 1 %. Interval: Wilson."""
+    """Share ``s_Y`` of rows of the table under test identical to a train row, against
+    the same share ``s_H`` of the holdout (real rows never trained on; on coarse data
+    fresh patients repeat training patients too: 10 to 15 % of the holdout on the
+    Rossi recidivism table at the 70/30 split). Score: the share of copies in excess
+    of the holdout's over what was left to copy, ``1 - max(0, s_Y - s_H) / (1 -
+    s_H)`` (the residual-risk form of Giomi et al. 2023), so a table of copies scores
+    0 whatever ``s_H`` is and one copying no more than fresh patients do scores 1.
+    Interval: Wilson interval of ``s_Y`` mapped through the score."""
     _comparable(cmp)
     copied = cmp.copies("synthetic", "train").astype(float)
     holdout_share = float(cmp.copies("holdout", "train").mean())
@@ -314,22 +326,33 @@ def _quasi_identifiers(cmp: Comparison) -> list[str]:
 
 
 def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded attack targets: as many train rows as holdout rows, at most N_ATTACKS."""
+    """Seeded attack targets: as many train rows as holdout rows, at most N_ATTACKS.
+
+    Sampling targets dilutes no leak: each train target is a training record, and the
+    attack on it is judged against the whole table under test (its nearest rows), which
+    holds every record it copied; a sample only sets how many records are tried. (It
+    is singling out, judged on populations, whose size matters: see
+    :func:`singling_out`.)"""
     n = min(attacks.N_ATTACKS, len(cmp.train), len(cmp.holdout))
     rng = cmp.rng(salt)
     return np.sort(rng.choice(len(cmp.train), n, replace=False)), np.sort(rng.choice(len(cmp.holdout), n, replace=False))
 
 
 def _riskiest(outcomes: dict[str, attacks.AttackOutcome]) -> str:
-    """The riskiest attack among the informative ones: those whose risk interval is at
-    most +-:data:`MAX_RISK_ERROR` wide. (The residual risk is ill-conditioned when the
-    control attack almost always succeeds, e.g. a secret nearly constant: its
-    interval then spans most of 0..1 and must not decide on noise.)"""
-    informative = {k: o for k, o in outcomes.items() if residual_error(o) <= MAX_RISK_ERROR}
+    """The riskiest attack among the informative ones: those of at least
+    :data:`MIN_ATTACKS` attacks whose risk interval is at most +-:data:`MAX_RISK_ERROR`
+    wide. (The residual risk is ill-conditioned when the control attack almost always
+    succeeds, e.g. a secret nearly constant: its interval then spans most of 0..1 and
+    must not decide on noise.)"""
+    enough = {k: o for k, o in outcomes.items() if o.attacks >= MIN_ATTACKS}
+    if not enough:
+        most = max(o.attacks for o in outcomes.values())
+        raise MetricSkipped(f"too few attacks to say anything: {most}, fewer than {MIN_ATTACKS}")
+    informative = {k: o for k, o in enough.items() if residual_error(o) <= MAX_RISK_ERROR}
     if not informative:
         raise MetricSkipped(
             f"every attack's risk is uncertain by more than +-{MAX_RISK_ERROR} (the attack on control records "
-            "almost always succeeds, or too few attacks): not informative"
+            "almost always succeeds): not informative"
         )
     return max(informative, key=lambda k: (informative[k].risk[0], k))
 
@@ -347,7 +370,8 @@ def _secret_values(frame: pd.DataFrame, column: str, numeric: bool) -> np.ndarra
     return as_numbers(frame[column]) if numeric else frame[column].to_numpy(dtype=object)
 
 
-@metric("P.attribute", pillar="P", name="Attribute inference risk (Anonymeter)", goal="minimize", requires=("holdout",))
+@metric("P.attribute", pillar="P", name="Attribute inference risk (Anonymeter)", goal="minimize", requires=("holdout",),
+        evidence=ATTACK_EVIDENCE)
 def attribute_inference(cmp: Comparison) -> Measurement:
     """Per sensitive column: guess a target's value from the row under test nearest on
     the quasi-identifiers (Anonymeter's inference attack; control = holdout); risk
@@ -380,7 +404,8 @@ def attribute_inference(cmp: Comparison) -> Measurement:
     return _risk_measurement(results[worst], details)
 
 
-@metric("P.linkability", pillar="P", name="Linkability risk (Anonymeter)", goal="minimize", requires=("holdout",))
+@metric("P.linkability", pillar="P", name="Linkability risk (Anonymeter)", goal="minimize", requires=("holdout",),
+        evidence=ATTACK_EVIDENCE)
 def linkability(cmp: Comparison) -> Measurement:
     """The quasi-identifiers split in two halves; a target's halves are linked when
     their nearest rows under test coincide (Anonymeter's linkability attack; control =
@@ -404,21 +429,29 @@ def linkability(cmp: Comparison) -> Measurement:
     return _risk_measurement(outcome, details)
 
 
-@metric("P.singling_out", pillar="P", name="Singling-out risk (Anonymeter)", goal="minimize", requires=("holdout",))
+@metric("P.singling_out", pillar="P", name="Singling-out risk (Anonymeter)", goal="minimize", requires=("holdout",),
+        evidence=ATTACK_EVIDENCE)
 def singling_out(cmp: Comparison) -> Measurement:
     """Predicates isolating one row under test (univariate and multivariate, Anonymeter's
-    singling-out attack) tried on train and on the holdout (control), populations of
-    equal size; the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier informative mode.
-    Score: ``1 - risk``. Interval: Wilson, propagated."""
+    singling-out attack, Giomi et al. 2023) tried on train and on the holdout (control);
+    the risk ``(r_T - r_H) / (1 - r_H)`` of the riskier informative mode. Score: ``1 -
+    risk``. Interval: Wilson, propagated.
+
+    Whether a predicate isolates one record depends on the population's size, so the
+    two rates must be those of populations of equal size, without diluting a leak:
+    train is judged whole (a copied training record is certainly in it; judged on a
+    subsample of the holdout's size, a verbatim copy of train scored about 0.7 at the
+    70/30 split) and the control's rate is brought to train's size
+    (:func:`safe_bench.attacks.isolating`: exact when the holdout is the larger, an
+    empirical-Bayes extrapolation otherwise, as Anonymeter corrects for the sizes)."""
     _comparable(cmp)
     columns = cmp.schema.features
     numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
     synthetic, train, holdout = attacks.records([cmp.synthetic[columns], cmp.train[columns], cmp.holdout[columns]], list(numeric))
     rng = cmp.rng(_SALT_SINGLING_OUT)
-    n = min(attacks.N_ATTACKS, train.n, holdout.n)
     modes = {
-        "univariate": attacks.univariate_predicates(synthetic, numeric, n, rng),
-        "multivariate": attacks.multivariate_predicates(synthetic, numeric, n, rng),
+        "univariate": attacks.univariate_predicates(synthetic, numeric, attacks.N_PREDICATES, rng),
+        "multivariate": attacks.multivariate_predicates(synthetic, numeric, attacks.N_PREDICATES, rng),
     }
     outcomes = {mode: attacks.singling_out(p, train, holdout) for mode, p in modes.items() if len(p)}
     if not outcomes:
