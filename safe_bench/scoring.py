@@ -20,6 +20,14 @@ honest generators). This is the aggregation the Human Development Index adopted 
 compensated by another (UNDP, Human Development Report 2010, technical note 1). The
 arithmetic mean is available as ``composite="mean"`` for a user who asks for it.
 
+**Privacy floor.** Within P, a leak is still one metric among nine (copies of training
+patients score P.exact, P.dcr_share, P.dcr_p5 and P.nndr at 0, while an attack that
+finds nothing to link scores 1), so P for a table of copies sits near 0.2-0.3, and its
+cube root near 0.65: still above an honest generator that keeps little clinical signal.
+So below :data:`PRIVACY_FLOOR` the P score caps SAFE: a table whose privacy evidence
+says it leaks is not fit for release however faithful it is, and SAFE says so (with
+either composite). Replicate by replicate, so the interval follows.
+
 **Intervals.** Replicate ``b`` of a pillar is the mean of replicate ``b`` of its
 metrics; replicate ``b`` of SAFE combines replicate ``b`` of the pillars. Metric
 replicates come from the shared row resamples (common random numbers); a metric whose
@@ -43,6 +51,8 @@ Composite = Literal["geometric", "mean"]
 COMPOSITES: tuple[Composite, ...] = ("geometric", "mean")
 Status = Literal["ok", "incomplete", "not scored"]
 _Z95 = 1.959963984540054
+#: Below this P score, SAFE is at most P (see the module docstring).
+PRIVACY_FLOOR = 0.5
 
 
 @dataclass
@@ -97,7 +107,7 @@ def _pillar(pillar: str, results: Sequence[MetricResult], n_bootstrap: int, rng:
     if errors:
         failed = "; ".join(f"{id}: {why}" for id, why in errors.items())
         return PillarScore(pillar, name, None, None, None, None, metrics=[r.id for r in ok],
-                           reason=f"incomplete: {len(errors)} metric(s) failed ({failed})", status="incomplete",
+                           reason=f"{len(errors)} metric(s) failed ({failed})", status="incomplete",
                            skipped=skipped, errors=errors), None
     if not ok:
         why = "no metric of this pillar applies" if skipped else "no metric of this pillar was asked for"
@@ -150,6 +160,14 @@ def combine(values: Sequence[float] | Sequence[np.ndarray], weights: np.ndarray,
         return np.exp(sum(w * np.log(np.maximum(v, 0.0)) for w, v in zip(weights, values)))
 
 
+def _floored(value: Any, privacy: Any, used: Sequence[str]) -> Any:
+    """``value`` capped at the P score (or replicates) wherever P is below the floor."""
+    if "P" not in used or privacy is None:
+        return value
+    return np.where(privacy < PRIVACY_FLOOR, np.minimum(value, privacy), value) if np.ndim(value) else (
+        min(value, privacy) if privacy < PRIVACY_FLOOR else value)
+
+
 def _safe(
     pillars: Mapping[str, PillarScore], reps: Mapping[str, np.ndarray], weights: Mapping[str, float],
     composite: Composite,
@@ -162,11 +180,14 @@ def _safe(
         return PillarScore("SAFE", "SAFE", None, None, None, None, metrics=[p for p in used if pillars[p].ok],
                            reason=f"SAFE needs every weighted pillar: {why}", status=status, composite=composite)
     w = np.array([weights[p] for p in used]) / sum(weights[p] for p in used)
-    score = float(combine([pillars[p].score for p in used], w, composite))  # type: ignore[misc]
-    low, high = percentile_ci(np.asarray(combine([reps[p] for p in used], w, composite)))
+    score = _floored(float(combine([pillars[p].score for p in used], w, composite)), pillars["P"].score, used)
+    replicates = _floored(np.asarray(combine([reps[p] for p in used], w, composite)), reps.get("P"), used)
+    low, high = percentile_ci(replicates)
     refs = [pillars[p].reference for p in used]
     reference = None if any(r is None for r in refs) else float(combine(refs, w, composite))  # type: ignore[arg-type]
     worst = min(used, key=lambda p: (pillars[p].score, p))
     reason = f"weighted {composite} mean of {', '.join(used)}"
+    if "P" in used and pillars["P"].score < PRIVACY_FLOOR:  # type: ignore[operator]
+        reason += f"; capped at P ({pillars['P'].score:.3f}): P is below the privacy floor {PRIVACY_FLOOR}"
     return PillarScore("SAFE", "SAFE", score, low, high, reference, metrics=used, worst=worst, reason=reason,
                        composite=composite)

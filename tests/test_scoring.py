@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safe_bench.metrics import MetricResult
-from safe_bench.scoring import score_pillars
+from safe_bench.scoring import combine, score_pillars
 
 
 def result(id: str, pillar: str, score: float, reps=None, ci=None, reference=None, status="ok"):
@@ -38,12 +38,27 @@ def test_pillars_are_means_and_safe_is_the_weighted_geometric_mean():
 
 
 def test_a_leak_cannot_be_averaged_away():
-    """Copies score S and C near 1 and P near 0: the arithmetic mean (0.67) outranks an
-    honest table (0.63); the geometric mean does not."""
+    """Copies score S and C near 1 and P near 0: a plain arithmetic mean (0.67) would
+    outrank an honest table (0.63); the geometric mean and the privacy floor do not."""
     copies = [result("S.a", "S", 1.0), result("C.a", "C", 1.0), result("P.a", "P", 0.02)]
     honest = [result("S.a", "S", 0.6), result("C.a", "C", 0.4), result("P.a", "P", 0.9)]
-    assert score_pillars(copies, composite="mean")["SAFE"].score > score_pillars(honest, composite="mean")["SAFE"].score
-    assert score_pillars(copies)["SAFE"].score < score_pillars(honest)["SAFE"].score
+    equal = np.full(3, 1 / 3)
+    assert combine([1.0, 1.0, 0.02], equal, "mean") > combine([0.6, 0.4, 0.9], equal, "mean")
+    for composite in ("geometric", "mean"):
+        assert score_pillars(copies, composite=composite)["SAFE"].score < score_pillars(honest, composite=composite)["SAFE"].score
+    # Above the floor the geometric mean alone keeps a weak P from being bought off.
+    weak_p = [result("S.a", "S", 1.0), result("C.a", "C", 1.0), result("P.a", "P", 0.5)]
+    assert score_pillars(weak_p)["SAFE"].score < score_pillars(weak_p, composite="mean")["SAFE"].score
+
+
+def test_below_the_privacy_floor_safe_is_at_most_p():
+    leaky = [result("S.a", "S", 1.0), result("C.a", "C", 1.0), result("P.a", "P", 0.3, ci=(0.25, 0.35))]
+    safe = score_pillars(leaky)["SAFE"]
+    assert safe.score == pytest.approx(0.3) and "privacy floor" in safe.reason
+    assert safe.ci_high <= 0.35 + 1e-9
+    assert score_pillars(leaky, composite="mean")["SAFE"].score == pytest.approx(0.3)
+    fine = [result("S.a", "S", 1.0), result("C.a", "C", 1.0), result("P.a", "P", 0.6)]
+    assert score_pillars(fine)["SAFE"].score == pytest.approx(0.6 ** (1 / 3))
 
 
 def test_a_failed_metric_leaves_its_pillar_incomplete_never_higher():
@@ -60,7 +75,7 @@ def test_skipped_metrics_leave_the_aggregate_and_missing_pillars_are_said():
     results = [
         result("S.a", "S", 0.8, ci=(0.7, 0.9)),
         result("S.skip", "S", 0.0, status="skipped"),
-        result("P.a", "P", 0.4, ci=(0.3, 0.5)),
+        result("P.a", "P", 0.6, ci=(0.5, 0.7)),
     ]
     results[1].score = None
     results[1].reason = "no prognostic score declared"
@@ -70,7 +85,7 @@ def test_skipped_metrics_leave_the_aggregate_and_missing_pillars_are_said():
     assert pillars["C"].score is None and pillars["C"].status == "not scored"
     assert pillars["SAFE"].score is None and "C not scored" in pillars["SAFE"].reason
     only_s_p = score_pillars(results, weights={"S": 1, "C": 0, "P": 1})["SAFE"]
-    assert only_s_p.score == pytest.approx(np.sqrt(0.8 * 0.4)) and only_s_p.metrics == ["S", "P"]
+    assert only_s_p.score == pytest.approx(np.sqrt(0.8 * 0.6)) and only_s_p.metrics == ["S", "P"]
 
 
 def test_joint_interval_is_narrower_than_the_worst_case_sum():
