@@ -79,18 +79,25 @@ def t_interval(
     return mean, float(max(mean - half, bounds[0])), float(min(mean + half, bounds[1]))
 
 
-def within_sampling(distance: np.ndarray | float, threshold: np.ndarray | float) -> np.ndarray:
+def within_sampling(
+    distance: np.ndarray | float, threshold: np.ndarray | float, maximum: float = np.inf
+) -> np.ndarray:
     """A distance scored on the scale of real sampling variability: 1 while it is within
     ``threshold``, the 95th percentile of the same distance between two real samples of
     the same sizes, then ``threshold / distance`` (0.5 at twice what real sampling
     gives, 0.2 at five times). A fixed absolute scale saturates: a clearly broken table
     can sit at 0.9 on ``1 - distance`` when real samples sit at 0.97; judged against its
     real-vs-real distribution, it falls (e.g. the standardized difference of Chassat et
-    al. 2025, scored against 1.96)."""
+    al. 2025, scored against 1.96). A distance bounded by ``maximum`` (KS, total
+    variation: nothing shared at 1) also falls linearly to 0 there, so small tables,
+    whose sampling threshold is wide, cannot score a disjoint distribution above 0."""
     d = np.asarray(distance, dtype=float)
     q = np.broadcast_to(np.asarray(threshold, dtype=float), d.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(d <= q, 1.0, np.minimum(1.0, q / d))
+        ratio = np.minimum(1.0, q / d)
+        if np.isfinite(maximum):
+            ratio = np.minimum(ratio, np.clip((maximum - d) / np.maximum(maximum - q, 1e-12), 0.0, 1.0))
+        return np.where(d <= q, 1.0, ratio)
 
 
 def proportion_threshold(p: float, n: int, m: int) -> float:

@@ -106,10 +106,18 @@ def test_vectorised_bootstrap_equals_sdmetrics_on_each_resample(gbsg2, gbsg2_spl
         got = result.metric(metric_id)
         q95 = {c: got.details["columns"][c]["real_vs_real_q95"] for c in columns}
         direct = np.array([
-            np.mean([within_sampling(1 - single.compute(train[c], synthetic[c].iloc[idx]), q95[c]) for c in columns])
+            np.mean([within_sampling(1 - single.compute(train[c], synthetic[c].iloc[idx]), q95[c], maximum=1.0)
+                     for c in columns])
             for idx in resamples(len(synthetic), 10, 4)
         ])
         assert got.replicates == pytest.approx(centred_replicates(got.score, direct), abs=1e-6), metric_id
+
+
+def test_within_sampling_by_hand():
+    # within the real-vs-real threshold: 1; beyond it threshold / distance; a bounded
+    # distance also falls linearly to 0 at its maximum (nothing shared scores 0).
+    assert within_sampling([0.05, 0.1, 0.2, 0.5], 0.1).tolist() == [1.0, 1.0, 0.5, 0.2]
+    assert within_sampling([0.5, 0.9, 1.0], 0.4, maximum=1.0).tolist() == pytest.approx([0.8, 1 / 6, 0.0])
 
 
 def bias_corrected_cramers_v(x: pd.Series, y: pd.Series) -> float:

@@ -71,16 +71,16 @@ def test_survival_time_must_be_positive_and_event_binary():
 def test_hostile_column_names_are_handled_as_plain_text():
     names = ["age at dx", "it's \"quoted\"", "<script>alert(1)</script>", "âge_été_生存"]
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({n: rng.normal(size=30) for n in names})
-    result = evaluate(frame.iloc[:15], frame.iloc[15:], None, None, metrics=["S.ks"])
+    frame = pd.DataFrame({n: rng.normal(size=60) for n in names})
+    result = evaluate(frame.iloc[:30], frame.iloc[30:], None, None, metrics=["S.ks"])
     assert set(result.metric("S.ks").details["columns"]) == set(names)
     assert "<script>alert(1)</script>" in result.to_json()
 
 
 def test_unseen_categories_are_scored_not_refused():
-    synth = table(seed=3)
-    synth.loc[:9, "grade"] = "IV"  # half the rows carry a category train never had
-    result = evaluate(table(), synth, table(seed=1), SCHEMA, metrics=["S.tv"])
+    synth = table(200, seed=3)
+    synth.loc[:99, "grade"] = "IV"  # half the rows carry a category train never had
+    result = evaluate(table(200), synth, table(200, seed=1), SCHEMA, metrics=["S.tv"])
     tv = result.metric("S.tv")
     assert tv.ok
     assert tv.details["columns"]["grade"]["unseen_share"] == pytest.approx(0.5)

@@ -221,7 +221,7 @@ def _against_sampling(
     (as SDMetrics reports its complement), the score the mean over columns of each
     distance judged against real sampling (:func:`~safe_bench.uncertainty.within_sampling`)."""
     raw = _replicated(complements, what)
-    scores = {c: within_sampling(1.0 - v, thresholds[c]) for c, v in complements.items()}
+    scores = {c: within_sampling(1.0 - v, thresholds[c], maximum=1.0) for c, v in complements.items()}
     for col, score in scores.items():
         details[col].update(score=score[0], real_vs_real_q95=thresholds[col])
     table = _replicated(scores, what)
@@ -807,7 +807,7 @@ def detection(cmp: Comparison) -> Measurement:
         warnings.simplefilter("ignore", RuntimeWarning)
         auc = np.nanmean(aucs, axis=0)
     threshold = _auc_null(m)
-    score = within_sampling(np.maximum(auc - 0.5, 0.0), threshold)
+    score = within_sampling(np.maximum(auc - 0.5, 0.0), threshold, maximum=0.5)
     details = {
         "auc": auc[0],
         "auc_ci": list(percentile_ci(centred_replicates(auc[0], auc[1:]))),
