@@ -64,6 +64,11 @@ _FUNCTIONS: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
     "max": (2, np.maximum),
 }
 _BACKTICKED = re.compile(r"`([^`]*)`|('[^']*'|\"[^\"]*\")")
+#: Longest expression accepted, in characters (the NPI takes about 150).
+MAX_LENGTH = 5000
+#: Deepest nesting of the syntax tree accepted (the NPI nests 7 deep, a sum of k terms
+#: about k deep); deeper would exhaust the recursion of the checks and the evaluation.
+MAX_DEPTH = 200
 
 
 def _placeholder(k: int) -> str:
@@ -85,11 +90,17 @@ class Expression:
                 return match.group(2)
             return placeholders.setdefault(match.group(1), _placeholder(len(placeholders)))
 
+        if len(self.text) > MAX_LENGTH:
+            raise InputError(f"score expression of {len(self.text)} characters is too long: "
+                             f"at most {MAX_LENGTH} are accepted")
         source = _BACKTICKED.sub(swap, self.text)
         try:
             tree = ast.parse(source.strip(), mode="eval")
         except SyntaxError as exc:
             raise InputError(f"score expression {self.text!r} is not valid: {exc.msg}") from None
+        if _depth(tree.body) > MAX_DEPTH:
+            raise InputError(f"score expression {self.text[:40]!r}... nests operations more than "
+                             f"{MAX_DEPTH} deep (a sum of k terms nests about k deep); write it with fewer terms")
         return tree, {k: v for v, k in placeholders.items()}
 
     @property
@@ -239,6 +250,16 @@ class Expression:
             assert isinstance(node.func, ast.Name)
             return _FUNCTIONS[node.func.id][1](*(value(a) for a in node.args))
         raise AssertionError(f"unchecked node {type(node).__name__}")
+
+
+def _depth(root: ast.AST) -> int:
+    """How deep the syntax tree under ``root`` nests, counted without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _missing(values: np.ndarray) -> np.ndarray:

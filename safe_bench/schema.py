@@ -265,11 +265,20 @@ class Schema:
             surv = data["survival"]
             if not isinstance(surv, Mapping) or set(surv) != {"time", "event"}:
                 raise InputError(f"{source}: [survival] needs exactly the keys 'time' and 'event'")
-            survival = Survival(time=str(surv["time"]), event=str(surv["event"]))
-        roles = dict(data.get("roles", {}))
+            if not all(isinstance(surv[key], str) for key in ("time", "event")):
+                raise InputError(f"{source}: [survival] time and event must each be one column name (text)")
+            survival = Survival(time=surv["time"], event=surv["event"])
+        roles = data.get("roles", {})
+        if not isinstance(roles, Mapping):
+            raise InputError(f"{source}: [roles] must be a table of role = column(s), not {type(roles).__name__}")
+        roles = dict(roles)
         unknown = set(roles) - {"target", "site", "groups", "sensitive", "quasi_identifiers"}
         if unknown:
             raise InputError(f"{source}: unknown role(s) {sorted(unknown)} in [roles]")
+        for role in ("target", "site"):
+            if not isinstance(roles.get(role, ""), str):
+                raise InputError(f"{source}: role {role!r} must be one column name (text), "
+                                 f"not {type(roles[role]).__name__}")
         for role in ("groups", "sensitive", "quasi_identifiers"):
             value = roles.get(role, [])
             if isinstance(value, str) or not isinstance(value, Iterable):
@@ -348,8 +357,14 @@ def _from_sdv(data: Mapping[str, Any], *, source: str) -> Schema:
         if not isinstance(tables, Mapping) or len(tables) != 1:
             raise InputError(f"{source}: SDV metadata must describe exactly one table")
         data = next(iter(tables.values()))
+        if not isinstance(data, Mapping):
+            raise InputError(f"{source}: the SDV table must be a table of keys, not {type(data).__name__}")
+    columns = data.get("columns", {})
+    if not isinstance(columns, Mapping):
+        raise InputError(f"{source}: SDV 'columns' must map column names to {{\"sdtype\": ...}}, "
+                         f"not {type(columns).__name__}")
     kinds: dict[str, Kind] = {}
-    for name, spec in dict(data.get("columns", {})).items():
+    for name, spec in columns.items():
         sdtype = str(spec.get("sdtype", "")) if isinstance(spec, Mapping) else ""
         # Any other sdtype (email, phone_number, ...) is personal information: an id.
         kinds[str(name)] = _SDV_KINDS.get(sdtype, Kind.ID)
