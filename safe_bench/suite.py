@@ -33,6 +33,7 @@ A suite is a TOML file::
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -47,7 +48,7 @@ from safe_bench.generator import available_generators, load_generator
 from safe_bench.io import read_table
 from safe_bench.metrics import PILLARS
 from safe_bench.schema import load_schema
-from safe_bench.validation import conform
+from safe_bench.validation import MAX_SEED, conform
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +59,10 @@ else:  # pragma: no cover
 DEFAULT_TIMEOUT = 1800.0
 #: Bootstrap resamples per metric when a suite names none.
 DEFAULT_BOOTSTRAP = 100
+#: Longest per-cell timeout accepted (seconds): 30 days.
+MAX_TIMEOUT = 30 * 24 * 3600
+#: Largest pillar weight accepted; weights are relative, and larger ones overflow their sum.
+MAX_WEIGHT = 10**6
 
 _TOP = {"name", "description", "seeds", "timeout", "n", "metrics", "datasets", "generators"}
 _METRICS = {"n_bootstrap", "select", "weights"}
@@ -177,11 +182,16 @@ class _Reader:
                     self.fail([*keys, key], f"unknown key; expected one of {', '.join(sorted(allowed))}")
         return data
 
-    def number(self, value: Any, keys: Sequence[str], *, integer: bool, minimum: float) -> Any:
+    def number(self, value: Any, keys: Sequence[str], *, integer: bool, minimum: float,
+               maximum: int | None = None) -> Any:
+        """``value`` if it is a (whole) number from ``minimum`` to ``maximum`` (finite)."""
         ok_type = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type) or not value >= minimum:
+        upper = math.inf if maximum is None else maximum
+        valid = isinstance(value, ok_type) and not isinstance(value, bool) and minimum <= value <= upper
+        if not valid or (isinstance(value, float) and not math.isfinite(value)):
             kind = "a whole number" if integer else "a number"
-            self.fail(keys, f"must be {kind} of at least {minimum:g}, not {value!r}")
+            most = "" if maximum is None else f" and at most {maximum}"
+            self.fail(keys, f"must be {kind} of at least {minimum:g}{most}, not {value!r}")
         return value
 
     def suite(self, data: dict[str, Any], sha256: str) -> Suite:
@@ -196,10 +206,11 @@ class _Reader:
         if not isinstance(seeds, list) or not seeds:
             self.fail(["seeds"], "must be a non-empty list of whole numbers")
         for seed in seeds:
-            self.number(seed, ["seeds"], integer=True, minimum=0)
+            self.number(seed, ["seeds"], integer=True, minimum=0, maximum=MAX_SEED)
         if len(set(seeds)) != len(seeds):
             self.fail(["seeds"], "lists a seed twice")
-        timeout = float(self.number(data.get("timeout", DEFAULT_TIMEOUT), ["timeout"], integer=False, minimum=0.01))
+        timeout = float(self.number(data.get("timeout", DEFAULT_TIMEOUT), ["timeout"], integer=False, minimum=0.01,
+                                    maximum=MAX_TIMEOUT))
         n = data.get("n")
         if n is not None:
             self.number(n, ["n"], integer=True, minimum=1)
@@ -236,7 +247,7 @@ class _Reader:
         if weights is not None:
             weights = self.table(weights, ["metrics", "weights"], set(PILLARS))
             for key, value in weights.items():
-                self.number(value, ["metrics", "weights", key], integer=False, minimum=0)
+                self.number(value, ["metrics", "weights", key], integer=False, minimum=0, maximum=MAX_WEIGHT)
             if not any(v > 0 for v in weights.values()):
                 self.fail(["metrics", "weights"], "at least one weight must be positive")
         return MetricOptions(n_bootstrap=n_bootstrap, select=select, weights=weights)
@@ -276,7 +287,8 @@ class _Reader:
             if not isinstance(name, str):
                 self.fail([*keys, "generator"], "must be a registered generator name (text)")
             params = self.table(entry.get("params", {}), [*keys, "params"], None)
-            own = float(self.number(entry.get("timeout", timeout), [*keys, "timeout"], integer=False, minimum=0.01))
+            own = float(self.number(entry.get("timeout", timeout), [*keys, "timeout"], integer=False, minimum=0.01,
+                                    maximum=MAX_TIMEOUT))
             specs.append(GeneratorSpec(label=label, generator=name, params=params, timeout=own))
         return tuple(specs)
 

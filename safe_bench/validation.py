@@ -23,6 +23,9 @@ import pandas as pd
 from safe_bench.errors import InputError
 from safe_bench.schema import Kind, Schema
 
+#: Seeds lie in 0 .. MAX_SEED: numpy and scikit-learn take seeds below 2**32.
+MAX_SEED = 2**32 - 1
+
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
