@@ -264,7 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    with Store(args.store) as store:
+    with Store(args.store, readonly=True) as store:
         scores, cells = store.scores(args.score), store.cells()
         if scores["score"].isna().all():
             raise InputError(f"no cell in {args.store} has a {args.score!r} score")
@@ -300,7 +300,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     baseline = baseline_label = None
     tidy = unfinished = None
     if args.store:
-        with Store(args.store) as store:
+        with Store(args.store, readonly=True) as store:
             tidy, cells = store.results(), store.cells()
         unfinished = cells[(cells["generator"] == args.generator) & (cells["status"] != "ok")]
     if args.baseline_result:

@@ -170,30 +170,86 @@ def _number(value: Any) -> float | None:
 
 
 class Store:
-    """A results database (see the module docstring). ``create`` makes a new one."""
+    """A results database (see the module docstring).
 
-    def __init__(self, path: str | Path, *, create: bool = False):
+    ``create`` makes a new one (or opens an existing store to write to it);
+    ``readonly`` opens an existing store without ever writing to the file (SQLite's
+    ``mode=ro``), as the commands that only read (``results``, ``report``, ``gate``)
+    do. A file that is not a safe-bench store (another SQLite database, an empty or a
+    text file) is refused, never turned into one, unless ``create`` is given and it is
+    empty.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False):
+        if create and readonly:
+            raise ValueError("a store cannot be created read-only")
         self.path = Path(path)
+        self.readonly = readonly
         if not create and not self.path.is_file():
             raise InputError(f"no results store at {str(self.path)!r}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synthetic_dir = self.path.with_suffix(".synthetic")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self._db:
-                self._db.executescript(_SCHEMA)
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
-            found = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0]
+            self._db = self._connect(readonly)
         except sqlite3.DatabaseError as exc:
-            raise InputError(f"{str(self.path)!r} is not a safe-bench results store ({exc})") from None
+            raise self._not_a_store(str(exc)) from None
+        try:
+            if create and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                with self._db:
+                    self._db.executescript(_SCHEMA)
+                    self._db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            found = self._format()
+            if not readonly:
+                self._configure()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise self._not_a_store(str(exc)) from None
+        except InputError:
+            self._db.close()
+            raise
         if found != str(FORMAT):
+            self._db.close()
             raise InputError(f"results store {str(self.path)!r} has format {found}; this safe-bench reads {FORMAT}")
 
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        """A connection to the file, read-only (SQLite's URI ``mode=ro``) or read-write."""
+        if readonly:
+            return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        return sqlite3.connect(self.path, timeout=60)
+
+    def _configure(self) -> None:
+        """A writer's settings: WAL, durable commits, foreign keys."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    def _format(self) -> str:
+        """The store's format version (InputError when the file is not a safe-bench store)."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+            raise self._not_a_store("an empty file" if self.path.stat().st_size == 0
+                                    else "a database without safe-bench's tables")
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        return "none" if row is None else str(row[0])
+
+    def _not_a_store(self, why: str) -> InputError:
+        return InputError(f"{str(self.path)!r} is not a safe-bench results store ({why}); "
+                          "give a store written by `safe-bench run`")
+
     def close(self) -> None:
+        if not self.readonly:
+            self._leave_wal()
         self._db.close()
+
+    def _leave_wal(self) -> None:
+        """Back to a rollback journal when no other connection has the store open: the
+        closed store is then one file, which read-only commands open without leaving a
+        ``-wal`` and a ``-shm`` file beside it (another writer keeps it in WAL mode)."""
+        try:
+            self._db.execute("PRAGMA busy_timeout = 0")
+            self._db.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.OperationalError:  # another connection is open
+            pass
 
     def __enter__(self) -> Store:
         return self

@@ -61,7 +61,7 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
         write_text(text, out / relative)
         written.append(out / relative)
 
-    with Store(store_path) as store:
+    with Store(store_path, readonly=True) as store:
         board = build_board(store, title=title or f"{Path(store_path).stem}")
         for d in board.datasets:
             taken: set[str] = set()
