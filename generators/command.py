@@ -8,6 +8,10 @@ The command is called once per sample as::
 ISO 8601); the command must write ``N`` rows with the same columns to ``OUT.csv``.
 Arguments are passed as a list, never through a shell. The command learns and samples
 in the same call, so a run's fit time is ~0 and its sample time is the whole command.
+
+What the command prints may quote its training rows, so no error quotes it: a failure
+names the exit status or signal and the size of the standard error, whose full text
+is kept in a private file (:mod:`safe_bench.private`) named in the message.
 """
 
 from __future__ import annotations
@@ -25,10 +29,8 @@ import pandas as pd
 from generators.base import SchemaGenerator
 from safe_bench.errors import GeneratorError, InputError
 from safe_bench.io import read_table, write_table
+from safe_bench.private import keep_private
 from safe_bench.schema import Kind, Schema
-
-#: Lines of the command's standard error quoted when it fails.
-STDERR_LINES = 20
 
 
 class CommandGenerator(SchemaGenerator):
@@ -37,9 +39,10 @@ class CommandGenerator(SchemaGenerator):
     ``command`` is a list of arguments, or a string split like a POSIX shell would
     (``shlex.split``) but run without one. A command that exits non-zero, writes no
     file, or runs longer than ``timeout`` seconds (it is then killed with its process
-    group) raises :class:`~safe_bench.errors.GeneratorError` with the tail of its
-    standard error. Its table is then held to the schema like any generator's.
-    Determinism is the command's own: it receives the seed.
+    group) raises :class:`~safe_bench.errors.GeneratorError` naming its exit status and
+    the private file that keeps its standard error, never quoting it. Its table is
+    then held to the schema like any generator's. Determinism is the command's own:
+    it receives the seed.
     """
 
     name = "command"
@@ -92,10 +95,16 @@ class CommandGenerator(SchemaGenerator):
                 stderr = b""
             raise GeneratorError(
                 f"command {self._label} did not finish within {self.timeout:g} s and was killed"
-                f"{_tail(stderr)}"
+                f"{self._stderr(stderr)}"
             ) from None
         if process.returncode != 0:
-            raise GeneratorError(f"command {self._label} exited with status {process.returncode}{_tail(stderr)}")
+            raise GeneratorError(f"command {self._label} {_ended(process.returncode)}{self._stderr(stderr)}")
+
+    def _stderr(self, stderr: bytes) -> str:
+        """The command's standard error described, kept in a private file, never quoted."""
+        if not stderr.strip():
+            return " (no stderr output)"
+        return f"; its standard error ({keep_private(stderr, name=f'command-{Path(self.command[0]).name}')})"
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -106,6 +115,11 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _tail(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", errors="replace").rstrip().splitlines()[-STDERR_LINES:]
-    return "; stderr tail:\n" + "\n".join(lines) if lines else " (no stderr output)"
+def _ended(returncode: int) -> str:
+    """How a failed command ended: its exit status, or the signal that killed it."""
+    if returncode < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"

@@ -24,8 +24,8 @@ class GeneratorError(SafeBenchError, RuntimeError):
     """A generator failed or returned a table that does not fit the schema.
 
     The message names the generator and the problem (a missing or extra column, a
-    category never seen in train, a failing command with its stderr tail, a
-    timeout); it never quotes a value from a real table.
+    category never seen in train, a failing command's exit status, a timeout); it
+    never quotes a value from a real table, nor a third-party program's output.
     """
 
 

@@ -9,6 +9,14 @@ from safe_bench.datasets import Dataset, load_dataset
 from safe_bench.protocol import Split, split
 
 
+@pytest.fixture(autouse=True)
+def private_dir(tmp_path_factory, monkeypatch):
+    """Text that may hold real records (safe_bench.private) goes to a temporary folder, not the home."""
+    folder = tmp_path_factory.mktemp("private")
+    monkeypatch.setenv("SAFE_BENCH_PRIVATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def gbsg2() -> Dataset:
     return load_dataset("gbsg2")

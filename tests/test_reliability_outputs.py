@@ -1,0 +1,159 @@
+"""What safe-bench persists and what it leaves alone: no third-party output quoted in a
+store, log, report or export; read-only commands never write to the file they read."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from safe_bench.cli import main
+
+#: What the leaking command prints before it fails: a marker and its first training row.
+MARKER = "TRAINING ROW OF PATIENT"
+LEAKY = f"""
+import argparse, sys
+p = argparse.ArgumentParser()
+for flag in ("--train", "--n", "--seed", "--out"):
+    p.add_argument(flag)
+a = p.parse_args()
+with open(a.train) as f:
+    f.readline()
+    row = f.readline().strip()
+print("{MARKER}: " + row.replace(",", " | "), file=sys.stderr)
+sys.exit(3)
+"""
+SUITE = """\
+seeds = [0]
+timeout = 120
+[metrics]
+n_bootstrap = 10
+select = ["S.ks", "C.km", "P.dcr_share"]
+[datasets.gbsg2]
+[generators.independent]
+[generators.leaky]
+generator = "command"
+params = {{ command = {command} }}
+"""
+
+
+def _files(*roots: Path) -> dict[Path, bytes]:
+    """Every file under (or at) ``roots`` with its bytes."""
+    found = {}
+    for root in roots:
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        found.update({p: p.read_bytes() for p in paths})
+    return found
+
+
+@pytest.fixture(scope="module")
+def leaky_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run of the independent baseline and a command that prints a training row to
+    stderr and exits 3, then its `results --json` and its report site."""
+    root = tmp_path_factory.mktemp("leaky")
+    script = root / "leaky.py"
+    script.write_text(LEAKY, encoding="utf-8")
+    suite = root / "leaky.toml"
+    suite.write_text(SUITE.format(command=json.dumps([sys.executable, str(script)])), encoding="utf-8")
+    store = root / "leaky.sqlite"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SAFE_BENCH_PRIVATE_DIR", str(root / "private"))
+        assert main(["run", str(suite), "--store", str(store), "-q"]) == 0
+    assert main(["results", str(store), "--json", str(root / "results.json")]) == 0
+    assert main(["report", str(store), "--out", str(root / "site"), "-q"]) == 0
+    return root, store
+
+
+def test_a_failing_commands_output_reaches_no_persisted_output(leaky_run, capsys: pytest.CaptureFixture[str]) -> None:
+    root, store = leaky_run
+    kept = _files(root / "private")
+    assert len(kept) == 1, "the full text is kept in one private file"
+    (private, text), = kept.items()
+    row = text.decode().removeprefix(MARKER + ": ").strip()
+    assert text.startswith(MARKER.encode()) and row.count(" | ") >= 5
+    assert private.stat().st_mode & 0o777 == 0o600
+
+    assert main(["results", str(store)]) == 0
+    printed = capsys.readouterr()
+    assert "leaky" in printed.out
+    outputs = _files(store, store.with_suffix(".log"), store.with_suffix(".synthetic"), root / "results.json",
+                     root / "site")
+    assert store.with_suffix(".log") in outputs and (root / "site" / "leaderboard.json") in outputs
+    assert any(p.parent.name == "datasets" for p in outputs)
+    for path, data in outputs.items():
+        assert MARKER.encode() not in data and row.encode() not in data, f"{path.name} quotes the command's output"
+    assert MARKER not in printed.out + printed.err and row not in printed.out + printed.err
+
+    cells = {c["generator"]: c for c in json.loads((root / "results.json").read_text())["cells"]}
+    reason = cells["leaky"]["reason"]
+    assert cells["leaky"]["status"] == "failed" and "exited with status 3" in reason
+    assert "1 line" in reason and str(private) in reason, "the message says where the full text is"
+    log = store.with_suffix(".log").read_text()
+    assert f"full text in {private}" in log
+
+
+# -- read-only commands ----------------------------------------------------------------
+def _foreign(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE visits (patient TEXT, day INTEGER)")
+        db.execute("INSERT INTO visits VALUES ('p1', 3)")
+    db.close()
+
+
+FOREIGN = {
+    "other-sqlite": (_foreign, "a database without safe-bench's tables"),
+    "empty": (lambda path: path.write_bytes(b""), "an empty file"),
+    "text": (lambda path: path.write_text("id,age\n1,63\n" * 50), "file is not a database"),
+}
+READERS = {
+    "results": lambda store, out: ["results", str(store), "--json", str(out / "r.json")],
+    "report": lambda store, out: ["report", str(store), "--out", str(out / "site")],
+    "gate": lambda store, out: ["gate", "--policy", str(Path(__file__).parents[1] / "benchmarks/policies/default.toml"),
+                                "--store", str(store), "--generator", "independent"],
+}
+
+
+def _state(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of ``folder``: bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+@pytest.mark.parametrize("command", READERS)
+def test_read_only_commands_refuse_a_file_that_is_not_a_store_and_leave_it_alone(
+        tmp_path: Path, kind: str, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    make, why = FOREIGN[kind]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "other.sqlite"
+    make(path)
+    before = _state(folder)
+    assert main(READERS[command](path, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert f"{str(path)!r} is not a safe-bench results store ({why}" in err and "Traceback" not in err
+    assert _state(folder) == before, "the file was modified (or a -wal/-shm file left beside it)"
+    assert not (tmp_path / "site").exists() and not (tmp_path / "r.json").exists()
+
+
+def test_run_does_not_turn_another_database_into_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = tmp_path / "s.toml"
+    suite.write_text("seeds = [0]\n[datasets.gbsg2]\n[generators.independent]\n", encoding="utf-8")
+    _foreign(tmp_path / "other.sqlite")
+    before = (tmp_path / "other.sqlite").read_bytes()
+    assert main(["run", str(suite), "--store", str(tmp_path / "other.sqlite"), "-q"]) == 2
+    assert "not a safe-bench results store" in capsys.readouterr().err
+    assert (tmp_path / "other.sqlite").read_bytes() == before
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_reading_a_store_leaves_its_files_unchanged(leaky_run, tmp_path: Path, command: str) -> None:
+    _, store = leaky_run
+    copy = tmp_path / "store"
+    copy.mkdir()
+    (copy / store.name).write_bytes(store.read_bytes())
+    before = _state(copy)
+    assert main(READERS[command](copy / store.name, tmp_path)) in (0, 1)  # gate: 1 when a rule fails
+    assert _state(copy) == before
