@@ -307,7 +307,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         if args.generator:
             raise InputError("--baseline-result goes with one table (files or --result); "
                              "in store mode name a baseline generator with --baseline")
-        baseline = {"": scores_from_result(EvaluationResult.from_json(_read_text(args.baseline_result)))}
+        baseline = {"": scores_from_result(_read_result(args.baseline_result))}
         baseline_label = args.baseline_result
     elif policy.needs_baseline and baseline_name and tidy is not None:
         if baseline_name not in set(tidy["generator"]):
@@ -331,7 +331,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         label = f"{args.generator} in {args.store}"
     else:
         if args.result:
-            result = EvaluationResult.from_json(_read_text(args.result))
+            result = _read_result(args.result)
         else:
             result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
         candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
@@ -358,11 +358,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_text(path: str) -> str:
+def _read_result(path: str) -> EvaluationResult:
+    """An evaluation written by ``evaluate --json``; anything else is an InputError naming the file."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path!r}: {type(exc).__name__}") from None
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read result file {path!r}: {type(exc).__name__}") from None
+    return EvaluationResult.from_json(text, source=f"result file {path!r}")
 
 
 def _store_dataset(name: str | None, per_dataset: dict[str, Any], store: str) -> str:

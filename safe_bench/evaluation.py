@@ -73,14 +73,15 @@ class EvaluationResult:
         return json.dumps(plain(self.to_dict()), indent=indent, allow_nan=False, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationResult:
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"unsupported result schema_version {data.get('schema_version')!r}")
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "result") -> EvaluationResult:
+        """Read :meth:`to_dict`'s layout; anything else is an InputError naming ``source``,
+        the entry and the field."""
+        check_result(data, source)
         metrics = [MetricResult.from_dict(m) for m in data["metrics"]]
         return cls(
             metrics=metrics,
             pillars=pillars_from_dict(data["pillars"], metrics),
-            schema=Schema.from_dict(data["schema"]),
+            schema=Schema.from_dict(data["schema"], source=f"{source}: schema"),
             seed=data["seed"],
             n_bootstrap=data["n_bootstrap"],
             rows=dict(data["rows"]),
@@ -89,8 +90,72 @@ class EvaluationResult:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> EvaluationResult:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, *, source: str = "result") -> EvaluationResult:
+        """Read :meth:`to_json`'s text; ``source`` names it in error messages."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source} is not JSON ({exc.msg} at line {exc.lineno}); "
+                             "expected an evaluation written by `safe-bench evaluate --json`") from None
+        return cls.from_dict(data, source=source)
+
+
+_RESULT_KEYS = {"schema_version", "label", "seed", "n_bootstrap", "rows", "schema", "pillars", "metrics", "extra"}
+_METRIC_KEYS = {"id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason", "details"}
+_SCORE_FIELDS = ("score", "ci_low", "ci_high", "reference")
+
+
+def check_result(data: Any, source: str) -> None:
+    """Raise InputError unless ``data`` has the layout of :meth:`EvaluationResult.to_dict`:
+    the keys, a metric and pillar list of known fields, scores null or numbers in 0..1."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source} is not an evaluation result (a JSON object written by `safe-bench evaluate "
+                         f"--json`), but {type(data).__name__}")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"{source}: unsupported result schema_version {data.get('schema_version')!r} "
+                         f"(this safe-bench reads {SCHEMA_VERSION})")
+    _check_keys(data, source, required=_RESULT_KEYS - {"label", "extra"}, allowed=_RESULT_KEYS)
+    for key in ("seed", "n_bootstrap"):
+        if not isinstance(data[key], int) or isinstance(data[key], bool):
+            raise InputError(f"{source}: {key!r} must be a whole number, not {data[key]!r}")
+    for key in ("rows", "pillars", "schema"):
+        if not isinstance(data[key], Mapping):
+            raise InputError(f"{source}: {key!r} must be an object, not {type(data[key]).__name__}")
+    if not isinstance(data["metrics"], list):
+        raise InputError(f"{source}: 'metrics' must be a list, not {type(data['metrics']).__name__}")
+    for i, entry in enumerate(data["metrics"]):
+        where = f"{source}: metric {entry.get('id', i)!r}" if isinstance(entry, Mapping) else f"{source}: metric {i}"
+        _check_scores(entry, where, required=_METRIC_KEYS, allowed=_METRIC_KEYS | {"name", "goal", "range"})
+    for key, entry in data["pillars"].items():
+        _check_scores(entry, f"{source}: pillar {key!r}", required={"pillar", "name", *_SCORE_FIELDS},
+                      allowed=_PILLAR_FIELDS)
+
+
+def _check_keys(entry: Mapping[str, Any], where: str, *, required: set[str], allowed: set[str]) -> None:
+    missing, unknown = sorted(required - set(entry)), sorted(set(entry) - allowed)
+    if missing:
+        raise InputError(f"{where} lacks the field(s) {missing}; is it an evaluation written by "
+                         "`safe-bench evaluate --json`?")
+    if unknown:
+        raise InputError(f"{where} has unknown field(s) {unknown}")
+
+
+def _check_scores(entry: Any, where: str, *, required: set[str], allowed: set[str]) -> None:
+    """A metric or pillar entry: known fields, scores null or numbers in 0..1, text status."""
+    if not isinstance(entry, Mapping):
+        raise InputError(f"{where} must be an object, not {type(entry).__name__}")
+    _check_keys(entry, where, required=required, allowed=allowed)
+    for key in _SCORE_FIELDS:
+        value = entry[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and not (number and 0 <= value <= 1):
+            raise InputError(f"{where}: field {key!r} must be a score from 0 to 1 or null, not {value!r}")
+    value = entry.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise InputError(f"{where}: field 'value' must be a number or null, not {value!r}")
+    for key in ("status", "reason"):
+        if not isinstance(entry.get(key, ""), str):
+            raise InputError(f"{where}: field {key!r} must be text, not {entry[key]!r}")
 
 
 _PILLAR_FIELDS = {f.name for f in fields(PillarScore)}
