@@ -18,7 +18,8 @@ The attacks:
   columns, numeric ones as one-sided bounds towards the tail), counted a success
   when they isolate exactly one real record too;
 - *linkability*: the quasi-identifiers split in two halves, a real record's two
-  halves linked when their nearest synthetic rows coincide;
+  halves linked when their nearest synthetic rows coincide (rows identical on a half
+  counting as one candidate set);
 - *inference*: a real record's secret guessed from the synthetic row nearest on
   the quasi-identifiers (numeric secrets within 5 % of the guess, as Anonymeter).
 
@@ -157,13 +158,24 @@ def linkability(
     halves_control: tuple[np.ndarray, np.ndarray],
     halves_synthetic: tuple[np.ndarray, np.ndarray],
 ) -> AttackOutcome:
-    """Link each target's two halves of quasi-identifiers (encoded matrices) when
-    their nearest synthetic rows are the same row."""
+    """Link each target's two halves of quasi-identifiers (encoded matrices) when one
+    synthetic row matches both nearest rows: it carries the first half's values of the
+    nearest row on the first half and the second half's values of the nearest row on
+    the second half. Rows identical on a half are one candidate set (as Anonymeter's
+    ``n_neighbors`` looks beyond the first neighbour), so an arbitrary tie-break among
+    identical rows cannot hide a copied record; with distinct rows this is "the two
+    nearest rows are the same row"."""
+    first_class, second_class = (np.unique(h, axis=0, return_inverse=True)[1].ravel() for h in halves_synthetic)
+
+    def pair(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return first_class[first].astype(np.int64) * (int(second_class.max()) + 1) + second_class[second]
+
+    present = np.unique(pair(np.arange(len(first_class)), np.arange(len(second_class))))
 
     def successes(halves: tuple[np.ndarray, np.ndarray]) -> int:
         first = nearest(halves[0], halves_synthetic[0]).indices[:, 0]
         second = nearest(halves[1], halves_synthetic[1]).indices[:, 0]
-        return int((first == second).sum())
+        return int(np.isin(pair(first, second), present).sum())
 
     return AttackOutcome(len(halves_train[0]), successes(halves_train), successes(halves_control))
 

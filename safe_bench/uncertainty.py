@@ -13,6 +13,9 @@ import numpy as np
 from scipy import stats
 
 LEVEL = 0.95
+#: The one-sided quantile at :data:`LEVEL` of the standard normal (1.645): the bound
+#: a distance judged against its null distribution must exceed.
+ONE_SIDED_Z = float(stats.norm.ppf(LEVEL))
 
 
 def resamples(n: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray]:

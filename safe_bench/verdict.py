@@ -57,7 +57,8 @@ def _signal(result: MetricResult) -> str | None:
         return f"{r.value:.0%} of synthetic rows are closer to a training patient than to a fresh one ({d['null_share']:.0%} expected)"
     if r.id in ("P.dcr_p5", "P.nndr") and _clear(r) and r.score < SIGNAL_SCORE:
         what = "distance to the closest training patient" if r.id == "P.dcr_p5" else "nearest-to-second-nearest distance ratio"
-        return f"the lowest 5 % {what} is {r.value:.2f} times that of fresh patients"
+        return (f"{r.value:.0%} of synthetic rows have a {what} as low as the lowest 5 % of fresh patients "
+                f"({d['holdout_share']:.0%} of fresh patients do)")
     if r.id == "P.mia" and _clear(r) and r.score < SIGNAL_SCORE:
         return f"a distance attack tells training patients from fresh ones with ROC AUC {r.value:.2f}"
     if r.id == "P.leakage" and _clear(r) and d.get("flagged"):

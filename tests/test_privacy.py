@@ -16,7 +16,6 @@ from safe_bench import attacks, evaluate, load_generator
 from safe_bench.cli import main
 from safe_bench.comparison import EvaluationData
 from safe_bench.datasets import load_dataset
-from safe_bench.encoding import Encoding
 from safe_bench.known_answers import known_split, scenario_table
 from safe_bench.metrics import privacy
 from safe_bench.protocol import split
@@ -96,9 +95,12 @@ def test_fresh_patients_and_independent_columns_pass(flchain_results, name):
     assert result.score("P") >= 0.9
     assert result.extra["privacy_verdict"]["level"] in {"no evidence of memorisation", "weak signal"}
     # Holdout rows as the synthetic table: a singling-out predicate drawn from them isolates
-    # the same control record, so that attack is uninformative (skipped, with the reason).
+    # the same control record, and every control record's halves link to its own row, so
+    # those attacks are uninformative (skipped, with the reason). FLCHAIN's coarse
+    # quasi-identifiers (age in years, sex | sample year) recur in any table this size, so
+    # every control record links whatever the table: linkability is uninformative there.
     skipped = {m.id: m.reason for m in result.metrics if m.status != "ok"}
-    assert skipped == ({"P.singling_out": skipped.get("P.singling_out")} if name == "holdout" else {})
+    assert set(skipped) == ({"P.singling_out", "P.linkability"} if name == "holdout" else {"P.linkability"})
     assert all("not informative" in reason for reason in skipped.values())
 
 
@@ -132,14 +134,22 @@ def _sklearn_distances(query: np.ndarray, index: np.ndarray, k: int = 1) -> np.n
 
 
 def test_distance_metrics_match_scikit_learn(gbsg2_data):
-    """P.dcr_p5, P.nndr and P.leakage recomputed from scikit-learn's neighbours."""
+    """P.dcr_p5, P.nndr and P.leakage recomputed from scikit-learn's neighbours: the
+    share of rows under test in the holdout's lowest 5 % and its excess over the
+    holdout's own share; Eckardt's coefficient."""
     data = gbsg2_data
     cmp = data.comparison()
     train, synthetic, holdout = data.matrix("train"), data.matrix("synthetic"), data.matrix("holdout")
     y_t, h_t = _sklearn_distances(synthetic, train, 2), _sklearn_distances(holdout, train, 2)
-    p5 = lambda v: np.quantile(v, 0.05, method="inverted_cdf")  # noqa: E731
-    assert privacy.dcr_p5(cmp).value == pytest.approx(p5(y_t[:, 0]) / p5(h_t[:, 0]), rel=1e-9)
-    assert privacy.nndr(cmp).value == pytest.approx(p5(y_t[:, 0] / y_t[:, 1]) / p5(h_t[:, 0] / h_t[:, 1]), rel=1e-9)
+    for metric, synthetic_values, holdout_values in [
+        (privacy.dcr_p5, y_t[:, 0], h_t[:, 0]),
+        (privacy.nndr, y_t[:, 0] / y_t[:, 1], h_t[:, 0] / h_t[:, 1]),
+    ]:
+        cut = np.sort(holdout_values)[int(np.ceil(0.05 * len(holdout_values))) - 1]  # 5th percentile, by hand
+        share, fresh_share = (synthetic_values <= cut).mean(), (holdout_values <= cut).mean()
+        got = metric(cmp)
+        assert got.value == pytest.approx(share, rel=1e-9)
+        assert got.score == pytest.approx(1 - max(0.0, share - fresh_share) / (1 - fresh_share), rel=1e-9)
     subsample = data.matrix(data.subsample("train", len(data.tables["holdout"])))
     coefficient = 1 - _sklearn_distances(synthetic, subsample).mean() / _sklearn_distances(synthetic, holdout).mean()
     assert privacy.leakage(cmp).value == pytest.approx(coefficient, rel=1e-9)
@@ -316,7 +326,7 @@ def test_exact_copies_score_by_hand(gbsg2, gbsg2_split):
     assert m.score == pytest.approx(0.5)
     z = stats.norm.ppf(0.975)
     centre, half = (0.6 + z * z / 100) / (1 + z * z / 50), z / (1 + z * z / 50) * math.sqrt(0.6 * 0.4 / 50 + z * z / 10_000)
-    score_of = lambda share: 1 - max(0.0, share - 0.2) / 0.8  # noqa: E731
+    score_of = lambda share: 1 - max(0.0, share - 0.2) / 0.8
     assert (m.ci_low, m.ci_high) == pytest.approx((score_of(centre + half), score_of(centre - half)))
     for rows, expected in (([50, 51], 1.0), (list(range(50, 100)), 0.0)):  # 4 % copies: as fresh as the holdout; all copies: 0
         fewer = pd.concat([train.iloc[rows], others.iloc[40:88]], ignore_index=True).iloc[:50]
@@ -328,7 +338,7 @@ def test_too_little_evidence_is_not_scored(gbsg2, gbsg2_split):
     every P metric skipped with the missing evidence named, the pillar not scored (a
     verbatim copy of train must not score a perfect 1.000 on them)."""
     train, holdout = gbsg2_split.train, gbsg2_split.holdout
-    constant = lambda f: f.assign(**{c: train[c].iloc[0] for c in f.columns})  # noqa: E731
+    constant = lambda f: f.assign(**{c: train[c].iloc[0] for c in f.columns})
     cases = {
         "1-row holdout": (train, holdout.iloc[:1]),
         "3-row holdout": (train, holdout.iloc[:3]),
@@ -346,19 +356,23 @@ def test_too_little_evidence_is_not_scored(gbsg2, gbsg2_split):
 
 def test_attacks_need_enough_targets(gbsg2, gbsg2_split):
     """A 30-row holdout: the distance metrics judge a copy of train, the attacks (fewer
-    than 50 targets) are skipped with that reason."""
+    than 50 targets) are skipped with that reason. P.leakage subsamples train to the
+    holdout's size (Eckardt et al.), so a copy moves its coefficient only |H| / |T| of the
+    way to 1: flagged, below half, not near 0."""
     train = gbsg2_split.train
     result = evaluate(train, train, gbsg2_split.holdout.iloc[:30], gbsg2.schema, metrics=["P"], n_bootstrap=10)
     for m in result.metrics:
         if m.id in ("P.attribute", "P.linkability", "P.singling_out"):
             assert m.status == "skipped" and "fewer than 50" in m.reason, (m.id, m.reason)
+        elif m.id == "P.leakage":
+            assert m.details["flagged"] and m.score < 0.5, m.score
         else:
             assert m.status == "ok" and m.score < 0.1, (m.id, m.score)
 
 
 def test_degenerate_tables_give_a_score_or_a_reason(gbsg2, gbsg2_split):
     train, holdout = gbsg2_split.train, gbsg2_split.holdout
-    no_estrec = lambda f: f.assign(estrec=np.nan)  # noqa: E731
+    no_estrec = lambda f: f.assign(estrec=np.nan)
     cases = {
         "identical tables": (train, train, train),
         "one synthetic row": (train, train.iloc[[0]], holdout),

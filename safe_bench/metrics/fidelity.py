@@ -39,7 +39,14 @@ from safe_bench.comparison import Comparison
 from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.uncertainty import centred_replicates, percentile_ci, proportion_threshold, resamples, within_sampling
+from safe_bench.uncertainty import (
+    ONE_SIDED_Z,
+    centred_replicates,
+    percentile_ci,
+    proportion_threshold,
+    resamples,
+    within_sampling,
+)
 
 #: Feature values per block when summing features over a table (bounds memory at 1M rows).
 _BLOCK = 1 << 22
@@ -825,7 +832,7 @@ def detection(cmp: Comparison) -> Measurement:
 def _auc_null(m: int) -> float:
     """The one-sided 95th percentile of AUC - 0.5 for m scored rows of each class when
     the scores do not depend on the class (Mann-Whitney U under the null)."""
-    return float(1.6448536269514722 * np.sqrt((2 * m + 1) / (12.0 * m * m)))
+    return float(ONE_SIDED_Z * np.sqrt((2 * m + 1) / (12.0 * m * m)))
 
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.metrics import roc_curve
 
 from safe_bench import attacks
@@ -26,7 +25,11 @@ from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.neighbours import Neighbours
 from safe_bench.schema import Kind
-from safe_bench.uncertainty import centred_replicates, wilson_ci
+from safe_bench.uncertainty import (
+    centred_replicates,
+    wilson_ci,
+    within_sampling,
+)
 
 #: Neighbours asked of every search in train (NNDR needs two; one search serves all).
 _K_TRAIN = 2
@@ -151,36 +154,41 @@ def _tail(values: np.ndarray) -> float:
     return float(np.quantile(values, _TAIL, method="inverted_cdf"))
 
 
-def _tail_ratio(cmp: Comparison, synthetic: np.ndarray, holdout: np.ndarray, what: str, details: dict) -> Measurement:
-    """The 5th percentile of ``synthetic`` over that of ``holdout`` (both per row);
-    score ``min(1, ratio)``; bootstrap over the rows of both."""
-    low_synthetic, low_holdout = _tail(synthetic), _tail(holdout)
-    if low_holdout == 0:
-        raise MetricSkipped(
-            f"the 5th percentile of the holdout's {what} is 0 (at least 5 % of holdout rows duplicate "
-            "train rows): the ratio is undefined for data this coarse"
-        )
-    ratio = low_synthetic / low_holdout
-    replicates = []
-    for rows_s, rows_h in zip(cmp.resamples(len(synthetic)), cmp.resamples(len(holdout))):
-        denominator = _tail(holdout[rows_h])
-        replicates.append(min(1.0, _tail(synthetic[rows_s]) / denominator) if denominator > 0 else np.nan)
-    details = {f"p5_synthetic_{what}": low_synthetic, f"p5_holdout_{what}": low_holdout, **details}
-    return bootstrapped(ratio, min(1.0, ratio), np.array(replicates), details)
+def _tail_share(cmp: Comparison, synthetic: np.ndarray, holdout: np.ndarray, what: str, details: dict) -> Measurement:
+    """How many rows under test sit in the holdout's lowest 5 % of ``what`` (per row,
+    at or below its 5th percentile ``t``): share ``s_Y`` against the holdout's own share
+    ``s_H`` at or below ``t`` (5 %, more where values tie at ``t``), scored like
+    P.exact as the excess over what fresh patients show, ``1 - max(0, s_Y - s_H) / (1 -
+    s_H)``. A ratio of 5th percentiles (the usual form, kept in the details) has no
+    scale: on coarse data a few exact ties set either percentile to 0, and fresh
+    patients scored 0 on it (Rossi). Interval: Wilson of ``s_Y`` mapped through the
+    score."""
+    cut = _tail(holdout)
+    holdout_share = float((holdout <= cut).mean())
+    low_synthetic = _tail(synthetic)
+    details = {
+        f"p5_holdout_{what}": cut,
+        f"p5_synthetic_{what}": low_synthetic,
+        "ratio": low_synthetic / cut if cut > 0 else None,
+        "holdout_share": holdout_share,
+        **details,
+    }
+    return _share(cmp, (synthetic <= cut).astype(float), lambda share: _exact_score(share, holdout_share), details)
 
 
-@metric("P.dcr_p5", pillar="P", name="Near-copies: 5th percentile DCR ratio", requires=("holdout",))
+@metric("P.dcr_p5", pillar="P", name="Near-copies: rows in the fresh patients' closest 5 %", goal="minimize",
+        requires=("holdout",))
 def dcr_p5(cmp: Comparison) -> Measurement:
-    """5th percentile of the distance from each row under test to its closest train
-    row (DCR), over the same percentile for holdout rows. Below 1: more synthetic
-    rows sit very close to training patients than fresh patients do. Score:
-    ``min(1, ratio)``. Interval: bootstrap."""
+    """Distance from each row under test to its closest train row (DCR) against the
+    holdout's: the share of rows under test closer to train than the closest 5 % of
+    holdout rows are (see :func:`_tail_share`). Value: that share; score: its excess
+    over the holdout's share."""
     _comparable(cmp)
     synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
     holdout = cmp.nearest("holdout", "train", _K_TRAIN)
     to_train, holdout_to_train = synthetic.distances[:, 0], holdout.distances[:, 0]
     details = {**_searched(synthetic, len(cmp.synthetic)), "histogram": _distance_histogram(to_train, holdout_to_train)}
-    return _tail_ratio(cmp, to_train, holdout_to_train, "dcr", details)
+    return _tail_share(cmp, to_train, holdout_to_train, "dcr", details)
 
 
 #: Bins of the DCR histograms in P.dcr_p5 details (what report figures draw).
@@ -208,17 +216,19 @@ def _nndr(found: Neighbours) -> np.ndarray:
     return np.divide(first, second, out=np.zeros_like(first), where=second > 0)
 
 
-@metric("P.nndr", pillar="P", name="Nearest-neighbour distance ratio", requires=("holdout",))
+@metric("P.nndr", pillar="P", name="Nearest-neighbour distance ratio", goal="minimize", requires=("holdout",))
 def nndr(cmp: Comparison) -> Measurement:
     """Nearest / second-nearest train distance of each row under test (NNDR: near 0
-    when a row singles out one training patient), 5th percentile, over the same for
-    holdout rows. Score: ``min(1, ratio)``. Interval: bootstrap."""
+    when a row singles out one training patient) against the holdout's: the share of
+    rows under test below the holdout's 5th percentile NNDR (see
+    :func:`_tail_share`). Value: that share; score: its excess over the holdout's
+    share."""
     _comparable(cmp)
     if len(cmp.train) < 2:
         raise MetricSkipped("train has fewer than 2 rows: no second-nearest neighbour")
     synthetic = cmp.nearest("synthetic", "train", _K_TRAIN)
     holdout = cmp.nearest("holdout", "train", _K_TRAIN)
-    return _tail_ratio(cmp, _nndr(synthetic), _nndr(holdout), "nndr", _searched(synthetic, len(cmp.synthetic)))
+    return _tail_share(cmp, _nndr(synthetic), _nndr(holdout), "nndr", _searched(synthetic, len(cmp.synthetic)))
 
 
 @metric("P.leakage", pillar="P", name="Privacy leakage coefficient", goal="minimize", value_range=(-1.0, 1.0),
@@ -226,8 +236,13 @@ def nndr(cmp: Comparison) -> Measurement:
 def leakage(cmp: Comparison) -> Measurement:
     """Eckardt et al. 2024 (npj Digit Med 7:76): ``1 - mean DCR(Y->T) / mean DCR(Y->H)``
     with train subsampled to the holdout's size (equally sized sets, as the paper);
-    above 0.05 flags a possible breach. Reported clipped to -1..1. Score:
-    ``1 - max(coefficient, 0) / 0.05``, floored at 0. Interval: bootstrap."""
+    above 0.05 flags a possible breach. Reported clipped to -1..1. Score: 1 up to the
+    paper's 0.05, then ``0.05 / coefficient`` falling to 0 at 1 (every row a copy;
+    :func:`~safe_bench.uncertainty.within_sampling`): a fresh sample of a few hundred
+    coarse rows reaches 0.04 by chance (Rossi), which a score reaching 0 at 0.05 called
+    a breach. Train is subsampled, so a copy of train scores only ``|H| / |T|`` of
+    the way to 1 (0.12 against a 30-row holdout): the other distance metrics see it
+    whole. Interval: bootstrap."""
     _comparable(cmp)
     train = cmp.sample("train", len(cmp.holdout))
     to_train = cmp.nearest("synthetic", train).distances[:, 0]
@@ -240,17 +255,18 @@ def leakage(cmp: Comparison) -> Measurement:
         return -1.0 if near_holdout == 0 else float(np.clip(1.0 - near_train / near_holdout, -1.0, 1.0))
 
     def score_of(coef: float) -> float:
-        return max(0.0, 1.0 - max(coef, 0.0) / LEAKAGE_THRESHOLD)
+        return float(within_sampling(max(coef, 0.0), LEAKAGE_THRESHOLD, maximum=1.0))
 
     value = coefficient(np.arange(len(to_train)))
-    replicates = np.array([score_of(coefficient(idx)) for idx in cmp.resamples(len(to_train))])
+    coefficients = np.array([coefficient(idx) for idx in cmp.resamples(len(to_train))])
+
     details = {
         "mean_dcr_train": float(to_train.mean()),
         "mean_dcr_holdout": float(to_holdout.mean()),
         "train_rows_used": len(cmp.table(train)),
         "flagged": value > LEAKAGE_THRESHOLD,
     }
-    return bootstrapped(value, score_of(value), replicates, details)
+    return bootstrapped(value, score_of(value), np.array([score_of(c) for c in coefficients]), details)
 
 
 # -- membership inference ----------------------------------------------------------------
