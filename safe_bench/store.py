@@ -329,7 +329,8 @@ class Store:
                          for c in RESULT_COLUMNS)
         query = (f"SELECT {cols} FROM scores s JOIN {self._table(latest)} c ON c.key = s.key "
                  "ORDER BY c.dataset, c.generator, c.seed, c.run, s.position")
-        return _legacy(pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS))
+        tidy = pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS)
+        return _legacy(_checked_numbers(tidy, self.path))
 
     def scores(self, metric: str = "SAFE") -> pd.DataFrame:
         """One row per latest cell: dataset, generator, seed, status (the cell's), and of
@@ -349,9 +350,12 @@ class Store:
         row = self._db.execute("SELECT status, result FROM cells WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise KeyError(f"no cell {key!r} in {self.path}")
+        where = f"results store {str(self.path)!r}: cell {key!r}"
+        if row[1] is None and row[0] == "ok":
+            raise InputError(f"{where} is marked ok but holds no result (was the store edited by hand?)")
         if row[1] is None:
             raise KeyError(f"cell {key!r} has no result (status {row[0]})")
-        return EvaluationResult.from_json(row[1])
+        return EvaluationResult.from_json(row[1], source=where)
 
     def synthetic(self, key: str) -> pd.DataFrame:
         """The synthetic table a finished cell evaluated."""
@@ -374,6 +378,23 @@ def _score_rows(key: str, result: EvaluationResult) -> list[tuple[Any, ...]]:
         rows.append((key, name, p.pillar, "pillar", offset + i, _number(p.score), _number(p.score),
                      _number(p.ci_low), _number(p.ci_high), _number(p.reference), status, p.reason))
     return rows
+
+
+def _checked_numbers(tidy: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Tidy rows whose numbers are numbers (scores, intervals and references in 0..1),
+    or an InputError naming the store, the cell, the metric and the column."""
+    for column in ("value", "score", "ci_low", "ci_high", "reference"):
+        numbers = pd.to_numeric(tidy[column], errors="coerce").astype(float)
+        bad = numbers.isna() & tidy[column].notna()
+        if column != "value":
+            bad |= (numbers < 0) | (numbers > 1)
+        if bad.any():
+            row = tidy[bad].iloc[0]
+            what = "a number" if column == "value" else "a score from 0 to 1"
+            raise InputError(f"results store {str(path)!r}: cell {row['key']!r}, {row['metric']}: {column} is "
+                             f"not {what} ({int(bad.sum())} such row(s); was the store edited by hand?)")
+        tidy[column] = numbers
+    return tidy
 
 
 _LEGACY = "stored by an earlier safe-bench, which averaged the metrics that ran"

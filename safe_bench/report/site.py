@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safe_bench.evaluation import plain
+from safe_bench.evaluation import EvaluationResult, plain
 from safe_bench.io import write_text
 from safe_bench.report.figures import Figure, Point, critical_difference, tradeoff
 from safe_bench.report.html import evaluation_html, render
@@ -63,17 +63,9 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
 
     with Store(store_path, readonly=True) as store:
         board = build_board(store, title=title or f"{Path(store_path).stem}")
-        for d in board.datasets:
-            taken: set[str] = set()
-            for row in d.rows:
-                base = slug(row.generator, taken)
-                for link in row.links:
-                    if cells and link.status == "ok":
-                        link.href = f"cells/{d.slug}/{base}-seed{link.seed}.html"
-                        nav = [("leaderboard", "../../index.html"), (d.name, f"../../datasets/{d.slug}.html")]
-                        emit(link.href, evaluation_html(
-                            store.result(link.key), nav=nav,
-                            title=f"SAFE report: {row.generator} on {d.name}, seed {link.seed}"))
+        pages = _cell_pages(store, board) if cells else []
+    for href, result, nav, page_title in pages:  # every result was read and checked before any file is written
+        emit(href, evaluation_html(result, nav=nav, title=page_title))
     ranks = dict(zip(board.ranking.table["generator"], board.ranking.table["average_rank"]))
     cd = critical_difference(
         "Critical-difference diagram", ranks, board.ranking.critical_difference,
@@ -93,6 +85,24 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
     emit("leaderboard.md", leaderboard_markdown(board))
     emit("leaderboard.json", _json(board))
     return written
+
+
+def _cell_pages(store: Store, board: Board) -> list[tuple[str, EvaluationResult, list[tuple[str, str]], str]]:
+    """Each finished cell's page: its path (set as its link's ``href``), its result, its
+    navigation and its title. Reads every result, so a store whose results do not load
+    fails here, before anything is written."""
+    pages = []
+    for d in board.datasets:
+        taken: set[str] = set()
+        for row in d.rows:
+            base = slug(row.generator, taken)
+            for link in row.links:
+                if link.status == "ok":
+                    link.href = f"cells/{d.slug}/{base}-seed{link.seed}.html"
+                    nav = [("leaderboard", "../../index.html"), (d.name, f"../../datasets/{d.slug}.html")]
+                    pages.append((link.href, store.result(link.key), nav,
+                                  f"SAFE report: {row.generator} on {d.name}, seed {link.seed}"))
+    return pages
 
 
 def _json(board: Board) -> str:
