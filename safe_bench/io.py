@@ -29,11 +29,7 @@ def read_table(path: str | Path, *, table: str = "input") -> pd.DataFrame:
         raise InputError(f"{table} file {str(path)!r} does not exist", table=table)
     suffix = path.suffix.lower()
     if suffix in _PARQUET:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types for a bad file
-            raise InputError(f"{table} file {str(path)!r} is not a readable Parquet file ({type(exc).__name__})", table=table) from None
-        return frame
+        return _read_parquet(path, table)
     if suffix not in _CSV:
         raise InputError(f"{table} file {str(path)!r}: use .csv, .tsv or .parquet", table=table)
     raw = path.read_bytes()
@@ -60,6 +56,23 @@ def read_table(path: str | Path, *, table: str = "input") -> pd.DataFrame:
         raise InputError(f"{table} file {str(path)!r} is not valid CSV: {exc}", table=table) from None
 
 
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    """A Parquet file of flat columns; a list, struct or map column is refused by name."""
+    import pyarrow.parquet as pq
+    from pyarrow import types
+
+    try:
+        nested = [f for f in pq.read_schema(path) if types.is_nested(f.type)]
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise InputError(f"{table} file {str(path)!r} is not a readable Parquet file ({type(exc).__name__})", table=table) from None
+    if nested:
+        raise InputError(f"{table} file {str(path)!r}: column {nested[0].name!r} holds nested values "
+                         f"({nested[0].type}); each column must hold one number, text or date per row",
+                         column=nested[0].name, table=table)
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write CSV or Parquet (by suffix) atomically: the file appears whole or not at all."""
     path = Path(path)
@@ -79,11 +92,29 @@ def write_text(text: str, path: str | Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def check_output(path: str | Path, *, folder: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any work: a folder named
+    where a file is wanted or the reverse (``folder=True``), or a path under a file."""
+    path = Path(path)
+    what, wanted, other = ("output folder", "folder", "file") if folder else ("output file", "file", "folder")
+    if path.exists() and path.is_dir() != folder:
+        raise InputError(f"{what} {str(path)!r} is a {other}; name a {wanted}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{what} {str(path)!r} lies under {str(parent)!r}, which is a file, not a folder")
+            return
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    check_output(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write output file {str(path)!r}: {exc.strerror or type(exc).__name__}") from None
     os.close(fd)
     tmp = Path(name)
     tmp.chmod(0o644)  # mkstemp makes 0600; results and reports are meant to be read

@@ -15,6 +15,7 @@ column; no message quotes a value from the table.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 import numpy as np
@@ -83,6 +84,13 @@ def _canonical(series: pd.Series, kind: Kind, name: str, table: str) -> pd.Serie
 
 
 def _numbers(values: pd.Series, name: str, table: str) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(values):
+        raise InputError(
+            f"column {name!r} in {table} table holds durations (timedelta), which would be read as "
+            "nanoseconds; write them as numbers in one unit, e.g. days",
+            column=name,
+            table=table,
+        )
     if pd.api.types.is_bool_dtype(values):
         values = values.astype(float)
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -111,14 +119,33 @@ def _datetimes(values: pd.Series, name: str, table: str) -> pd.Series:
         parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = int((parsed.isna() & values.notna()).sum())
-    if bad:
+    bad = parsed.isna() & values.notna()
+    beyond = int(values[bad].map(_is_date).sum())
+    if beyond:
         raise InputError(
-            f"column {name!r} in {table} table is a datetime but {bad} value(s) are not dates",
+            f"column {name!r} in {table} table has {beyond} date(s) outside the years 1677 to 2262 that "
+            "safe-bench can compare (a placeholder such as 9999-12-31?); leave them missing",
+            column=name,
+            table=table,
+        )
+    if bad.any():
+        raise InputError(
+            f"column {name!r} in {table} table is a datetime but {int(bad.sum())} value(s) are not dates",
             column=name,
             table=table,
         )
     return parsed.astype("datetime64[ns]")
+
+
+def _is_date(value: object) -> bool:
+    """A date or an ISO-8601 date text, whatever its year."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return True
+    try:
+        datetime.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _booleans(values: pd.Series, name: str, table: str) -> pd.Series:
