@@ -32,7 +32,7 @@ import pandas as pd
 
 from generators.base import SchemaGenerator
 from generators.codec import TabularCodec
-from generators.runtime import choose_device
+from generators.runtime import choose_device, require
 from safe_bench.errors import InputError
 from safe_bench.schema import Schema
 
@@ -48,6 +48,7 @@ class _CtganAdapter(SchemaGenerator):
     uses_torch = True
 
     def __init__(self, *, device: str, max_steps: int | None, **options: object) -> None:
+        require("torch", "ctgan")
         epochs, batch_size = options["epochs"], options["batch_size"]
         if not isinstance(epochs, int) or epochs < 1:
             raise InputError(f"{self.name}: epochs must be an integer >= 1, got {epochs!r}")

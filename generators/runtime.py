@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,6 +12,15 @@ from safe_bench.errors import InputError
 
 if TYPE_CHECKING:  # torch is an optional dependency (the ``generators`` extra)
     import torch
+
+
+def require(*modules: str) -> None:
+    """Raise ModuleNotFoundError for the first of ``modules`` that is not installed, at
+    construction rather than mid-fit (:func:`safe_bench.generator.load_generator` turns
+    it into a message naming the extra to install)."""
+    for module in modules:
+        if find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
 
 def seed_everything(seed: int, *, torch: bool = False) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from safe_bench import __version__
+from safe_bench.console import closed_pipe_is_not_an_error
 from safe_bench.datasets import DEFAULT_DATASET, list_datasets, load_dataset, summary
 from safe_bench.errors import GeneratorError, InputError
 from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator, plain
@@ -119,14 +120,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not (args.real and args.synthetic):
             raise InputError("give --real and --synthetic files, or --dataset and --generator")
         result = _evaluate_files(args, **common)
-    if not args.quiet:
-        print(render_result(result))
     if args.json:
         write_text(result.to_json() + "\n", args.json)
     if args.html:
         from safe_bench.report import write_evaluation_page
 
         write_evaluation_page(result, args.html)
+    if not args.quiet:
+        print(render_result(result))
     return 0
 
 
@@ -269,16 +270,17 @@ def cmd_results(args: argparse.Namespace) -> int:
         if scores["score"].isna().all():
             raise InputError(f"no cell in {args.store} has a {args.score!r} score")
         board = leaderboard(scores, missing=args.missing, alpha=args.alpha)
-        print(render_leaderboard(board, args.score, cells))
+        text = [render_leaderboard(board, args.score, cells)]
         for a, b in args.compare:
             d = paired_difference(scores, a, b, n_bootstrap=args.bootstrap)
-            print(f"\n{args.score}({a}) - {args.score}({b}) = {d.mean:.4f} {_ci(d.ci_low, d.ci_high)} "
-                  f"(paired bootstrap over {d.pairs} cells, {d.n_bootstrap} resamples)")
+            text.append(f"{args.score}({a}) - {args.score}({b}) = {d.mean:.4f} {_ci(d.ci_low, d.ci_high)} "
+                        f"(paired bootstrap over {d.pairs} cells, {d.n_bootstrap} resamples)")
         if args.csv:
             write_table(store.results(), args.csv)
         _write_json({"schema_version": 1, "store": str(args.store), "score": args.score, **board.to_dict(),
                      "cells": cells.to_dict(orient="records"), "results": store.results().to_dict(orient="records")},
                     args.json)
+    print("\n\n".join(text))
     return 0
 
 
@@ -521,15 +523,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (InputError, GeneratorError) as exc:
-        print(f"safe-bench: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("safe-bench: interrupted; nothing half-written (a benchmark run resumes where it stopped)",
-              file=sys.stderr)
-        return 130
+    with closed_pipe_is_not_an_error():
+        try:
+            return int(args.func(args))
+        except (InputError, GeneratorError) as exc:
+            print(f"safe-bench: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("safe-bench: interrupted; nothing half-written (a benchmark run resumes where it stopped)",
+                  file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

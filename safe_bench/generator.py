@@ -9,8 +9,9 @@ does), or in-process with :func:`register_generator`.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import Distribution, entry_points
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
@@ -54,8 +55,32 @@ def _factory(name: str) -> Callable[..., Generator]:
         if not matches:
             known = ", ".join(available_generators()) or "none"
             raise InputError(f"unknown generator {name!r}; available: {known}")
-        factory = matches[0].load()
+        try:
+            factory = matches[0].load()
+        except ModuleNotFoundError as exc:
+            raise _not_installed(name, exc) from None
     return factory
+
+
+def _not_installed(name: str, exc: ModuleNotFoundError) -> InputError:
+    """The error of generator ``name`` needing a module that is not installed, saying
+    which extra of its distribution installs it (``pip install 'safe-bench[generators]'``)."""
+    module = (exc.name or "").partition(".")[0]
+    matches = [ep.dist for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name and ep.dist]
+    extra = _extra_providing(matches[0], module) if matches else None
+    how = (f"pip install '{matches[0].metadata['Name']}[{extra}]'" if extra
+           else "install the package that provides it")
+    return InputError(f"generator {name!r} needs the module {module!r}, which is not installed: {how}")
+
+
+def _extra_providing(dist: Distribution, module: str) -> str | None:
+    """The extra of ``dist`` whose requirements include a project named like ``module``."""
+    wanted = module.lower().replace("_", "-")
+    for requirement in dist.requires or []:
+        found = re.match(r"\s*([A-Za-z0-9._-]+)[^;]*;.*\bextra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if found and found.group(1).lower().replace("_", "-") == wanted:
+            return found.group(2)
+    return None
 
 
 def describe_generator(name: str) -> str:
@@ -75,6 +100,8 @@ def load_generator(name: str, **params: Any) -> Generator:
         generator = factory(**params)
     except TypeError as exc:
         raise InputError(f"generator {name!r} rejected its settings: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise _not_installed(name, exc) from None
     if not isinstance(generator, Generator):
         raise InputError(f"generator {name!r} does not provide name, fit() and sample()")
     return generator
