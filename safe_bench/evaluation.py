@@ -19,7 +19,7 @@ from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metri
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
 from safe_bench.scoring import Composite, PillarScore, score_pillars
-from safe_bench.validation import conform
+from safe_bench.validation import category_mismatches, conform
 from safe_bench.verdict import privacy_verdict
 
 #: Version of the result layout written by :meth:`EvaluationResult.to_json`.
@@ -241,7 +241,8 @@ def evaluate(
     ``holdout`` holds real rows the generator never saw; without it the metrics that
     need one are skipped with that reason. Without ``schema`` the kinds are inferred
     from ``real`` (see :func:`safe_bench.schema.infer_schema`). Every input is checked
-    before any work starts.
+    before any work starts. A categorical column coded otherwise in ``synthetic`` than in
+    ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.validation.category_mismatches`).
     """
     if n_bootstrap < 10:
         raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
@@ -251,8 +252,12 @@ def evaluate(
     train = conform(real, schema, table="real")
     synth = conform(synthetic, schema, table="synthetic")
     hold = None if holdout is None else conform(holdout, schema, table="holdout")
+    notes = category_mismatches(train, synth, schema)
     data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
     results = [run_metric(spec, data) for spec in chosen]
+    extra: dict[str, Any] = {"notes": notes} if notes else {}
+    if any(r.pillar == "P" for r in results):
+        extra["privacy_verdict"] = privacy_verdict(results).to_dict()
     return EvaluationResult(
         metrics=results,
         pillars=score_pillars(results, weights=weights, n_bootstrap=n_bootstrap, seed=seed, composite=composite),
@@ -261,7 +266,7 @@ def evaluate(
         n_bootstrap=n_bootstrap,
         rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
         label=label,
-        extra={"privacy_verdict": privacy_verdict(results).to_dict()} if any(r.pillar == "P" for r in results) else {},
+        extra=extra,
     )
 
 

@@ -395,6 +395,31 @@ def load_schema(path: str | Path) -> Schema:
     return Schema.from_dict(data, source=f"schema file {path.name!r}")
 
 
+def complete_schema(
+    schema: Schema, *, survival: tuple[str, str] | None = None, target: str | None = None, source: str = "the schema"
+) -> Schema:
+    """``schema`` with the survival endpoint and target that command-line flags name
+    (SDV metadata cannot declare an endpoint). As in :func:`infer_schema`, the time
+    column becomes numeric and the event boolean. A role the schema declares otherwise
+    is an InputError naming both."""
+    roles: dict[str, Any] = {}
+    if survival is not None:
+        wanted = Survival(*survival)
+        if schema.survival not in (None, wanted):
+            raise InputError(f"{source} declares the survival endpoint time {schema.survival.time!r}, event "
+                             f"{schema.survival.event!r}, not time {wanted.time!r}, event {wanted.event!r}")
+        for col in (wanted.time, wanted.event):
+            if col not in schema.kinds:
+                raise InputError(f"survival column {col!r} is not a column of {source}", column=col)
+        roles["kinds"] = {**schema.kinds, wanted.time: Kind.NUMERIC, wanted.event: Kind.BOOLEAN}
+        roles["survival"] = wanted
+    if target is not None:
+        if schema.target not in (None, target):
+            raise InputError(f"{source} declares the target {schema.target!r}, not {target!r}", column=target)
+        roles["target"] = target
+    return replace(schema, **roles)
+
+
 # -- inference -----------------------------------------------------------------
 #: Integer-valued columns with at most this many distinct values are categorical.
 MAX_INTEGER_CATEGORIES = 10

@@ -209,3 +209,30 @@ def _check_survival(frame: pd.DataFrame, schema: Schema, table: str) -> None:
             column=event,
             table=table,
         )
+
+
+#: Below this share of a synthetic categorical column's values being categories of
+#: train, the two tables are taken to code the column differently (M/F against 1/2).
+MIN_SHARED_CATEGORIES = 0.5
+
+
+def category_mismatches(train: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> list[str]:
+    """A note for each categorical column of the canonical ``synthetic`` table whose values
+    are mostly categories train never has: the metrics run, but compare two codings.
+    Notes name the column and count categories; they quote no value."""
+    notes = []
+    for name in (c for c, k in schema.kinds.items() if k is Kind.CATEGORICAL):
+        values = synthetic[name].dropna()
+        if values.empty:
+            continue
+        seen = set(train[name].dropna())
+        shared = float(values.isin(seen).mean())
+        if shared < MIN_SHARED_CATEGORIES:
+            categories = set(values)
+            notes.append(
+                f"synthetic column {name!r} shares almost no values with train: {shared:.0%} of its values are "
+                f"categories of train ({len(categories & seen)} of its {len(categories)} categories, train has "
+                f"{len(seen)}); are the two coded alike (e.g. M/F against 1/2)?"
+            )
+    return notes
+
