@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,16 @@ from safe_bench.datasets import DEFAULT_DATASET, list_datasets, load_dataset, su
 from safe_bench.errors import GeneratorError, InputError
 from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator, plain
 from safe_bench.generator import available_generators, describe_generator, load_generator
-from safe_bench.io import read_table, write_table, write_text
+from safe_bench.io import check_output, read_table, write_table, write_text
 from safe_bench.metrics import METRICS, PILLAR_NAMES
 from safe_bench.protocol import split
 from safe_bench.ranking import Leaderboard, leaderboard, paired_difference
 from safe_bench.runner import Progress, open_backend, run_suite
-from safe_bench.schema import infer_schema, load_schema
+from safe_bench.schema import complete_schema, infer_schema, load_schema
 from safe_bench.scoring import PillarScore
 from safe_bench.store import Store
 from safe_bench.suite import load_suite
+from safe_bench.validation import MAX_SEED
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -120,6 +121,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not (args.real and args.synthetic):
             raise InputError("give --real and --synthetic files, or --dataset and --generator")
         result = _evaluate_files(args, **common)
+    _warn(result)
     if args.json:
         write_text(result.to_json() + "\n", args.json)
     if args.html:
@@ -136,14 +138,21 @@ def _evaluate_files(args: argparse.Namespace, **common: Any) -> EvaluationResult
     real = read_table(args.real, table="real")
     synthetic = read_table(args.synthetic, table="synthetic")
     holdout = read_table(args.holdout, table="holdout") if args.holdout else None
+    survival = (args.time, args.event) if args.time or args.event else None
+    if survival and not all(survival):
+        raise InputError("--time and --event go together")
     if args.schema:
-        schema = load_schema(args.schema)
+        schema = complete_schema(load_schema(args.schema), survival=survival, target=args.target,
+                                 source=f"schema file {Path(args.schema).name!r}")
     else:
-        survival = (args.time, args.event) if args.time or args.event else None
-        if survival and not all(survival):
-            raise InputError("--time and --event go together")
         schema = infer_schema(real, survival=survival, target=args.target)
     return evaluate(real, synthetic, holdout, schema, label=Path(args.synthetic).name, **common)
+
+
+def _warn(result: EvaluationResult) -> None:
+    """Print the evaluation's notes (e.g. a column coded otherwise than in train) to stderr."""
+    for note in result.extra.get("notes", []):
+        print(f"safe-bench: warning: {note}", file=sys.stderr)
 
 
 def cmd_split(args: argparse.Namespace) -> int:
@@ -322,6 +331,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
             baseline = {"": per_dataset.get(_store_dataset(args.dataset, per_dataset, args.store), {})}
         baseline_label = f"{baseline_name} in {args.store}"
     check_baseline(policy, baseline)
+    notes: list[str] = []
     if args.generator:
         assert tidy is not None
         if args.generator not in set(tidy["generator"]):
@@ -336,8 +346,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
             result = _read_result(args.result)
         else:
             result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
+        notes = list(result.extra.get("notes", []))
         candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
     report = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
+    report.notes += notes
     if unfinished is not None and args.generator:
         report.notes += [f"{c.dataset} seed {c.seed}: no result ({c.status} during {c.stage}: {c.reason}); "
                          "judged on the seeds that finished"
@@ -379,13 +391,54 @@ def _store_dataset(name: str | None, per_dataset: dict[str, Any], store: str) ->
     return name
 
 
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            most = "" if maximum is None else f" and at most {maximum}"
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{most}, not {value}")
+        return value
+    return parse
+
+
+#: Seeds numpy and scikit-learn accept; bootstrap resamples enough for an interval.
+_SEED, _BOOTSTRAP = _whole(0, MAX_SEED), _whole(10)
+
+
+def _alpha(text: str) -> float:
+    """An argparse type: a significance level, strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, not {text}")
+    return value
+
+
+def _output(*, folder: bool = False) -> Callable[[str], str]:
+    """An argparse type: a path an output file (or folder) can be written to, checked
+    before any work starts (see :func:`safe_bench.io.check_output`)."""
+    def check(text: str) -> str:
+        try:
+            check_output(text, folder=folder)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
+
+
 def _add_file_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
     group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
     group.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
-    group.add_argument("--time", help="survival time column (when no --schema)")
-    group.add_argument("--event", help="survival event column, 0/1 (when no --schema)")
-    group.add_argument("--target", help="target column (when no --schema)")
+    group.add_argument("--time", help="survival time column (also completes a --schema that declares none)")
+    group.add_argument("--event", help="survival event column, 0/1 (also completes a --schema that declares none)")
+    group.add_argument("--target", help="target column (also completes a --schema that declares none)")
 
 
 # -- parser --------------------------------------------------------------------
@@ -406,35 +459,39 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--dataset", choices=list_datasets(), help=f"bundled dataset (default {DEFAULT_DATASET})")
     gen.add_argument("--generator", help="registered generator name (see `safe-bench generators`)")
     gen.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="generator setting (repeatable)")
-    gen.add_argument("--n", type=int, help="synthetic rows to sample (default: as many as train)")
-    gen.add_argument("--save-synthetic", metavar="PATH", help="also write the sampled table (CSV/Parquet)")
+    gen.add_argument("--n", type=_whole(1), help="synthetic rows to sample (default: as many as train)")
+    gen.add_argument("--save-synthetic", metavar="PATH", type=_output(),
+                     help="also write the sampled table (CSV/Parquet)")
     ev.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json)")
     ev.add_argument("--metrics", type=lambda s: s.split(","), help="comma-separated metric ids or pillars (S,C,P)")
-    ev.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
-    ev.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
-    ev.add_argument("--json", metavar="OUT", help="write the result as JSON")
-    ev.add_argument("--html", metavar="OUT", help="write a self-contained HTML report (figures inline, opens offline)")
+    ev.add_argument("--seed", type=_SEED, default=0, help="seed for every random choice (default 0)")
+    ev.add_argument("--bootstrap", type=_BOOTSTRAP, default=100, metavar="B",
+                    help="bootstrap resamples, at least 10 (default 100)")
+    ev.add_argument("--json", metavar="OUT", type=_output(), help="write the result as JSON")
+    ev.add_argument("--html", metavar="OUT", type=_output(),
+                    help="write a self-contained HTML report (figures inline, opens offline)")
     ev.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     ev.set_defaults(func=cmd_evaluate)
 
     demo = sub.add_parser("demo", help="fit two baselines on GBSG2, evaluate them, print the leaderboard",
                           description="Fits `independent` and `gaussian_copula` on the bundled GBSG2 data, "
                           "evaluates both with SAFE and prints the leaderboard.")
-    demo.add_argument("--out", default="safe-bench-demo.json", help="results JSON (default safe-bench-demo.json)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="safe-bench-demo.json", type=_output(),
+                      help="results JSON (default safe-bench-demo.json)")
+    demo.add_argument("--seed", type=_SEED, default=0)
     demo.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("split", help="write a bundled dataset's train/holdout split and schema to files",
                         description="Split a bundled dataset by the SAFE protocol (70/30, stratified, seeded) "
                         "and write train, holdout and schema.json, to train your own generator on.")
     sp.add_argument("dataset", choices=list_datasets())
-    sp.add_argument("--out", required=True, help="output folder")
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", required=True, type=_output(folder=True), help="output folder")
+    sp.add_argument("--seed", type=_SEED, default=0)
     sp.add_argument("--format", choices=["csv", "parquet"], default="csv")
     sp.set_defaults(func=cmd_split)
 
     ds = sub.add_parser("datasets", help="list the bundled datasets", description="List the bundled real datasets.")
-    ds.add_argument("--json", metavar="OUT", help="also write the list as JSON")
+    ds.add_argument("--json", metavar="OUT", type=_output(), help="also write the list as JSON")
     ds.set_defaults(func=cmd_datasets)
 
     gl = sub.add_parser("generators", help="list the registered generators",
@@ -449,13 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "safe_bench.suite): split, fit, sample, evaluate, each cell stored as it finishes. "
                         "Running the same command again skips the cells already stored.")
     rn.add_argument("suite", help="suite file (.toml), e.g. benchmarks/smoke.toml")
-    rn.add_argument("--store", help="results store (SQLite; default <suite name>.sqlite)")
+    rn.add_argument("--store", type=_output(), help="results store (SQLite; default <suite name>.sqlite)")
     where = rn.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
     where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers")
     rn.add_argument("--retry-failed", action="store_true", help="run failed and timed-out cells again")
-    rn.add_argument("--log", help="log file (default: the store's name with .log)")
+    rn.add_argument("--log", type=_output(), help="log file (default: the store's name with .log)")
     rn.add_argument("-q", "--quiet", action="store_true", help="no progress, no leaderboard")
     rn.set_defaults(func=cmd_run)
 
@@ -467,12 +524,16 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--score", default="SAFE", help="what to rank by: SAFE, a pillar (S, C, P) or a metric id")
     rs.add_argument("--missing", choices=["last", "drop"], default="last",
                     help="a generator without a score on a dataset ranks last there (default) or the dataset is dropped")
-    rs.add_argument("--alpha", type=float, default=0.05, help="significance level of the Nemenyi test (default 0.05)")
+    rs.add_argument("--alpha", type=_alpha, default=0.05,
+                    help="significance level of the Nemenyi test, between 0 and 1 (default 0.05)")
     rs.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
                     help="paired bootstrap interval of the score difference A - B (repeatable)")
-    rs.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="resamples for --compare (default 2000)")
-    rs.add_argument("--csv", metavar="OUT", help="write the tidy results (one row per cell x metric) as CSV")
-    rs.add_argument("--json", metavar="OUT", help="write the leaderboard, tests, cells and results as JSON")
+    rs.add_argument("--bootstrap", type=_BOOTSTRAP, default=2000, metavar="B",
+                    help="resamples for --compare, at least 10 (default 2000)")
+    rs.add_argument("--csv", metavar="OUT", type=_output(),
+                    help="write the tidy results (one row per cell x metric) as CSV")
+    rs.add_argument("--json", metavar="OUT", type=_output(),
+                    help="write the leaderboard, tests, cells and results as JSON")
     rs.set_defaults(func=cmd_results)
 
     gt = sub.add_parser("gate", help="judge a release against a policy; exit 0 pass, 1 fail, 2 bad input",
@@ -487,8 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_file_options(one)
     one.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json)")
     one.add_argument("--result", metavar="RESULT.json", help="an evaluation already written by `evaluate --json`")
-    one.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
-    one.add_argument("--bootstrap", type=int, default=100, metavar="B", help="bootstrap resamples (default 100)")
+    one.add_argument("--seed", type=_SEED, default=0, help="evaluation seed (default 0)")
+    one.add_argument("--bootstrap", type=_BOOTSTRAP, default=100, metavar="B",
+                     help="bootstrap resamples, at least 10 (default 100)")
     one.add_argument("--metrics", type=lambda s: s.split(","),
                      help="comma-separated metric ids or pillars to evaluate (default: all)")
     st = gt.add_argument_group("a generator in a results store")
@@ -500,9 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--baseline", metavar="NAME", help="baseline generator in --store (default: the policy's)")
     base.add_argument("--baseline-result", metavar="RESULT.json", help="the baseline's evaluation JSON")
     out = gt.add_argument_group("outputs")
-    out.add_argument("--junit", metavar="OUT.xml", help="JUnit XML, one test case per rule")
-    out.add_argument("--markdown", metavar="OUT.md", help="Markdown summary for a pull-request comment")
-    out.add_argument("--json", metavar="OUT.json", help="verdicts as JSON")
+    out.add_argument("--junit", metavar="OUT.xml", type=_output(), help="JUnit XML, one test case per rule")
+    out.add_argument("--markdown", metavar="OUT.md", type=_output(), help="Markdown summary for a pull-request comment")
+    out.add_argument("--json", metavar="OUT.json", type=_output(), help="verdicts as JSON")
     out.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     gt.set_defaults(func=cmd_gate)
 
@@ -512,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "one page per dataset and per cell, leaderboard.md and leaderboard.json. Every page is "
                         "self-contained and opens offline.")
     rp.add_argument("store", help="results store written by `safe-bench run`")
-    rp.add_argument("--out", required=True, help="output folder")
+    rp.add_argument("--out", required=True, type=_output(folder=True), help="output folder")
     rp.add_argument("--title", help="leaderboard title (default: the store's name)")
     rp.add_argument("--no-cells", action="store_true", help="do not write the per-cell pages")
     rp.add_argument("-q", "--quiet", action="store_true", help="print nothing")
