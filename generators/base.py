@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from numbers import Integral
 
 import pandas as pd
 
 from generators.conformance import TrainProfile
-from generators.runtime import seed_everything
+from generators.runtime import cpu_threads, seed_everything
 from safe_bench.errors import InputError
 from safe_bench.schema import Schema
 from safe_bench.validation import conform
@@ -25,13 +26,17 @@ class SchemaGenerator(ABC):
     """
 
     name = "generator"
-    #: Whether the generator trains with torch (then torch is seeded too).
+    #: Whether the generator trains with torch (then torch is seeded too, and its fit
+    #: and sample run on ``threads`` CPU threads, see :func:`generators.runtime.cpu_threads`).
     uses_torch = False
+    #: CPU threads of a torch generator's fit and sample (its ``threads`` setting).
+    threads = 1
 
     def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
         seed_everything(seed, torch=self.uses_torch)
         canonical = conform(train, schema, table="train")
-        self._fit(canonical, schema, seed)
+        with self._threads():
+            self._fit(canonical, schema, seed)
         self.profile_ = TrainProfile.fit(canonical, schema)
 
     def sample(self, n: int, *, seed: int) -> pd.DataFrame:
@@ -40,7 +45,13 @@ class SchemaGenerator(ABC):
         if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
             raise InputError(f"{self.name}: the number of rows to sample must be a positive integer, not {n!r}")
         seed_everything(seed, torch=self.uses_torch)
-        return self.profile_.finish(self._sample(int(n), seed), n=int(n), generator=self.name)
+        with self._threads():
+            raw = self._sample(int(n), seed)
+        return self.profile_.finish(raw, n=int(n), generator=self.name)
+
+    def _threads(self) -> AbstractContextManager[None]:
+        """``threads`` CPU threads for a torch generator; the environment's for the others."""
+        return cpu_threads(self.threads) if self.uses_torch else nullcontext()
 
     @abstractmethod
     def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:

@@ -9,8 +9,9 @@ missing values into presence flags and labels, which the package does not accept
 Reproducibility: each fit and sample seeds Python, NumPy and torch and hands the seed to
 the package (``set_random_state``), which then runs on its own NumPy and torch
 generators; the mixture models are seeded by the package too. On the CPU, the same
-seed gives the same table (checked in tests/test_generators.py); on a GPU it does not
-(non-deterministic cuDNN/atomic reductions).
+seed and ``threads`` give the same table (checked in tests/test_generators.py and,
+whatever threads the environment asks for, tests/test_reliability_threads.py); on a
+GPU it does not (non-deterministic cuDNN/atomic reductions).
 
 Defaults are tuned for cohorts of a few hundred to a few thousand rows (README,
 "Reference generators"). The package's (``batch_size=500``, ``epochs=300``) give a few
@@ -32,7 +33,7 @@ import pandas as pd
 
 from generators.base import SchemaGenerator
 from generators.codec import TabularCodec
-from generators.runtime import choose_device, require
+from generators.runtime import check_threads, choose_device, require
 from safe_bench.errors import InputError
 from safe_bench.schema import Schema
 
@@ -41,14 +42,16 @@ class _CtganAdapter(SchemaGenerator):
     """Fit and sample the ``ctgan`` synthesizer class ``synthesizer`` on the codec's table.
 
     ``options`` are the synthesizer's own keyword arguments (``enable_gpu`` aside, which
-    follows ``device``).
+    follows ``device``). ``threads`` CPU threads fit and sample (default 1, see
+    :func:`generators.runtime.cpu_threads`).
     """
 
     synthesizer = ""
     uses_torch = True
 
-    def __init__(self, *, device: str, max_steps: int | None, **options: object) -> None:
+    def __init__(self, *, device: str, max_steps: int | None, threads: int, **options: object) -> None:
         require("torch", "ctgan")
+        self.threads = check_threads(self.name, threads)
         epochs, batch_size = options["epochs"], options["batch_size"]
         if not isinstance(epochs, int) or epochs < 1:
             raise InputError(f"{self.name}: epochs must be an integer >= 1, got {epochs!r}")
@@ -110,11 +113,12 @@ class CTWGANGenerator(_CtganAdapter):
         discriminator_steps: int = 5,
         max_steps: int | None = 4000,
         device: str = "auto",
+        threads: int = 1,
     ) -> None:
         if pac < 1 or batch_size % pac:
             raise InputError(f"ctwgan: batch_size ({batch_size}) must be a multiple of pac ({pac})")
         super().__init__(
-            device=device, max_steps=max_steps, epochs=epochs, batch_size=batch_size, pac=pac, embedding_dim=embedding_dim,
+            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size, pac=pac, embedding_dim=embedding_dim,
             generator_dim=tuple(generator_dim), discriminator_dim=tuple(discriminator_dim),
             generator_lr=generator_lr, discriminator_lr=discriminator_lr, discriminator_steps=discriminator_steps,
         )
@@ -141,9 +145,10 @@ class TVAEGenerator(_CtganAdapter):
         loss_factor: float = 2.0,
         max_steps: int | None = 6000,
         device: str = "auto",
+        threads: int = 1,
     ) -> None:
         super().__init__(
-            device=device, max_steps=max_steps, epochs=epochs, batch_size=batch_size, embedding_dim=embedding_dim,
+            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size, embedding_dim=embedding_dim,
             compress_dims=tuple(compress_dims), decompress_dims=tuple(decompress_dims),
             l2scale=l2scale, loss_factor=loss_factor,
         )

@@ -1,12 +1,16 @@
-"""Seeds and devices for the generators that train neural networks."""
+"""Seeds, threads and devices for the generators that train neural networks."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
+from numbers import Integral
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from safe_bench.errors import InputError
 
@@ -37,6 +41,35 @@ def seed_everything(seed: int, *, torch: bool = False) -> None:
         import torch as torch_module
 
         torch_module.manual_seed(seed)  # also seeds every CUDA device
+
+
+def check_threads(generator: str, threads: object) -> int:
+    """``threads`` as a count of CPU threads, or an InputError naming the generator."""
+    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
+        raise InputError(f"{generator}: threads must be an integer >= 1, got {threads!r}")
+    return int(threads)
+
+
+@contextmanager
+def cpu_threads(threads: int) -> Iterator[None]:
+    """Fit or sample on ``threads`` CPU threads: torch's intra-op pool and the BLAS and
+    OpenMP pools (threadpoolctl) of what the generator calls (the mixture models of
+    ``ctgan``'s transformer, say); restored after.
+
+    Whatever the environment asks for (``OMP_NUM_THREADS``, ``torch.set_num_threads``),
+    the same ``threads`` give the same table: floating-point sums split over another
+    number of threads round differently, and a GAN amplifies the difference. One
+    thread is also the fastest for these small networks when other jobs share the CPU.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def choose_device(device: str = "auto") -> torch.device:

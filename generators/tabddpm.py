@@ -25,7 +25,7 @@ categorical column like any other).
 Missing values and datetimes are handled by :class:`generators.codec.TabularCodec`
 (presence flags become categorical columns). Reproducibility: every random draw comes
 from torch and NumPy generators seeded by ``fit``/``sample``; on the CPU the same seed
-gives the same table, on a GPU it does not (non-deterministic reductions).
+and ``threads`` give the same table, on a GPU it does not (non-deterministic reductions).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from torch import nn
 
 from generators.base import SchemaGenerator
 from generators.codec import TabularCodec
-from generators.runtime import choose_device
+from generators.runtime import check_threads, choose_device
 from safe_bench.errors import InputError
 from safe_bench.schema import Schema
 
@@ -196,7 +196,8 @@ class TabDDPMGenerator(SchemaGenerator):
     Hyper-parameters (the paper's names): ``steps`` gradient steps of ``batch_size``
     rows, ``lr`` and ``weight_decay`` of AdamW, ``num_timesteps`` diffusion steps,
     ``layers`` widths of the MLP, ``dim_t`` width of the projection and time embedding,
-    ``dropout``. ``device="auto"`` uses a GPU when torch has one.
+    ``dropout``. ``device="auto"`` uses a GPU when torch has one; ``threads`` CPU
+    threads fit and sample (default 1, see :func:`generators.runtime.cpu_threads`).
     """
 
     name = "tabddpm"
@@ -213,6 +214,7 @@ class TabDDPMGenerator(SchemaGenerator):
         dim_t: int = 128,
         dropout: float = 0.0,
         device: str = "auto",
+        threads: int = 1,
     ) -> None:
         sizes = {"steps": steps, "batch_size": batch_size, "num_timesteps": num_timesteps, "dim_t": dim_t}
         for label, value in sizes.items():
@@ -221,6 +223,7 @@ class TabDDPMGenerator(SchemaGenerator):
         self.steps, self.batch_size, self.lr, self.weight_decay = steps, batch_size, lr, weight_decay
         self.num_timesteps, self.layers, self.dim_t, self.dropout = num_timesteps, tuple(layers), dim_t, dropout
         self.device = device
+        self.threads = check_threads(self.name, threads)
 
     def _fit(self, train: pd.DataFrame, schema: Schema, seed: int) -> None:
         device = choose_device(self.device)
