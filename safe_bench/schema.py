@@ -284,7 +284,7 @@ class Schema:
             if isinstance(value, str) or not isinstance(value, Iterable):
                 raise InputError(f"{source}: role {role!r} must be a list of column names")
             roles[role] = tuple(str(v) for v in value)
-        return cls(
+        parts = dict(
             kinds=kinds,
             survival=survival,
             scores=_scores_from(data.get("scores", {}), source),
@@ -293,6 +293,10 @@ class Schema:
             description=str(data.get("description", "")),
             **roles,
         )
+        try:
+            return cls(**parts)
+        except InputError as exc:  # the checks of the whole schema: name the file they read
+            raise InputError(f"{source}: {exc}", column=exc.column) from None
 
 
 def _scores_from(section: Any, source: str) -> tuple[PrognosticScore, ...]:
