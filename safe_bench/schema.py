@@ -39,6 +39,7 @@ Schema file layout (TOML shown; JSON has the same keys)::
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -474,11 +475,24 @@ def infer_kind(series: pd.Series) -> Kind:
 
 
 def _all_iso_dates(values: pd.Series) -> bool:
+    """Every value is an ISO-8601 date text, those beyond the years pandas holds included
+    (a 9999-12-31 placeholder makes the column a datetime that validation names)."""
     text = values.astype(str)
     if not text.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    return bool(parsed.notna().all())
+    return bool(parsed.notna().all() or text[parsed.isna()].map(is_date).all())
+
+
+def is_date(value: object) -> bool:
+    """A date, or a text in ISO-8601 form naming one, whatever its year."""
+    if isinstance(value, datetime.date):
+        return True
+    try:
+        datetime.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return False
+    return True
 
 
 def infer_schema(

@@ -15,14 +15,13 @@ column; no message quotes a value from the table.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from safe_bench.errors import InputError
-from safe_bench.schema import Kind, Schema
+from safe_bench.schema import Kind, Schema, is_date
 
 #: Seeds lie in 0 .. MAX_SEED: numpy and scikit-learn take seeds below 2**32.
 MAX_SEED = 2**32 - 1
@@ -120,7 +119,7 @@ def _datetimes(values: pd.Series, name: str, table: str) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = parsed.isna() & values.notna()
-    beyond = int(values[bad].map(_is_date).sum())
+    beyond = int(values[bad].map(is_date).sum())
     if beyond:
         raise InputError(
             f"column {name!r} in {table} table has {beyond} date(s) outside the years 1677 to 2262 that "
@@ -135,17 +134,6 @@ def _datetimes(values: pd.Series, name: str, table: str) -> pd.Series:
             table=table,
         )
     return parsed.astype("datetime64[ns]")
-
-
-def _is_date(value: object) -> bool:
-    """A date or an ISO-8601 date text, whatever its year."""
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return True
-    try:
-        datetime.datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return False
-    return True
 
 
 def _booleans(values: pd.Series, name: str, table: str) -> pd.Series:

@@ -268,13 +268,15 @@ def test_a_timedelta_time_is_refused_not_read_as_nanoseconds(files, gbsg2_split,
     assert "column 'time' in real table holds durations (timedelta)" in err and "e.g. days" in err
 
 
-def test_a_date_beyond_2262_is_named_as_such(tmp_path, capsys):
-    dates = pd.DataFrame({"visit": [f"2020-01-0{d}" for d in range(1, 10)] + ["9999-12-31"],
-                          "age": [float(a) for a in range(40, 50)]})
+@pytest.mark.parametrize("declared", [True, False], ids=["schema file", "inferred kinds"])
+def test_a_date_beyond_2262_is_named_as_such(tmp_path, capsys, declared):
+    dates = pd.DataFrame({"visit": [f"2020-01-{d:02d}" for d in range(1, 25)] + ["9999-12-31"],
+                          "age": [float(a) for a in range(40, 65)]})
     write_table(dates, tmp_path / "dates.csv")
     (tmp_path / "schema.json").write_text(json.dumps({"columns": {"visit": "datetime", "age": "numeric"}}))
+    schema = ["--schema", tmp_path / "schema.json"] if declared else []
     code, err = run(capsys, "evaluate", "--real", tmp_path / "dates.csv", "--synthetic", tmp_path / "dates.csv",
-                    "--schema", tmp_path / "schema.json", *FAST)
+                    *schema, *FAST)
     assert code == 2
     assert "column 'visit' in real table has 1 date(s) outside the years 1677 to 2262" in err
     assert "not dates" not in err
