@@ -54,15 +54,16 @@ def sweep(name: str, frame: pd.DataFrame, schema, seeds: Sequence[int], n_bootst
     return pd.DataFrame(rows)
 
 
-def summarise(table: pd.DataFrame) -> str:
+def summarise(table: pd.DataFrame, columns: Sequence[str] = COLUMNS, by: str = "scenario") -> str:
+    """A Markdown table per dataset: one row per ``by`` value, each column's min-max over seeds."""
     lines = []
     for name, part in table.groupby("dataset", sort=False):
         lines.append(f"\n## {name} ({part.seed.nunique()} seeds; min-max over seeds)\n")
-        lines.append("| scenario | " + " | ".join(COLUMNS) + " | privacy verdict |")
-        lines.append("|---" * (len(COLUMNS) + 2) + "|")
-        for scenario, rows in part.groupby("scenario", sort=False):
+        lines.append(f"| {by} | " + " | ".join(columns) + " | privacy verdict |")
+        lines.append("|---" * (len(columns) + 2) + "|")
+        for scenario, rows in part.groupby(by, sort=False):
             cells = []
-            for c in COLUMNS:
+            for c in columns:
                 v = rows[c].dropna()
                 cells.append("-" if v.empty else f"{v.min():.2f}-{v.max():.2f}")
             verdicts = defaultdict(int)

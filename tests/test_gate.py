@@ -198,11 +198,31 @@ def test_exit_1_when_a_copy_of_the_training_rows_is_released(leak):
     code, _, md_path, report = leak
     assert code == 1 and not report["passed"]
     failing = {v["check"] for v in report["verdicts"] if v["status"] == "fail"}
-    assert {"P.exact >= 0.99", "P.dcr_share >= reference - 0.10", "P.mia >= 0.80"} <= failing
+    assert {"P.exact >= 0.99", "P.dcr_share >= 0.75", "P.mia >= 0.80"} <= failing
     md = md_path.read_text()
     assert md.startswith("## ❌ safe-bench gate: release blocked")
     first_row = next(line for line in md.splitlines() if line.startswith("| ❌") or line.startswith("| ✅"))
     assert first_row.startswith("| ❌ fail")  # failing rules come first
+
+
+@pytest.fixture(scope="module")
+def smoke_store(tmp_path_factory):
+    """The smoke suite (GBSG2, three baselines, seeds 0 and 1, every metric) run as a user would."""
+    path = tmp_path_factory.mktemp("smoke") / "smoke.sqlite"
+    assert main(["run", str(DEFAULT_POLICY.parents[1] / "smoke.toml"), "--store", str(path), "-q"]) == 0
+    return path
+
+
+@pytest.mark.parametrize("generator, expected", [("gaussian_copula", 0), ("independent", 1), ("bootstrap_copy", 1)])
+def test_shipped_policy_over_seeds_passes_a_sound_generator_and_blocks_the_others(tmp_path, smoke_store, generator,
+                                                                                 expected):
+    """Judged seed by seed over the smoke suite's seeds: the sound baseline passes,
+    independent columns (the clinical message lost) and resampled training rows (a leak)
+    are blocked."""
+    out = tmp_path / "gate.json"
+    code = gate("--policy", DEFAULT_POLICY, "--store", smoke_store, "--generator", generator, "--json", out)
+    report = json.loads(out.read_text())
+    assert code == expected, [(v["check"], v["status"], v["message"]) for v in report["verdicts"]]
 
 
 def test_junit_is_valid_junit_with_one_case_per_rule(leak):
