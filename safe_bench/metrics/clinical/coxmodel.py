@@ -326,7 +326,7 @@ def train_fit(cmp: Comparison) -> CoxFit:
     """The model on train alone (penalised if the plain fit does not converge)."""
     try:
         return _fit(cmp, "train", 0.0)
-    except CoxFailure as exc:
+    except CoxFailure:
         return _penalised(cmp, "train")
 
 
