@@ -7,8 +7,10 @@ imported) from its supervisor or from a forkserver (see :func:`_start`). The
 supervisor kills the sandbox when the cell outlives its timeout; a generator that
 raises, hangs, crashes the interpreter or returns a table that does not fit the
 schema is recorded as ``failed`` or ``timeout`` with the stage and the reason, and
-the run goes on. Each sandbox runs BLAS/OpenMP single-threaded (the parallelism is
-across cells), so a cell's result does not depend on the backend. Scripts that call
+the run goes on. Workers and cells die with their supervisor, even one killed with
+SIGKILL (see :func:`_die_with`), so a killed run leaves no process behind. Each
+sandbox runs BLAS/OpenMP single-threaded (the parallelism is across cells), so a
+cell's result does not depend on the backend. Scripts that call
 :func:`run_suite` guard their entry point with ``if __name__ == "__main__":`` (as
 any multiprocessing program: a forkserver child imports the main module).
 
@@ -25,6 +27,7 @@ import importlib
 import multiprocessing
 import os
 import platform
+import select
 import signal
 import sys
 import threading
@@ -158,18 +161,51 @@ def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:
     return synthetic
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent (the cell's supervisor) dies, so a
-    supervisor killed mid-run leaves no cell running on (prctl PR_SET_PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
+def _die_with(supervisor: int) -> None:
+    """Make this process die when process ``supervisor`` (the one that started its work)
+    does, so that a supervisor killed mid-run, even with SIGKILL, leaves no worker or cell
+    running on. When the supervisor is the parent, on Linux the kernel kills this process
+    (prctl PR_SET_PDEATHSIG); otherwise (a cell started by a forkserver, which outlives
+    the supervisor while its cells run; another system) a daemon thread waits for the
+    supervisor to end. A supervisor already gone kills it at once."""
+    if sys.platform.startswith("linux") and os.getppid() == supervisor:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != supervisor:  # it died before the call
+            os.kill(os.getpid(), signal.SIGKILL)
+        return
+    threading.Thread(target=_kill_after, args=(supervisor,), name="safe-bench-supervisor-watch", daemon=True).start()
 
 
-def _sandbox(task: CellTask, conn: Any, limit_threads: bool) -> None:
-    """Entry point of the cell process: quiet, reports its stages, then the outcome."""
-    _die_with_parent()
+def _kill_after(supervisor: int) -> None:
+    """Kill this process once process ``supervisor`` has ended: a pidfd turns readable
+    then (Linux 5.3 and later); elsewhere the pid is polled every second."""
+    try:
+        select.select([os.pidfd_open(supervisor)], [], [])
+    except ProcessLookupError:
+        pass
+    except (AttributeError, OSError):  # no pidfd
+        while _exists(supervisor):
+            time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    """Whether a process has the pid ``pid``."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, another user's
+        pass
+    return True
+
+
+def _sandbox(task: CellTask, conn: Any, limit_threads: bool, supervisor: int) -> None:
+    """Entry point of the cell process: bound to its supervisor, quiet, reports its
+    stages, then the outcome."""
+    _die_with(supervisor)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -200,14 +236,14 @@ def _start(task: CellTask, conn: Any) -> BaseProcess:
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         for module in preload:
             importlib.import_module(module)
-        process = multiprocessing.get_context("fork").Process(target=_sandbox, args=(task, conn, False),
+        process = multiprocessing.get_context("fork").Process(target=_sandbox, args=(task, conn, False, os.getpid()),
                                                               name=name, daemon=True)
         with threadpool_limits(limits=1):
             process.start()
         return process
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(preload)
-    process = ctx.Process(target=_sandbox, args=(task, conn, True), name=name, daemon=True)
+    process = ctx.Process(target=_sandbox, args=(task, conn, True, os.getpid()), name=name, daemon=True)
     process.start()
     return process
 
@@ -324,8 +360,24 @@ class _EventListener:
         self.listener.close()
 
 
+#: The supervisor this local worker process dies with (see :func:`_worker_cell`).
+_SUPERVISOR: int | None = None
+
+
+def _worker_cell(task: CellTask, emit: Emit, supervisor: int) -> CellOutcome:
+    """:func:`run_cell` in a local worker process, bound on its first cell to die with
+    its supervisor (pid ``supervisor``): a supervisor killed with SIGKILL cannot stop its
+    workers, which would otherwise run on (and keep joblib's resource trackers alive)."""
+    global _SUPERVISOR
+    if _SUPERVISOR != supervisor:
+        _die_with(supervisor)
+        _SUPERVISOR = supervisor
+    return run_cell(task, emit)
+
+
 class JoblibBackend:
-    """``jobs`` local worker processes (joblib's loky backend), each supervising one cell at a time."""
+    """``jobs`` local worker processes (joblib's loky backend), each supervising one cell at
+    a time and dying with the process that started them."""
 
     def __init__(self, jobs: int):
         if jobs < 1:
@@ -339,7 +391,7 @@ class JoblibBackend:
         events = _EventListener(emit)
         try:
             parallel = Parallel(n_jobs=self.jobs, batch_size=1, return_as="generator_unordered")
-            yield from parallel(delayed(run_cell)(task, events.emitter()) for task in tasks)
+            yield from parallel(delayed(_worker_cell)(task, events.emitter(), os.getpid()) for task in tasks)
         finally:
             events.close()
 
