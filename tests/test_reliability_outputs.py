@@ -4,13 +4,18 @@ store, log, report or export; read-only commands never write to the file they re
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from generators.baselines import IndependentGenerator
 from safe_bench.cli import main
+from safe_bench.generator import register_generator
+from safe_bench.schema import Schema
 
 #: What the leaking command prints before it fails: a marker and its first training row.
 MARKER = "TRAINING ROW OF PATIENT"
@@ -37,7 +42,17 @@ select = ["S.ks", "C.km", "P.dcr_share"]
 [generators.leaky]
 generator = "command"
 params = {{ command = {command} }}
+[generators.row_in_message]
 """
+
+
+class RowInMessage(IndependentGenerator):
+    """A plug-in whose exception quotes its first training row."""
+
+    name = "row_in_message"
+
+    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
+        raise ValueError(f"{MARKER}: " + " | ".join(str(v) for v in train.iloc[0]))
 
 
 def _files(*roots: Path) -> dict[Path, bytes]:
@@ -51,8 +66,9 @@ def _files(*roots: Path) -> dict[Path, bytes]:
 
 @pytest.fixture(scope="module")
 def leaky_run(tmp_path_factory: pytest.TempPathFactory):
-    """A run of the independent baseline and a command that prints a training row to
-    stderr and exits 3, then its `results --json` and its report site."""
+    """A run of the independent baseline, a command that prints a training row to stderr
+    and exits 3 and a plug-in that raises with one, then `results --json` and the report site."""
+    register_generator(RowInMessage.name, RowInMessage)
     root = tmp_path_factory.mktemp("leaky")
     script = root / "leaky.py"
     script.write_text(LEAKY, encoding="utf-8")
@@ -67,32 +83,34 @@ def leaky_run(tmp_path_factory: pytest.TempPathFactory):
     return root, store
 
 
-def test_a_failing_commands_output_reaches_no_persisted_output(leaky_run, capsys: pytest.CaptureFixture[str]) -> None:
+def test_third_party_output_reaches_no_persisted_output(leaky_run, capsys: pytest.CaptureFixture[str]) -> None:
     root, store = leaky_run
     kept = _files(root / "private")
-    assert len(kept) == 1, "the full text is kept in one private file"
-    (private, text), = kept.items()
-    row = text.decode().removeprefix(MARKER + ": ").strip()
-    assert text.startswith(MARKER.encode()) and row.count(" | ") >= 5
-    assert private.stat().st_mode & 0o777 == 0o600
+    assert len(kept) == 2, "the full texts are kept in private files"
+    rows = {path: re.search(rf"{MARKER}: (.*)", text.decode()).group(1).strip() for path, text in kept.items()}
+    assert all(row.count(" | ") >= 5 for row in rows.values())
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in kept)
 
     assert main(["results", str(store)]) == 0
     printed = capsys.readouterr()
-    assert "leaky" in printed.out
+    assert "leaky" in printed.out and "row_in_message" in printed.out
     outputs = _files(store, store.with_suffix(".log"), store.with_suffix(".synthetic"), root / "results.json",
                      root / "site")
     assert store.with_suffix(".log") in outputs and (root / "site" / "leaderboard.json") in outputs
     assert any(p.parent.name == "datasets" for p in outputs)
-    for path, data in outputs.items():
-        assert MARKER.encode() not in data and row.encode() not in data, f"{path.name} quotes the command's output"
-    assert MARKER not in printed.out + printed.err and row not in printed.out + printed.err
+    for path, data in [*outputs.items(), (Path("printed"), (printed.out + printed.err).encode())]:
+        assert MARKER.encode() not in data, f"{path.name} quotes a third party's output"
+        assert not [row for row in rows.values() if row.encode() in data], f"{path.name} quotes a training row"
 
     cells = {c["generator"]: c for c in json.loads((root / "results.json").read_text())["cells"]}
-    reason = cells["leaky"]["reason"]
-    assert cells["leaky"]["status"] == "failed" and "exited with status 3" in reason
-    assert "1 line" in reason and str(private) in reason, "the message says where the full text is"
-    log = store.with_suffix(".log").read_text()
-    assert f"full text in {private}" in log
+    assert cells["leaky"]["status"] == "failed" and "exited with status 3" in cells["leaky"]["reason"]
+    assert cells["row_in_message"]["status"] == "failed"
+    assert cells["row_in_message"]["reason"].startswith("ValueError; its message and traceback (")
+    for generator in ("leaky", "row_in_message"):
+        reason = cells[generator]["reason"]
+        named = [path for path in kept if f"full text in {path}" in reason]
+        assert len(named) == 1, "the message says where the full text is"
+        assert f"full text in {named[0]}" in store.with_suffix(".log").read_text()
 
 
 # -- read-only commands ----------------------------------------------------------------

@@ -156,7 +156,7 @@ timeout = 2
         results, scores = store.results(), store.scores("SAFE").set_index("generator")
     expected = {
         "independent": ("ok", "", ""),
-        "raising": ("failed", "fit", "RuntimeError: the optimiser diverged"),
+        "raising": ("failed", "fit", "RuntimeError; its message and traceback ("),
         "hanging": ("timeout", "fit", "timed out after 2 s during fit"),
         "crashing": ("failed", "fit", "the cell process died during fit (exit code 3)"),
         "wrong_columns": ("failed", "sample", "lacks column(s) ['age']"),
