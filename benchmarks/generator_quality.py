@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("store", help="results store of benchmarks/generators.toml")
     parser.add_argument("--markdown", help="also write the report to this file")
     args = parser.parse_args(argv)
-    with Store(args.store) as store:
+    with Store(args.store, readonly=True) as store:
         text = report(store)
     print(text)
     if args.markdown:
