@@ -5,8 +5,8 @@ exception message) can quote the training rows it was given. safe-bench persists
 what cannot be a record (an exit status, line and byte counts, an exception class)
 and writes the full text to a file of its own, readable by the user alone, in
 ``$SAFE_BENCH_PRIVATE_DIR`` (default ``$XDG_STATE_HOME/safe-bench/private``, that
-is ``~/.local/state/safe-bench/private``), outside every report and store; the
-message names that file.
+is ``~/.local/state/safe-bench/private``) of the machine that ran the program,
+outside every report and store; the message names that file.
 """
 
 from __future__ import annotations
