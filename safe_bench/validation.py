@@ -119,7 +119,7 @@ def _datetimes(values: pd.Series, name: str, table: str) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = parsed.isna() & values.notna()
-    beyond = int(values[bad].map(is_date).sum())
+    beyond = int(values[bad].astype(object).map(is_date).astype(bool).sum()) if bad.any() else 0
     if beyond:
         raise InputError(
             f"column {name!r} in {table} table has {beyond} date(s) outside the years 1677 to 2262 that "
