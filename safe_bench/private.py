@@ -11,8 +11,8 @@ outside every report and store; the message names that file.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 #: Environment variable naming the folder of private text.
@@ -29,13 +29,16 @@ def private_dir() -> Path:
 
 
 def keep_private(text: bytes, *, name: str) -> str:
-    """Write ``text`` to a new file of the private folder (mode 0600, folder 0700) and
-    describe it without quoting it: its size and where it is, or why it could not be kept."""
+    """Write ``text`` to the private folder (file mode 0600, folder 0700) and describe it
+    without quoting it: its size and where it is, or why it could not be kept. The file
+    is named by ``name`` and a digest of the text, so the same failure gives the same
+    message (results stay byte-identical across runs)."""
     size = _size(text)
     try:
         folder = private_dir()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, path = tempfile.mkstemp(prefix=f"{_safe(name)}-", suffix=".txt", dir=folder)
+        path = folder / f"{_safe(name)}-{hashlib.sha256(text).hexdigest()[:16]}.txt"
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, "wb") as file:
             file.write(text)
     except OSError as exc:

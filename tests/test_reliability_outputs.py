@@ -175,3 +175,26 @@ def test_reading_a_store_leaves_its_files_unchanged(leaky_run, tmp_path: Path, c
     before = _state(copy)
     assert main(READERS[command](copy / store.name, tmp_path)) in (0, 1)  # gate: 1 when a rule fails
     assert _state(copy) == before
+
+
+def test_a_failing_metric_quotes_no_data_and_stays_deterministic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A library error inside a metric can quote a value it could not convert (a real
+    record's cell): the result names the exception class and the private file, never the
+    message, and the same failure gives the same JSON."""
+    import dataclasses
+
+    from safe_bench import evaluate
+    from safe_bench.metrics.base import METRICS
+
+    def fails(cmp):
+        raise ValueError(f"could not convert string to float: '{MARKER} 42'")
+
+    monkeypatch.setenv("SAFE_BENCH_PRIVATE_DIR", str(tmp_path / "private"))
+    monkeypatch.setitem(METRICS, "S.ks", dataclasses.replace(METRICS["S.ks"], compute=fails))
+    frame = pd.DataFrame({"x": range(60), "y": [i % 3 for i in range(60)]})
+    runs = [evaluate(frame.iloc[:30], frame.iloc[30:], None, None, metrics=["S.ks"], n_bootstrap=10) for _ in range(2)]
+    ks = runs[0].metric("S.ks")
+    assert ks.status == "error" and ks.reason.startswith("ValueError (")
+    assert MARKER not in runs[0].to_json() and runs[0].to_json() == runs[1].to_json()
+    (kept,) = (tmp_path / "private").iterdir()
+    assert MARKER in kept.read_text() and str(kept) in ks.reason
