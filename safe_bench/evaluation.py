@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from safe_bench.comparison import N_BOOTSTRAP, EvaluationData
-from safe_bench.errors import InputError
+from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.generator import Generator
 from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metric
+from safe_bench.private import describe_error
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
 from safe_bench.scoring import Composite, PillarScore, score_pillars
@@ -242,7 +243,9 @@ def evaluate(
     need one are skipped with that reason. Without ``schema`` the kinds are inferred
     from ``real`` (see :func:`safe_bench.schema.infer_schema`). Every input is checked
     before any work starts. A categorical column coded otherwise in ``synthetic`` than in
-    ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.validation.category_mismatches`).
+    ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.validation.category_mismatches`),
+    and so is an identifier-like categorical column left out of distances (see
+    :mod:`safe_bench.encoding`).
     """
     if n_bootstrap < 10:
         raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
@@ -252,8 +255,8 @@ def evaluate(
     train = conform(real, schema, table="real")
     synth = conform(synthetic, schema, table="synthetic")
     hold = None if holdout is None else conform(holdout, schema, table="holdout")
-    notes = category_mismatches(train, synth, schema)
     data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
+    notes = category_mismatches(train, synth, schema) + data.encoding.notes
     results = [run_metric(spec, data) for spec in chosen]
     extra: dict[str, Any] = {"notes": notes} if notes else {}
     if any(r.pillar == "P" for r in results):
@@ -295,9 +298,15 @@ def evaluate_generator(
     frame = conform(real, schema, table="real")
     parts = split(frame, schema, seed=seed)
     start = time.perf_counter()
-    generator.fit(parts.train.copy(), schema, seed=seed)
-    fitted = time.perf_counter()
-    synthetic = generator.sample(len(parts.train) if n is None else n, seed=seed)
+    try:
+        generator.fit(parts.train.copy(), schema, seed=seed)
+        fitted = time.perf_counter()
+        synthetic = generator.sample(len(parts.train) if n is None else n, seed=seed)
+    except SafeBenchError:
+        raise
+    except Exception as exc:  # a plug-in's failure: named, never quoted
+        raise GeneratorError(f"generator {generator.name!r} failed: "
+                             f"{describe_error(exc, name=f'generator-{generator.name}')}") from None
     sampled = time.perf_counter()
     if not isinstance(synthetic, pd.DataFrame):
         raise InputError(f"generator {generator.name!r} returned {type(synthetic).__name__}, not a DataFrame")

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import traceback
 from pathlib import Path
+
+from safe_bench.errors import SafeBenchError
 
 #: Environment variable naming the folder of private text.
 PRIVATE_DIR_VARIABLE = "SAFE_BENCH_PRIVATE_DIR"
@@ -44,6 +47,16 @@ def keep_private(text: bytes, *, name: str) -> str:
     except OSError as exc:
         return f"{size}, not quoted as it may hold real records, and not kept ({exc.strerror or exc})"
     return f"{size}, not quoted as it may hold real records: full text in {path}"
+
+
+def describe_error(exc: BaseException, *, name: str) -> str:
+    """An exception as it may be persisted: safe-bench's own message (which quotes no
+    value) as it is; any other (a plug-in's, a library's, which may quote a row) only by
+    its class, its message and traceback kept private."""
+    if isinstance(exc, SafeBenchError):
+        return f"{type(exc).__name__}: {exc}"
+    text = "".join(traceback.format_exception(exc)).encode("utf-8", errors="replace")
+    return f"{type(exc).__name__}; its message and traceback ({keep_private(text, name=name)})"
 
 
 def _size(text: bytes) -> str:

@@ -32,7 +32,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -53,7 +52,7 @@ from safe_bench.datasets import Dataset
 from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.evaluation import evaluate
 from safe_bench.generator import Generator, load_generator
-from safe_bench.private import keep_private
+from safe_bench.private import describe_error
 from safe_bench.protocol import HOLDOUT_FRACTION, split
 from safe_bench.schema import Schema
 from safe_bench.store import CellRecord, Store, data_hash, digest
@@ -152,14 +151,8 @@ def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
 
 
 def _reason(exc: Exception, task: CellTask) -> str:
-    """Why a cell failed, as stored: safe-bench's own message (which quotes no value), or
-    for any other exception (a plug-in's, a library's) only its class, its message and
-    traceback kept in a private file (:mod:`safe_bench.private`), as they may quote rows."""
-    if isinstance(exc, SafeBenchError):
-        return f"{type(exc).__name__}: {exc}"[:_REASON_CHARS]
-    text = "".join(traceback.format_exception(exc)).encode("utf-8", errors="replace")
-    kept = keep_private(text, name=f"cell-{task.record.generator}-seed{task.record.seed}")
-    return f"{type(exc).__name__}; its message and traceback ({kept})"[:_REASON_CHARS]
+    """Why a cell failed, as stored (:func:`safe_bench.private.describe_error`)."""
+    return describe_error(exc, name=f"cell-{task.record.generator}-seed{task.record.seed}")[:_REASON_CHARS]
 
 
 def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:

@@ -194,7 +194,21 @@ def test_a_failing_metric_quotes_no_data_and_stays_deterministic(monkeypatch: py
     frame = pd.DataFrame({"x": range(60), "y": [i % 3 for i in range(60)]})
     runs = [evaluate(frame.iloc[:30], frame.iloc[30:], None, None, metrics=["S.ks"], n_bootstrap=10) for _ in range(2)]
     ks = runs[0].metric("S.ks")
-    assert ks.status == "error" and ks.reason.startswith("ValueError (")
+    assert ks.status == "error" and ks.reason.startswith("ValueError; its message and traceback (")
     assert MARKER not in runs[0].to_json() and runs[0].to_json() == runs[1].to_json()
     (kept,) = (tmp_path / "private").iterdir()
     assert MARKER in kept.read_text() and str(kept) in ks.reason
+
+
+def test_a_plugin_that_raises_in_evaluate_exits_2_naming_it_without_quoting(leaky_run, tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evaluate --generator` with a plug-in whose exception quotes a training row: exit 2,
+    the generator and the exception class named, the row only in the private file."""
+    monkeypatch.setenv("SAFE_BENCH_PRIVATE_DIR", str(tmp_path / "private"))
+    code = main(["evaluate", "--dataset", "gbsg2", "--generator", RowInMessage.name, "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "row_in_message" in err and "ValueError" in err
+    assert MARKER not in err and "Traceback" not in err
+    (kept,) = (tmp_path / "private").iterdir()
+    assert MARKER in kept.read_text()

@@ -11,7 +11,6 @@ on the holdout, and turns the outcome into a :class:`MetricResult`.
 from __future__ import annotations
 
 import math
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,7 +19,7 @@ import numpy as np
 
 from safe_bench.comparison import Comparison, EvaluationData
 from safe_bench.errors import MetricSkipped
-from safe_bench.private import keep_private
+from safe_bench.private import describe_error
 from safe_bench.uncertainty import centred_replicates, percentile_ci
 
 Pillar = Literal["S", "C", "P"]
@@ -228,8 +227,7 @@ def _measure(spec: Metric, comparison: Comparison) -> Measurement | str:
         return f"skipped:{exc}"
     except Exception as exc:  # a metric must never take the evaluation down
         # a library's message can quote the data (a value it could not convert): kept aside
-        text = "".join(traceback.format_exception(exc)).encode()
-        return f"error:{type(exc).__name__} ({keep_private(text, name=spec.id)})"
+        return f"error:{describe_error(exc, name=spec.id)}"
     if not (math.isfinite(m.score) and 0.0 <= m.score <= 1.0):
         return f"error:score {m.score!r} is outside 0..1"
     return m
