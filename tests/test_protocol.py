@@ -62,11 +62,16 @@ def test_encoding_distance_weights_follow_safe_md(gbsg2_split, gbsg2):
     assert enc.numeric["age"].scale == pytest.approx(q3 - q1)
 
 
-def test_a_spread_below_float_precision_counts_as_none():
+def test_a_spread_is_decided_by_equality_and_encoded_numbers_stay_finite():
     from safe_bench import Kind, Schema
+    from safe_bench.encoding import MAX_SPREADS
 
     schema = Schema(kinds={"x": Kind.NUMERIC})
-    tiny = pd.DataFrame({"x": [0.0, 0.0, 0.0, 5e-300]})
-    assert Encoding.fit(tiny, schema).numeric["x"].scale == 1.0
+    # np.std of seven 0.7s is 1.1e-16 (their mean rounds): still a constant column
+    assert Encoding.fit(pd.DataFrame({"x": [0.7] * 7}), schema).numeric["x"].scale == 1.0
+    # a spread however small in these units is a spread (no threshold in any unit)
+    tiny = Encoding.fit(pd.DataFrame({"x": [0.0, 0.0, 0.0, 5e-300]}), schema)
+    assert tiny.numeric["x"].scale == 1.25e-300
+    assert tiny.transform(pd.DataFrame({"x": [5e-300, 1.0, -1e300]}))[:, 0].tolist() == [4.0, MAX_SPREADS, -MAX_SPREADS]
     spread = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0]})
     assert Encoding.fit(spread, schema).numeric["x"].scale == 2.0

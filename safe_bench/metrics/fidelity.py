@@ -187,17 +187,26 @@ def _combine(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _category_tuples(
     cmp: Comparison, frame: pd.DataFrame, weights: np.ndarray
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Counts of each distinct combination of the categorical columns' codes, plain and
+    """Counts of each distinct combination of the compared categorical columns' codes, plain and
     per resample (1 + B, u), each combination's code per column, and each row's
     combination: every categorical frequency (S.tv, the contingency tables and group
     sizes of S.pairs) is a sum of these (computed once per table and evaluation)."""
 
     def compute() -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-        columns = cmp.schema.categorical
+        columns = _distributional(cmp, cmp.schema.categorical)
         ids, rows = _combine([_codes(cmp, frame, c) for c in columns])
         return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}, ids
 
     return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
+
+
+def _distributional(cmp: Comparison, columns: list[str]) -> list[str]:
+    """The columns whose frequencies and associations S.tv, S.pairs and S.kway compare:
+    all but identifier-like categorical ones (:mod:`safe_bench.encoding`). An identifier
+    has no distribution to reproduce (its categories mark single patients, and every
+    other column is trivially associated with it), and its tables would be rows x
+    categories (Cramér's V of a 20k-code column: 0.9 GB)."""
+    return [c for c in columns if c not in cmp.encoding.identifiers]
 
 
 def _marginal(counts: np.ndarray, cells: np.ndarray, size: int) -> np.ndarray:
@@ -410,14 +419,15 @@ def tv_complement(cmp: Comparison) -> Measurement:
     sizes (multinomial draws from train's shares, a parametric bootstrap): score 1
     within it, ``q95 / distance`` beyond. Score: the mean over columns. Interval: row
     bootstrap of the table under test."""
-    if not cmp.schema.categorical:
+    categorical = _distributional(cmp, cmp.schema.categorical)
+    if not categorical:
         raise MetricSkipped("no categorical column")
     tuples, codes, _ = _category_tuples(cmp, cmp.synthetic, _weights(cmp))
     values: dict[str, Replicated] = {}
     thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
     rng = cmp.rng(_SALT_TV_NULL)
-    for col in cmp.schema.categorical:
+    for col in categorical:
         k = len(cmp.encoding.categories[col])
         t_counts = np.bincount(_codes(cmp, cmp.train, col), minlength=k + 2)[None, :].astype(float)
         y_counts = _marginal(tuples, codes[col], k + 2)
@@ -556,8 +566,7 @@ class _Associations:
         self.x: dict[str, np.ndarray] = {}
         self.present: dict[str, np.ndarray] = {}
         for col in cmp.schema.numeric:
-            sc = cmp.encoding.numeric[col]
-            values = (as_numbers(frame[col]) - sc.median) / sc.scale  # centred: stable float32 sums
+            values = cmp.encoding.numeric[col].standardise(as_numbers(frame[col]))  # centred: stable float32 sums
             self.present[col] = ~np.isnan(values)
             self.x[col] = np.where(self.present[col], values, 0.0)
         self.codes = {col: _codes(cmp, frame, col) for col in cmp.schema.categorical}
@@ -625,7 +634,7 @@ class _Associations:
 
 
 def _pairs(cmp: Comparison) -> tuple[list, list, list]:
-    numeric, features = set(cmp.schema.numeric), cmp.schema.features
+    numeric, features = set(cmp.schema.numeric), _distributional(cmp, cmp.schema.features)
     num_num, num_cat, cat_cat = [], [], []
     for a, b in itertools.combinations(features, 2):
         if a in numeric and b in numeric:
@@ -686,7 +695,7 @@ def three_way(cmp: Comparison) -> Measurement:
     draws from train's joint shares); value: the mean distance.
     All triples, or 30 (N_TRIPLES) distinct seeded random ones when there are more (the same
     for the synthetic table and the reference). Interval: row bootstrap."""
-    columns = cmp.schema.features
+    columns = _distributional(cmp, cmp.schema.features)
     if len(columns) < 3:
         raise MetricSkipped("fewer than three columns")
     triples = list(itertools.combinations(range(len(columns)), 3))

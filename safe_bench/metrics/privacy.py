@@ -20,7 +20,7 @@ from sklearn.metrics import roc_curve
 
 from safe_bench import attacks
 from safe_bench.comparison import Comparison
-from safe_bench.encoding import Encoding, as_numbers
+from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.neighbours import Neighbours
@@ -319,22 +319,6 @@ def membership_inference(cmp: Comparison) -> Measurement:
 _SALT_INFERENCE, _SALT_LINKABILITY, _SALT_SINGLING_OUT = 61, 62, 63
 
 
-def encoded_columns(encoding: Encoding, columns: list[str]) -> np.ndarray:
-    """Positions of some source columns' encoded columns (see
-    :meth:`Encoding.feature_names`: numeric columns first, two each; then each
-    categorical column's categories plus its missing and unseen slots)."""
-    positions, start = [], 0
-    for col in encoding.numeric:
-        if col in columns:
-            positions += [start, start + 1]
-        start += 2
-    for col, cats in encoding.categories.items():
-        if col in columns:
-            positions += range(start, start + len(cats) + 2)
-        start += len(cats) + 2
-    return np.array(positions, dtype=np.int64)
-
-
 def _quasi_identifiers(cmp: Comparison) -> list[str]:
     if not cmp.schema.quasi_identifiers:
         raise MetricSkipped("no quasi-identifiers: declare roles.quasi_identifiers in the schema")
@@ -400,7 +384,7 @@ def attribute_inference(cmp: Comparison) -> Measurement:
     on_train, on_holdout = _targets(cmp, _SALT_INFERENCE)
     results: dict[str, attacks.AttackOutcome] = {}
     for secret in cmp.schema.sensitive:
-        aux = encoded_columns(cmp.encoding, [c for c in quasi if c != secret])
+        aux = cmp.encoding.positions([c for c in quasi if c != secret])
         if len(aux) == 0:
             continue
         numeric = cmp.schema.kinds[secret] in (Kind.NUMERIC, Kind.DATETIME)
@@ -432,7 +416,7 @@ def linkability(cmp: Comparison) -> Measurement:
     if len(quasi) < 2:
         raise MetricSkipped("linkability needs at least 2 quasi-identifiers to split in two")
     half = math.ceil(len(quasi) / 2)
-    halves = [encoded_columns(cmp.encoding, part) for part in (quasi[:half], quasi[half:])]
+    halves = [cmp.encoding.positions(part) for part in (quasi[:half], quasi[half:])]
     on_train, on_holdout = _targets(cmp, _SALT_LINKABILITY)
 
     def split(role: str, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
