@@ -19,7 +19,7 @@ from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metri
 from safe_bench.private import describe_error
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
-from safe_bench.scoring import Composite, PillarScore, score_pillars
+from safe_bench.scoring import Composite, PillarScore, check_weights, score_pillars
 from safe_bench.validation import category_mismatches, conform
 from safe_bench.verdict import privacy_verdict
 
@@ -249,6 +249,8 @@ def evaluate(
     """
     if n_bootstrap < 10:
         raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
+    if weights is not None:
+        check_weights(weights)
     if schema is None:
         schema = infer_schema(real)
     chosen = select_metrics(metrics)

@@ -37,16 +37,21 @@ The 95 % percentile interval of the replicates is reported.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
 
+from safe_bench.errors import InputError
 from safe_bench.metrics.base import PILLAR_NAMES, PILLARS, MetricResult
 from safe_bench.uncertainty import percentile_ci
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"S": 1.0, "C": 1.0, "P": 1.0}
+#: Largest pillar weight accepted; weights are relative, and larger ones overflow their sum.
+MAX_WEIGHT = 10**6
 Composite = Literal["geometric", "mean"]
 COMPOSITES: tuple[Composite, ...] = ("geometric", "mean")
 Status = Literal["ok", "incomplete", "not scored"]
@@ -136,9 +141,7 @@ def score_pillars(
 ) -> dict[str, PillarScore]:
     """Pillar and SAFE scores from metric results."""
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    bad = {k: v for k, v in weights.items() if k not in PILLARS or not 0 <= v <= 1e6}
-    if bad or not any(v > 0 for v in weights.values()):
-        raise ValueError(f"weights must be numbers from 0 to 1e6 for S, C, P, one above 0 (got {weights})")
+    check_weights(weights)
     if composite not in COMPOSITES:
         raise ValueError(f"composite must be one of {', '.join(COMPOSITES)}, not {composite!r}")
     rng = np.random.default_rng((seed, 2))
@@ -150,6 +153,29 @@ def score_pillars(
             pillar_reps[pillar] = reps
     pillars["SAFE"] = _safe(pillars, pillar_reps, weights, composite)
     return pillars
+
+
+def weight_problem(weights: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """The first thing wrong with pillar weights, as (the pillar whose weight it is,
+    or None for the weights as a whole; what is wrong), or None: each weight a finite
+    number from 0 to :data:`MAX_WEIGHT` for a pillar S, C or P, one above 0 (a weight
+    of 1e308 overflows the sum, and SAFE came out 0 reported as ok)."""
+    for key, value in weights.items():
+        if key not in PILLARS:
+            return key, f"is not a pillar; expected one of {', '.join(PILLARS)}"
+        if not isinstance(value, Real) or isinstance(value, bool) or not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
+            return key, f"must be a number of at least 0 and at most {MAX_WEIGHT}, not {value!r}"
+    if not any(v > 0 for v in weights.values()):
+        return None, "at least one weight must be positive"
+    return None
+
+
+def check_weights(weights: Mapping[str, Any]) -> None:
+    """Raise InputError naming the weight when :func:`weight_problem` finds one."""
+    problem = weight_problem(weights)
+    if problem is not None:
+        key, what = problem
+        raise InputError(f"weights: {key!r} {what}" if key is not None else f"weights: {what}")
 
 
 def combine(values: Sequence[float] | Sequence[np.ndarray], weights: np.ndarray, composite: Composite) -> Any:

@@ -48,6 +48,7 @@ from safe_bench.generator import available_generators, load_generator
 from safe_bench.io import read_table
 from safe_bench.metrics import PILLARS
 from safe_bench.schema import load_schema
+from safe_bench.scoring import weight_problem
 from safe_bench.validation import MAX_SEED, conform
 
 if sys.version_info >= (3, 11):
@@ -61,8 +62,6 @@ DEFAULT_TIMEOUT = 1800.0
 DEFAULT_BOOTSTRAP = 100
 #: Longest per-cell timeout accepted (seconds): 30 days.
 MAX_TIMEOUT = 30 * 24 * 3600
-#: Largest pillar weight accepted; weights are relative, and larger ones overflow their sum.
-MAX_WEIGHT = 10**6
 
 _TOP = {"name", "description", "seeds", "timeout", "n", "metrics", "datasets", "generators"}
 _METRICS = {"n_bootstrap", "select", "weights"}
@@ -246,10 +245,10 @@ class _Reader:
         weights = data.get("weights")
         if weights is not None:
             weights = self.table(weights, ["metrics", "weights"], set(PILLARS))
-            for key, value in weights.items():
-                self.number(value, ["metrics", "weights", key], integer=False, minimum=0, maximum=MAX_WEIGHT)
-            if not any(v > 0 for v in weights.values()):
-                self.fail(["metrics", "weights"], "at least one weight must be positive")
+            problem = weight_problem(weights)
+            if problem is not None:
+                key, what = problem
+                self.fail(["metrics", "weights", *([key] if key is not None else [])], what)
         return MetricOptions(n_bootstrap=n_bootstrap, select=select, weights=weights)
 
     def datasets(self, data: Any) -> tuple[DatasetSpec, ...]:

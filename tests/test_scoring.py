@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from safe_bench import InputError, evaluate
 from safe_bench.metrics import MetricResult
 from safe_bench.scoring import combine, score_pillars
 
@@ -101,3 +102,18 @@ def test_invalid_weights_are_refused():
         score_pillars([], weights={"S": -1, "C": 1, "P": 1})
     with pytest.raises(ValueError, match="weights"):
         score_pillars([], weights={"X": 1})
+
+
+@pytest.mark.parametrize("weight", [float("inf"), float("nan"), -1.0, 1e308, 1e6 + 1, "1", True])
+def test_evaluate_refuses_a_bad_weight_naming_it_before_any_work(gbsg2_split, weight, monkeypatch):
+    monkeypatch.setattr("safe_bench.evaluation.run_metric", lambda *a: pytest.fail("a metric ran"))
+    with pytest.raises(InputError, match=r"weights: 'C' must be a number of at least 0 and at most 1000000, not "):
+        evaluate(gbsg2_split.train, gbsg2_split.holdout, None, weights={"S": 1, "C": weight, "P": 1})
+
+
+def test_evaluate_accepts_the_largest_weight_and_refuses_none_positive(gbsg2_split):
+    result = evaluate(gbsg2_split.train, gbsg2_split.holdout, None, metrics=["S.ks"], n_bootstrap=10,
+                      weights={"S": 1e6, "C": 0, "P": 0})
+    assert result.pillars["SAFE"].score == result.pillars["S"].score
+    with pytest.raises(InputError, match="weights: at least one weight must be positive"):
+        evaluate(gbsg2_split.train, gbsg2_split.holdout, None, weights={"S": 0, "C": 0, "P": 0})
