@@ -121,6 +121,8 @@ CELL_COLUMNS = [
     "key", "dataset", "generator", "generator_name", "params", "seed", "status", "stage", "reason",
     "fit_seconds", "sample_seconds", "evaluate_seconds", "seconds", "run", "finished",
 ]
+#: The tables and the view of a store (``_SCHEMA``).
+_OBJECTS = ("meta", "runs", "cells", "scores", "latest_cells")
 RESULT_COLUMNS = [
     "dataset", "generator", "seed", "key", "metric", "pillar", "kind", "value", "score",
     "ci_low", "ci_high", "reference", "status", "reason",
@@ -230,7 +232,14 @@ class Store:
             raise self._not_a_store("an empty file" if self.path.stat().st_size == 0
                                     else "a database without safe-bench's tables")
         row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        return "none" if row is None else str(row[0])
+        found = "none" if row is None else str(row[0])
+        if found == str(FORMAT):
+            names = {n for (n,) in self._db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+            missing = [n for n in _OBJECTS if n not in names]
+            if missing:
+                raise InputError(f"results store {str(self.path)!r} lacks its table(s) {missing} "
+                                 "(was the store edited by hand?)")
+        return found
 
     def _not_a_store(self, why: str) -> InputError:
         return InputError(f"{str(self.path)!r} is not a safe-bench results store ({why}); "
@@ -321,7 +330,7 @@ class Store:
         """One row per cell (see the module docstring); with ``latest``, only the cell stored
         last for each (dataset, generator, seed)."""
         query = f"SELECT {', '.join(CELL_COLUMNS)} FROM {self._table(latest)} ORDER BY dataset, generator, seed, run"
-        return pd.DataFrame(self._db.execute(query).fetchall(), columns=CELL_COLUMNS)
+        return _checked_frame(self._db.execute(query).fetchall(), CELL_COLUMNS, self.path)
 
     def results(self, *, latest: bool = True) -> pd.DataFrame:
         """Tidy results: one row per finished cell x metric (pillar and SAFE scores included)."""
@@ -329,7 +338,7 @@ class Store:
                          for c in RESULT_COLUMNS)
         query = (f"SELECT {cols} FROM scores s JOIN {self._table(latest)} c ON c.key = s.key "
                  "ORDER BY c.dataset, c.generator, c.seed, c.run, s.position")
-        tidy = pd.DataFrame(self._db.execute(query).fetchall(), columns=RESULT_COLUMNS)
+        tidy = _checked_frame(self._db.execute(query).fetchall(), RESULT_COLUMNS, self.path)
         return _legacy(_checked_numbers(tidy, self.path))
 
     def scores(self, metric: str = "SAFE") -> pd.DataFrame:
@@ -338,7 +347,8 @@ class Store:
         when the cell failed or the score is missing), ``score_status`` and ``reason``."""
         query = ("SELECT c.key, c.dataset, c.generator, c.seed, c.status FROM latest_cells c "
                  "ORDER BY c.dataset, c.generator, c.seed")
-        cells = pd.DataFrame(self._db.execute(query).fetchall(), columns=["key", "dataset", "generator", "seed", "status"])
+        cells = _checked_frame(self._db.execute(query).fetchall(), ["key", "dataset", "generator", "seed", "status"],
+                               self.path)
         tidy = self.results()
         tidy = tidy.loc[tidy["metric"] == metric, ["key", "score", "ci_low", "ci_high", "status", "reason"]]
         frame = cells.merge(tidy.rename(columns={"status": "score_status"}), on="key", how="left")
@@ -378,6 +388,61 @@ def _score_rows(key: str, result: EvaluationResult) -> list[tuple[Any, ...]]:
         rows.append((key, name, p.pillar, "pillar", offset + i, _number(p.score), _number(p.score),
                      _number(p.ci_low), _number(p.ci_high), _number(p.reference), status, p.reason))
     return rows
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+#: What each column of a cell (or of a tidy row) must hold, and how to say it.
+_CELL_CHECKS = {
+    "key": (_is_text, "text"),
+    "dataset": (_is_text, "text"),
+    "generator": (_is_text, "text"),
+    "generator_name": (_is_text, "text"),
+    "params": (lambda v: isinstance(v, str), "text"),
+    "seed": (lambda v: _is_whole(v) and 0 <= v < 2**32, "a whole number from 0 to 4294967295"),
+    "status": (lambda v: v in STATUSES, f"one of {', '.join(STATUSES)}"),
+    "stage": (lambda v: isinstance(v, str), "text"),
+    "reason": (lambda v: isinstance(v, str), "text"),
+    "fit_seconds": (_is_number, "a number or null"),
+    "sample_seconds": (_is_number, "a number or null"),
+    "evaluate_seconds": (_is_number, "a number or null"),
+    "seconds": (_is_number, "a number or null"),
+    "run": (lambda v: v is None or _is_whole(v), "a whole number or null"),
+    "finished": (lambda v: isinstance(v, str), "text"),
+    "metric": (_is_text, "text"),
+    "pillar": (_is_text, "text"),
+    "kind": (lambda v: v in ("metric", "pillar"), "metric or pillar"),
+}
+
+
+def _checked_frame(rows: list[tuple[Any, ...]], columns: list[str], path: Path) -> pd.DataFrame:
+    """``rows`` (cells or tidy rows read from the store) as a DataFrame, if each column
+    holds what the store writes there; else an InputError naming the store, the cell and
+    the column (SQLite keeps whatever a hand edit puts in a column: NULL keys, text seeds)."""
+    checks = dict(_CELL_CHECKS)
+    if "metric" in columns:  # tidy rows: the status is the score's (ok, skipped, error, incomplete, ...)
+        checks["status"] = (_is_text, "text")
+    for i, column in enumerate(columns):
+        valid, what = checks.get(column, (None, ""))
+        if valid is None:
+            continue
+        bad = [row for row in rows if not valid(row[i])]
+        if bad:
+            key = bad[0][columns.index("key")] if "key" in columns else None
+            cell = f"cell {key!r}" if _is_text(key) else "a cell without a key"
+            raise InputError(f"results store {str(path)!r}: {cell}: {column} is not {what} "
+                             f"({len(bad)} such row(s); was the store edited by hand?)")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _checked_numbers(tidy: pd.DataFrame, path: Path) -> pd.DataFrame:
