@@ -153,6 +153,10 @@ class Policy:
         return any(r.anchor == "baseline" for r in self.rules)
 
 
+#: Characters XML 1.0 cannot hold, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def load_policy(path: str | Path) -> Policy:
     """Read and check a policy file (TOML)."""
     path = Path(path)
@@ -533,7 +537,10 @@ class GateReport:
             else:
                 ET.SubElement(case, "system-out").text = _explain(v)
         ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        # ElementTree writes control characters as they are, which no XML parser reads:
+        # a rule's `why` or a candidate's label may hold one. Each becomes U+FFFD.
+        text = _NOT_XML.sub("\ufffd", ET.tostring(root, encoding="unicode"))
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
     def to_markdown(self) -> str:
         """A summary fit for a pull-request comment."""

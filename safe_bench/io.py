@@ -44,7 +44,11 @@ def read_table(path: str | Path, *, table: str = "input") -> pd.DataFrame:
     if not text.strip():
         raise InputError(f"{table} file {str(path)!r} is empty", table=table)
     sep = "\t" if suffix == ".tsv" else ","
-    header = next(csv.reader(io.StringIO(text), delimiter=sep))
+    try:  # newline="": a quoted name may hold a line break, as in pandas' own files
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        raise InputError(f"{table} file {str(path)!r} is not valid CSV: its header cannot be read ({exc})",
+                         table=table) from None
     seen: set[str] = set()
     for name in header:
         if name in seen:

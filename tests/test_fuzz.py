@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import re
 import shutil
 import sqlite3
@@ -40,9 +41,13 @@ from safe_bench.cli import main
 #: Cases run per family, printed at the end of the module.
 CASES: Counter[str] = Counter()
 
+#: More cases, drawn at random (not derandomized), for a longer hunt:
+#: ``SAFE_BENCH_FUZZ_SCALE=10 python3 -m pytest tests/test_fuzz.py``.
+SCALE = int(os.environ.get("SAFE_BENCH_FUZZ_SCALE", "1"))
+
 FUZZ = settings(
     deadline=None,
-    derandomize=True,
+    derandomize=SCALE == 1,
     database=None,
     print_blob=False,
     suppress_health_check=[
@@ -260,27 +265,42 @@ def tables(draw):
     holdout = None if hold_rows is None else frame(hold_rows, True, "H")
     flags = {"none": [], "both": ["--time", "time", "--event", "event"], "time only": ["--time", "time"],
              "unknown": ["--time", "no such", "--event", "event"]}[survival]
+    columns = [s["name"] for s in specs]
+    if columns and draw(st.booleans()):
+        flags = [*flags, "--target", draw(st.sampled_from(columns))]
     metrics = draw(st.sampled_from([*FAST_METRICS, None]))
     html = draw(st.booleans())
-    return real, synthetic, holdout, flags, metrics, html
+    suffix = draw(mostly([".csv"], [".parquet", ".tsv"]))
+    return real, synthetic, holdout, flags, metrics, html, suffix
 
 
-@settings(FUZZ, max_examples=45)
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as CSV, TSV or Parquet (by suffix); a frame pyarrow cannot store (mixed
+    object columns) is written as CSV instead."""
+    if path.suffix == ".parquet":
+        try:
+            frame.to_parquet(path, index=False)
+            return path
+        except Exception:  # noqa: BLE001 - pyarrow refuses mixed columns with many types
+            path = path.with_suffix(".csv")
+    frame.to_csv(path, index=False, sep="\t" if path.suffix == ".tsv" else ",")
+    return path
+
+
+@settings(FUZZ, max_examples=45 * SCALE)
 @given(case=tables())
 def test_evaluate_never_crashes_nor_leaks(case):
-    real, synthetic, holdout, flags, metrics, html = case
+    real, synthetic, holdout, flags, metrics, html, suffix = case
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         inputs, out = root / "in", root / "out"
         inputs.mkdir()
         out.mkdir()
-        real.to_csv(inputs / "real.csv", index=False)
-        synthetic.to_csv(inputs / "synthetic.csv", index=False)
-        args = ["evaluate", "--real", inputs / "real.csv", "--synthetic", inputs / "synthetic.csv", *flags,
+        args = ["evaluate", "--real", write(real, inputs / f"real{suffix}"),
+                "--synthetic", write(synthetic, inputs / f"synthetic{suffix}"), *flags,
                 "--bootstrap", "10", "--json", out / "result.json"]
         if holdout is not None:
-            holdout.to_csv(inputs / "holdout.csv", index=False)
-            args += ["--holdout", inputs / "holdout.csv"]
+            args += ["--holdout", write(holdout, inputs / f"holdout{suffix}")]
         if metrics:
             args += ["--metrics", metrics]
         outputs = {out / "result.json": "json"}
@@ -419,7 +439,7 @@ def schema_tables(tmp_path_factory):
     return root
 
 
-@settings(FUZZ, max_examples=50)
+@settings(FUZZ, max_examples=50 * SCALE)
 @given(case=schema_files(), survival_flags=st.booleans(), metrics=st.sampled_from(FAST_METRICS))
 def test_schema_files_never_crash_nor_leak(schema_tables, case, survival_flags, metrics):
     suffix, text = case
@@ -503,7 +523,7 @@ def gate_files(tmp_path_factory, schema_tables):
     return root
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=80 * SCALE)
 @given(policy=policies(), tampering=result_tamperings(), baseline=st.sampled_from(["none", "same", "tampered"]),
        mode=st.sampled_from(["result", "result", "result", "files"]))
 def test_gate_policies_never_crash_nor_leak(gate_files, schema_tables, policy, tampering, baseline, mode):
@@ -576,7 +596,7 @@ def suites(draw):
     return to_toml(data)
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=30 * SCALE)
 @given(suite=suites())
 def test_suites_never_crash_nor_leak(suite):
     with tempfile.TemporaryDirectory() as tmp:
@@ -654,7 +674,7 @@ def tamperings(draw):
     return edits
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=40 * SCALE)
 @given(edits=tamperings(), command=st.sampled_from(["results", "results", "report"]),
        score=st.sampled_from(["SAFE", "S", "P.exact", "C.km", "nope"]))
 def test_tampered_stores_never_crash(store_file, edits, command, score):
@@ -728,3 +748,37 @@ def test_results_names_a_cell_column_edited_by_hand(store_file, tmp_path, sql, m
     assert outcome.code == 2
     assert re.search(rf"results store '.*': cell '[0-9a-f]+': {re.escape(message)} \(\d+ such row", outcome.err)
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_carriage_return_in_a_csv_header_is_bad_csv_not_a_traceback(schema_tables, tmp_path):
+    """Found by the fuzzer: a column named "\\r" (pandas writes it unquoted) made the
+    header check raise _csv.Error."""
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"age,\r,grade\n1,2,3\n4,5,6\n")
+    outcome = run_cli("regression", ["evaluate", "--real", real, "--synthetic", schema_tables / "synthetic.csv",
+                                     "--json", tmp_path / "r.json"])
+    assert outcome.code == 2
+    assert f"real file {str(real)!r} is not valid CSV" in outcome.err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_quoted_carriage_return_in_a_csv_header_is_read(tmp_path):
+    from safe_bench.io import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'age,"\r",grade\n1,2,3\n4,5,6\n')
+    assert list(read_table(path).columns) == ["age", "\r", "grade"]
+
+
+def test_junit_of_a_rule_whose_why_holds_a_control_character_parses(gate_files, tmp_path):
+    """Found by the fuzzer: why = "\\u001f" was written into the JUnit XML as it is,
+    which no XML parser reads."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\ncheck = "S >= 0.1"\nwhy = "bell\\u0007 and unit separator\\u001f"\n', encoding="utf-8")
+    outcome = run_cli("regression", ["gate", "--policy", policy, "--result", gate_files / "result.json",
+                                     "--junit", tmp_path / "gate.xml", "-q"])
+    assert outcome.code in (0, 1)
+    text = ET.parse(tmp_path / "gate.xml").getroot().find(".//testcase/system-out")
+    failure = ET.parse(tmp_path / "gate.xml").getroot().find(".//testcase/failure")
+    explained = (text if text is not None else failure).text
+    assert "bell\ufffd and unit separator\ufffd" in explained
