@@ -232,11 +232,15 @@ def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> s
         by_gen = group.set_index("generator")
         row = [str(dataset)]
         for gen in generators:
-            m = by_gen.loc[gen]
             rank = board.ranks.loc[dataset, gen] if dataset in board.ranks.index else None
+            suffix = "" if rank is None or pd.isna(rank) else f" ({rank:g})"
+            if gen not in by_gen.index:  # the generator was never run on this dataset
+                row.append("no cell" + suffix)
+                continue
+            m = by_gen.loc[gen]
             low, high = (None, None) if pd.isna(m.ci_low) else (m.ci_low, m.ci_high)
             text = f"{m['mean']:.3f} {_ci(low, high)}".rstrip() if m.status == "ok" else m.status
-            row.append(text + ("" if rank is None else f" ({rank:g})"))
+            row.append(text + suffix)
             if m.status in ("incomplete", "not scored"):
                 unscored.append(f"  {dataset} x {gen}: {m.reason}")
         per_dataset.append(row)

@@ -782,3 +782,15 @@ def test_junit_of_a_rule_whose_why_holds_a_control_character_parses(gate_files, 
     failure = ET.parse(tmp_path / "gate.xml").getroot().find(".//testcase/failure")
     explained = (text if text is not None else failure).text
     assert "bell\ufffd and unit separator\ufffd" in explained
+
+
+def test_results_of_a_generator_never_run_on_a_dataset_says_no_cell(store_file, tmp_path):
+    """Found by the fuzzer: a store where a generator has no cell on one dataset (two
+    suites run into one store) made `results` die with KeyError on the generator."""
+    store = tamper(store_file, tmp_path, "DELETE FROM cells WHERE dataset = 'mine' AND generator = 'copy'")
+    outcome = run_cli("regression", ["results", store, "--score", "S", "--json", tmp_path / "r.json"])
+    assert outcome.code == 0, outcome.err
+    row = next(line for line in outcome.out.splitlines() if line.startswith("mine "))
+    score, none = r"\d\.\d{3} \[[0-9., ]+\] \(1\)", r"no cell \(2\)"
+    assert re.fullmatch(rf"mine\s+({score}\s+{none}|{none}\s+{score})", row), row
+    json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
