@@ -127,6 +127,11 @@ def check_result(data: Any, source: str) -> None:
     for i, entry in enumerate(data["metrics"]):
         where = f"{source}: metric {entry.get('id', i)!r}" if isinstance(entry, Mapping) else f"{source}: metric {i}"
         _check_scores(entry, where, required=_METRIC_KEYS, allowed=_METRIC_KEYS | {"name", "goal", "range"})
+        for key in ("id", "pillar"):
+            if not isinstance(entry[key], str):
+                raise InputError(f"{where}: field {key!r} must be text, not {entry[key]!r}")
+        if not isinstance(entry["details"], Mapping):
+            raise InputError(f"{where}: field 'details' must be an object, not {type(entry['details']).__name__}")
     for key, entry in data["pillars"].items():
         _check_scores(entry, f"{source}: pillar {key!r}", required={"pillar", "name", *_SCORE_FIELDS},
                       allowed=_PILLAR_FIELDS)

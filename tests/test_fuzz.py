@@ -675,7 +675,7 @@ def tamperings(draw):
 
 
 @settings(FUZZ, max_examples=40 * SCALE)
-@given(edits=tamperings(), command=st.sampled_from(["results", "results", "report"]),
+@given(edits=tamperings(), command=st.sampled_from(["results", "results", "report", "gate"]),
        score=st.sampled_from(["SAFE", "S", "P.exact", "C.km", "nope"]))
 def test_tampered_stores_never_crash(store_file, edits, command, score):
     with tempfile.TemporaryDirectory() as tmp:
@@ -697,11 +697,18 @@ def test_tampered_stores_never_crash(store_file, edits, command, score):
             args = ["results", store, "--score", score, "--json", out / "results.json", "--csv", out / "results.csv",
                     "--compare", "independent", "copy", "--bootstrap", "10"]
             outputs = {out / "results.json": "json", out / "results.csv": "csv"}
-        else:
+        elif command == "report":
             args = ["report", store, "--out", out / "site", "-q"]
             outputs = {out / "site": "folder"}
+        else:
+            (root / "policy.toml").write_text(f'[policy]\nbaseline = "copy"\n[[rule]]\ncheck = "{score} >= 0.5"\n'
+                                              '[[rule]]\ncheck = "S >= baseline - 0.1"\n', encoding="utf-8")
+            args = ["gate", "--policy", root / "policy.toml", "--store", store, "--generator", "independent",
+                    "--json", out / "gate.json", "--junit", out / "gate.xml"]
+            outputs = {out / "gate.json": "json", out / "gate.xml": "xml"}
         outcome = run_cli(command, args)
-        check(outcome, codes=(0, 2), outputs=outputs, out_dir=out, markers=(MARKER,))
+        check(outcome, codes=(0, 1, 2) if command == "gate" else (0, 2), outputs=outputs, out_dir=out,
+              markers=(MARKER,))
         assert store.read_bytes() == before, f"{command} wrote to the store it reads"
 
 
@@ -794,3 +801,40 @@ def test_results_of_a_generator_never_run_on_a_dataset_says_no_cell(store_file, 
     score, none = r"\d\.\d{3} \[[0-9., ]+\] \(1\)", r"no cell \(2\)"
     assert re.fullmatch(rf"mine\s+({score}\s+{none}|{none}\s+{score})", row), row
     json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+
+
+# -- found by the fuzzer, not fixed here (safe_bench/metrics/** belongs to another change) --
+@pytest.mark.xfail(strict=True, reason="a category held by one real row is written verbatim into the result "
+                   "(S.tv shares, C.km/C.logrank/C.rmst left_out, C.cox model) and the HTML page")
+@pytest.mark.parametrize("metric", ["S.tv", "C.km"])
+def test_a_category_of_one_real_row_is_not_written_out(tmp_path, metric):
+    real = base_table(60, 7)
+    real["grade"] = [f"G{i % 9}" for i in range(60)]
+    real.loc[5, "grade"] = f"{MARKER}single"
+    synthetic = base_table(60, 8, real=False).assign(grade=[f"G{i % 9}" for i in range(60)])
+    real.to_csv(tmp_path / "real.csv", index=False)
+    synthetic.to_csv(tmp_path / "synthetic.csv", index=False)
+    out = tmp_path / "out"
+    outcome = run_cli("regression", ["evaluate", "--real", tmp_path / "real.csv", "--synthetic",
+                                     tmp_path / "synthetic.csv", "--time", "time", "--event", "event", "--metrics",
+                                     metric, "--bootstrap", "10", "--json", out / "r.json", "--html", out / "r.html"])
+    assert outcome.code == 0, outcome.err
+    check(outcome, codes=(0,), outputs={out / "r.json": "json", out / "r.html": "html"}, out_dir=out,
+          markers=(MARKER,))
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    ("$.metrics[0].details", "null", "field 'details' must be an object, not NoneType"),
+    ("$.metrics[0].details", "[1, 2]", "field 'details' must be an object, not list"),
+    ("$.metrics[0].id", "7", "field 'id' must be text, not 7"),
+])
+def test_report_of_a_stored_result_with_broken_details_writes_nothing(store_file, tmp_path, path, value, message):
+    """Found by the fuzzer: a stored result whose metric details were null made `report`
+    die with AttributeError after the check of the result had passed."""
+    store = tamper(store_file, tmp_path, f"UPDATE cells SET result = json_set(result, '{path}', json('{value}')) "
+                   "WHERE rowid = (SELECT min(rowid) FROM cells WHERE status = 'ok')")
+    outcome = run_cli("regression", ["report", store, "--out", tmp_path / "site", "-q"])
+    assert outcome.code == 2
+    assert re.search(rf"results store '.*': cell '[0-9a-f]+': metric .*: {re.escape(message)}", outcome.err), \
+        outcome.err
+    assert not (tmp_path / "site").exists()
