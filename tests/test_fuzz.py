@@ -832,6 +832,27 @@ def test_results_of_a_generator_never_run_on_a_dataset_says_no_cell(store_file, 
     json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
 
 
+def test_every_metric_on_a_copy_of_train_writes_no_marker(tmp_path):
+    """What the fuzzer's tables (at most 60 rows) seldom reach: every metric, the
+    privacy attacks included (holdout of 200, quasi-identifiers and secrets declared,
+    the numeric marker among them), on a synthetic table that copies train."""
+    real, holdout = base_table(200, 11), base_table(200, 12)
+    copy = real.assign(patient_id=[f"S{i}" for i in range(200)])
+    for name, frame in (("real", real), ("holdout", holdout), ("copy", copy)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    schema = {**BASE_SCHEMA, "roles": {"quasi_identifiers": ["age", "lab", "grade"], "sensitive": ["lab", "grade"],
+                                       "groups": ["grade"], "target": "treated"}}
+    (tmp_path / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    out = tmp_path / "out"
+    outcome = run_cli("regression", ["evaluate", "--real", tmp_path / "real.csv", "--synthetic", tmp_path / "copy.csv",
+                                     "--holdout", tmp_path / "holdout.csv", "--schema", tmp_path / "schema.json",
+                                     "--bootstrap", "10", "--json", out / "r.json", "--html", out / "r.html"])
+    check(outcome, codes=(0,), outputs={out / "r.json": "json", out / "r.html": "html"}, out_dir=out,
+          markers=(MARKER, *NUMBER_DIGITS))
+    metrics = {m["id"]: m for m in json.loads((out / "r.json").read_text(encoding="utf-8"))["metrics"]}
+    assert all(metrics[m]["status"] == "ok" for m in ("P.attribute", "P.linkability", "P.singling_out", "P.mia"))
+
+
 # -- found by the fuzzer, not fixed here (safe_bench/metrics/** belongs to another change) --
 @pytest.mark.xfail(strict=True, reason="a category held by one real row is written verbatim into the result "
                    "(S.tv shares, C.km/C.logrank/C.rmst left_out, C.cox model) and the HTML page")
