@@ -226,7 +226,9 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
             )
             continue
         weights = np.vstack([w[usable] for w in resamples])
-        ratio = (measure_table(weights) - task.chance) / (measure_train(weights) - task.chance)
+        # a resample on which the real model has no skill leaves the ratio undefined (NaN, ignored)
+        skill = measure_train(weights) - task.chance
+        ratio = np.divide(measure_table(weights) - task.chance, skill, out=np.full_like(skill, np.nan), where=skill > 0)
         score = float(np.clip((m_table - task.chance) / (m_train - task.chance), 0.0, 1.0))
         point.append(score)
         reps.append(np.clip(ratio, 0.0, 1.0))
