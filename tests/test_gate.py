@@ -436,10 +436,11 @@ def test_an_incomplete_pillar_is_an_error_not_a_failure(files, broken_km, runs):
     assert {c: v["status"] for c, v in verdicts.items()} == {
         "C >= 0.1": "error", "SAFE >= 0.1": "error", "C.km >= 0.1": "error", "S >= 0.1": "pass"}
     c = verdicts["C >= 0.1"]
-    assert c["message"].startswith("error: C incomplete: 1 metric(s) failed (C.km: RuntimeError: deliberately broken")
+    assert c["message"].startswith("error: C incomplete: 1 metric(s) failed (C.km: RuntimeError; its message and traceback")
     assert c["score"] is None and c["observed"] is None  # no number from the metrics that ran
     assert verdicts["SAFE >= 0.1"]["message"].startswith("error: SAFE incomplete: ")
-    assert verdicts["C.km >= 0.1"]["message"] == "error: C.km failed: RuntimeError: deliberately broken for the test"
+    assert verdicts["C.km >= 0.1"]["message"].startswith("error: C.km failed: RuntimeError; its message and traceback (")
+    assert "deliberately broken" not in verdicts["C.km >= 0.1"]["message"]  # a library's message is kept private
     cases = {case.name: case for s in JUnitXml.fromfile(f"{out}.xml") for case in s}
     for check in ("C >= 0.1", "SAFE >= 0.1", "C.km >= 0.1"):
         (result,) = cases[check].result
