@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -20,6 +21,7 @@ from safe_bench.private import describe_error
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
 from safe_bench.scoring import Composite, PillarScore, check_weights, score_pillars
+from safe_bench.suppression import rare_levels, suppress
 from safe_bench.validation import category_mismatches, conform
 from safe_bench.verdict import privacy_verdict
 
@@ -264,7 +266,8 @@ def evaluate(
     hold = None if holdout is None else conform(holdout, schema, table="holdout")
     data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
     notes = category_mismatches(train, synth, schema) + data.encoding.notes
-    results = [run_metric(spec, data) for spec in chosen]
+    rare = rare_levels((train, hold), schema)
+    results = [dataclasses.replace(r, details=suppress(r.details, rare)) for r in (run_metric(spec, data) for spec in chosen)]
     extra: dict[str, Any] = {"notes": notes} if notes else {}
     if any(r.pillar == "P" for r in results):
         extra["privacy_verdict"] = privacy_verdict(results).to_dict()
