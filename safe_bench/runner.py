@@ -54,6 +54,7 @@ from safe_bench.evaluation import evaluate
 from safe_bench.generator import Generator, load_generator
 from safe_bench.private import describe_error
 from safe_bench.protocol import HOLDOUT_FRACTION, split
+from safe_bench.provenance import source_commit
 from safe_bench.schema import Schema
 from safe_bench.store import CellRecord, Store, data_hash, digest
 from safe_bench.suite import Suite
@@ -601,6 +602,7 @@ def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequenc
     hashes = {t.record.dataset: t.record.data_hash for t in tasks}
     return {
         "safe_bench": __version__,
+        "commit": source_commit(),
         "packages": packages(),
         "python": sys.version,
         "platform": platform.platform(),

@@ -352,3 +352,13 @@ def test_results_command_prints_the_leaderboard_and_exports(reference: Path, tmp
         assert row["mean_score"] == pytest.approx(means[generator], abs=1e-11)
     assert len(data["results"]) == len(tidy) and len(data["cells"]) == 4
     assert main(["results", str(tmp_path / "missing.sqlite")]) == 2
+
+
+def test_the_run_manifest_records_the_source_commit(reference: Path) -> None:
+    """A run records the commit of the checkout it ran from (None outside a checkout),
+    which the report's pages then name."""
+    from safe_bench.provenance import source_commit
+
+    with Store(reference, readonly=True) as store:
+        (manifest,) = store.runs()["manifest"]
+    assert manifest["commit"] == source_commit()

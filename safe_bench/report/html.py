@@ -20,6 +20,7 @@ import jinja2
 from safe_bench import __version__
 from safe_bench.evaluation import EvaluationResult
 from safe_bench.io import write_text
+from safe_bench.provenance import source_commit
 from safe_bench.report.evaluation import evaluation_page as build_evaluation_page
 from safe_bench.report.format import ci_text, fmt
 
@@ -59,19 +60,26 @@ def _page_assets() -> dict[str, str]:
     css, script = _asset("report.css"), _asset("sorter.js")
     csp = (f"default-src 'none'; img-src data:; style-src {_sha256(css)}; script-src {_sha256(script)}; "
            "base-uri 'none'; form-action 'none'")
-    return {"css": css, "script": script, "csp": csp, "version": __version__}
+    return {"css": css, "script": script, "csp": csp, "version": __version__, "provenance": built_at()}
+
+
+def built_at() -> str:
+    """The source a page is written by, as its footer says it."""
+    commit = source_commit()
+    return f"safe-bench {__version__}" + (f" at commit {commit}" if commit else "")
 
 
 def render(template: str, *, title: str, nav: Sequence[tuple[str, str]] = (), **context: Any) -> str:
-    """Render a page template with the shared stylesheet, script and policy."""
-    return environment().get_template(template).render(title=title, nav=list(nav), **_page_assets(), **context)
+    """Render a page template with the shared stylesheet, script and policy; ``provenance``
+    in ``context`` replaces the footer's default (the source the page is written by)."""
+    return environment().get_template(template).render(**{"title": title, "nav": list(nav), **_page_assets(), **context})
 
 
 def evaluation_html(result: EvaluationResult, *, title: str | None = None,
-                    nav: Sequence[tuple[str, str]] = ()) -> str:
+                    nav: Sequence[tuple[str, str]] = (), provenance: str | None = None) -> str:
     """The page of one evaluation: the SAFE verdict, then per pillar metrics and figures."""
     page = build_evaluation_page(result, title=title)
-    return render("evaluation.html", title=page.title, nav=nav, page=page)
+    return render("evaluation.html", title=page.title, nav=nav, page=page, provenance=provenance or built_at())
 
 
 def write_evaluation_page(result: EvaluationResult, path: str | Path, *, title: str | None = None) -> None:
