@@ -311,9 +311,9 @@ def test_all_censored_train_skips_survival_metrics(gbsg2, gbsg2_split):
 def test_a_group_level_with_too_few_rows_is_left_out_or_skipped(gbsg2, gbsg2_split):
     schema = gbsg2.schema.with_roles(groups=("menostat",))
     train, holdout = gbsg2_split.train.copy(), gbsg2_split.holdout.copy()
-    train.loc[0, "menostat"] = "Peri"  # a level with one train row is left out
+    train.loc[0, "menostat"] = "Peri"  # a level with one train row is left out, and not named (one patient)
     result = evaluate(train, holdout, None, schema, metrics=["C.km", "C.logrank"])
-    assert result.metric("C.km").details["left_out"] == ["menostat=Peri: 1 train row(s), fewer than 10"]
+    assert result.metric("C.km").details["left_out"] == ["menostat=rare level 1: 1 train row(s), fewer than 10"]
     assert result.metric("C.logrank").ok
     # With one usable level left, the group variable cannot be tested at all.
     train.loc[train.index[5:], "menostat"] = "Post"
