@@ -84,8 +84,10 @@ class NumericScale:
         return cls(float(median), scale, float(values.min()), float(values.max()))
 
     def standardise(self, values: np.ndarray) -> np.ndarray:
-        """``(x - median) / scale``, within +-:data:`MAX_SPREADS` (NaN kept)."""
-        return np.clip((values - self.median) / self.scale, -MAX_SPREADS, MAX_SPREADS)
+        """``(x - median) / scale``, within +-:data:`MAX_SPREADS` (NaN kept; a quotient that
+        overflows, from a scale near the smallest float, is clipped like any other)."""
+        with np.errstate(over="ignore"):
+            return np.clip((values - self.median) / self.scale, -MAX_SPREADS, MAX_SPREADS)
 
 
 @dataclass(frozen=True)
