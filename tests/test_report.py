@@ -7,9 +7,9 @@ or explained, every link resolving. tests/test_browser.py opens them in Chromium
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+import urllib.parse
 from html.parser import HTMLParser
 
 import numpy as np
@@ -72,15 +72,14 @@ class Page(HTMLParser):
         return [a[name] for _, a in self.tags if a.get(name)]
 
     def svgs(self) -> list[str]:
-        prefix = "data:image/svg+xml;base64,"
-        return [base64.b64decode(src[len(prefix):]).decode("utf-8") for src in self.attributes("src")
-                if src.startswith(prefix)]
+        prefix = "data:image/svg+xml,"
+        return [urllib.parse.unquote(src[len(prefix):]) for src in self.attributes("src") if src.startswith(prefix)]
 
 
 def assert_self_contained(html: str) -> Page:
     page = Page(html)
     assert not [t for t, a in page.tags if t in ("link", "iframe", "object", "embed", "base")]
-    assert all(re.match(r"data:image/(svg\+xml|png);base64,", src) for src in page.attributes("src"))
+    assert all(re.match(r"data:image/(svg\+xml,%3C|png;base64,)", src) for src in page.attributes("src"))
     assert not [h for h in page.attributes("href") if re.match(r"^[a-z]+:", h)], "only relative links"
     assert sum(t == "script" for t, _ in page.tags) == 1, "one script: the inline sorter"
     assert not [a for _, a in page.tags if "style" in a or any(k.startswith("on") for k in a)]
