@@ -19,6 +19,7 @@ from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator
 from safe_bench.generator import available_generators, describe_generator, load_generator
 from safe_bench.io import check_output, read_table, write_table, write_text
 from safe_bench.metrics import METRICS, PILLAR_NAMES
+from safe_bench.metrics.plugins import FAILED as PLUGIN_FAILURES
 from safe_bench.protocol import split
 from safe_bench.ranking import Leaderboard, leaderboard, paired_difference
 from safe_bench.runner import Progress, open_backend, run_suite
@@ -213,6 +214,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     ]
     rows.sort(key=lambda r: ("SCP".index(r[1]), r[0]))
     print(render_table(rows, ["metric", "pillar", "name", "raw value goal", "needs"]))
+    for plugin, error in PLUGIN_FAILURES.items():
+        print(f"safe-bench: warning: metric plug-in {plugin} cannot be loaded: {error}", file=sys.stderr)
     return 0
 
 

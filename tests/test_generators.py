@@ -231,6 +231,26 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_a_third_party_metric_is_listed_counted_in_its_pillar_and_a_broken_one_named(tmp_path):
+    """The fixture package registers S.toy_means through the ``safe_bench.metrics`` entry
+    points (and a second entry point that cannot be imported)."""
+    listed = _cli("metrics")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [row for row in listed.stdout.splitlines() if row.startswith("S.toy_means")]
+    assert "Toy plug-in: standardized mean gap" in line
+    assert "metric plug-in broken (safe_bench_toy_plugin.not_a_module) cannot be loaded: ModuleNotFoundError" \
+        in listed.stderr
+    out = tmp_path / "toy.json"
+    run = _cli("evaluate", "--dataset", "gbsg2", "--generator", "independent", "--metrics", "S.ks,S.toy_means",
+               "--bootstrap", "20", "--json", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(out.read_text())
+    toy = next(m for m in result["metrics"] if m["id"] == "S.toy_means")
+    ks = next(m for m in result["metrics"] if m["id"] == "S.ks")
+    assert toy["status"] == "ok" and 0.0 <= toy["score"] <= 1.0 and toy["reference"] is not None
+    assert result["pillars"]["S"]["score"] == pytest.approx((toy["score"] + ks["score"]) / 2)
+
+
 def test_third_party_plugin_is_listed_and_evaluated(tmp_path):
     listed = _cli("generators")
     assert listed.returncode == 0, listed.stderr
