@@ -13,8 +13,9 @@ of the holdout as the table under test and the other half as the holdout).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ import pandas as pd
 from safe_bench.encoding import Encoding
 from safe_bench.neighbours import Neighbours, nearest
 from safe_bench.schema import Schema
-from safe_bench.uncertainty import resamples
+from safe_bench.uncertainty import Stream, resamples, stream
+
+T = TypeVar("T")
 
 #: Bootstrap replicates per metric unless asked otherwise.
 N_BOOTSTRAP = 100
@@ -54,15 +57,28 @@ class EvaluationData:
         self._parents: dict[str, tuple[str, np.ndarray]] = {}
         if holdout is not None:
             self.tables["holdout"] = holdout
-            order = np.random.default_rng((seed, 1)).permutation(len(holdout))
+            order = stream(seed, Stream.HOLDOUT_HALVES).permutation(len(holdout))
             half = len(holdout) // 2
             self._add_part("holdout_a", "holdout", np.sort(order[:half]))
             self._add_part("holdout_b", "holdout", np.sort(order[half:]))
         self.encoding = Encoding.fit(train, schema)
-        self._matrices: dict[str, np.ndarray] = {}
+        # the evaluation's one cache: work shared by metrics and the reference run, by key
+        self._memo: dict[Hashable, tuple[bool, Any]] = {}
+        # the searches made, by (query, index, k): a smaller k or a part reuses them
         self._neighbours: dict[tuple[str, str, int], Neighbours] = {}
-        self._hashes: dict[str, np.ndarray] = {}
-        self._copies: dict[tuple[str, str], np.ndarray] = {}
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per evaluation and ``key``; a raised exception is kept and
+        raised again on every later call."""
+        if key not in self._memo:
+            try:
+                self._memo[key] = (True, compute())
+            except Exception as exc:
+                self._memo[key] = (False, exc)
+        ok, value = self._memo[key]
+        if not ok:
+            raise value
+        return value
 
     def _add_part(self, name: str, parent: str, rows: np.ndarray) -> None:
         self.tables[name] = self.tables[parent].iloc[rows].reset_index(drop=True)
@@ -71,33 +87,26 @@ class EvaluationData:
     def matrix(self, name: str) -> np.ndarray:
         """The encoded matrix of table ``name`` (computed once; a part of a table is
         cut from its table's matrix when that exists)."""
-        if name not in self._matrices:
-            parent, rows = self._parents.get(name, (None, None))
-            if parent in self._matrices:
-                self._matrices[name] = self._matrices[parent][rows]
-            else:
-                self._matrices[name] = self.encoding.transform(self.tables[name])
-        return self._matrices[name]
+        parent, rows = self._parents.get(name, (None, None))
+        if parent is not None and ("matrix", parent) in self._memo:
+            return self.cached(("matrix", name), lambda: self.matrix(parent)[rows])
+        return self.cached(("matrix", name), lambda: self.encoding.transform(self.tables[name]))
 
     def copies(self, query: str, index: str) -> np.ndarray:
         """Which rows of table ``query`` are identical to a row of table ``index`` (64-bit
         row hashes over every column, missing equal to missing; computed once)."""
-        if (query, index) not in self._copies:
-            self._copies[(query, index)] = np.isin(self._row_hashes(query), self._row_hashes(index))
-        return self._copies[(query, index)]
+        return self.cached(("copies", query, index), lambda: np.isin(self._row_hashes(query), self._row_hashes(index)))
 
     def distinct_rows(self, name: str) -> int:
         """How many distinct rows table ``name`` has (missing equal to missing)."""
         return len(np.unique(self._row_hashes(name)))
 
     def _row_hashes(self, name: str) -> np.ndarray:
-        if name not in self._hashes:
-            parent, rows = self._parents.get(name, (None, None))
-            if parent in self._hashes:
-                self._hashes[name] = self._hashes[parent][rows]
-            else:
-                self._hashes[name] = pd.util.hash_pandas_object(self.tables[name], index=False).to_numpy()
-        return self._hashes[name]
+        parent, rows = self._parents.get(name, (None, None))
+        if parent is not None and ("row hashes", parent) in self._memo:
+            return self.cached(("row hashes", name), lambda: self._row_hashes(parent)[rows])
+        return self.cached(("row hashes", name),
+                           lambda: pd.util.hash_pandas_object(self.tables[name], index=False).to_numpy())
 
     def nearest(self, query: str, index: str, k: int = 1) -> Neighbours:
         """Exact ``k`` nearest ``index`` rows of every ``query`` row, computed once: a
@@ -136,7 +145,7 @@ class EvaluationData:
             return name
         key = f"{name}~{n}"
         if key not in self.tables:
-            rows = np.random.default_rng((self.seed, 3, n)).choice(len(self.tables[name]), size=n, replace=False)
+            rows = stream(self.seed, Stream.SUBSAMPLE, n).choice(len(self.tables[name]), size=n, replace=False)
             self._add_part(key, name, np.sort(rows))
         return key
 
@@ -238,6 +247,12 @@ class Comparison:
         """The evaluation's bootstrap resamples of a table of ``n`` rows."""
         return resamples(n, self.n_bootstrap, self.seed)
 
-    def rng(self, salt: int) -> np.random.Generator:
-        """A generator seeded by the evaluation seed and a per-metric ``salt``."""
-        return np.random.default_rng((self.seed, salt))
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per evaluation and ``key`` (:meth:`EvaluationData.cached`):
+        the synthetic run and the reference run share it, so a key that depends on the
+        table under test names it (e.g. ``id(cmp.synthetic)``)."""
+        return self.data.cached(key, compute)
+
+    def rng(self, purpose: Stream) -> np.random.Generator:
+        """The evaluation's random stream for ``purpose`` (never a resample's)."""
+        return stream(self.seed, purpose)

@@ -47,7 +47,7 @@ import numpy as np
 
 from safe_bench.errors import InputError
 from safe_bench.metrics.base import PILLAR_NAMES, PILLARS, MetricResult
-from safe_bench.uncertainty import percentile_ci
+from safe_bench.uncertainty import Stream, percentile_ci, stream
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"S": 1.0, "C": 1.0, "P": 1.0}
 #: Largest pillar weight accepted; weights are relative, and larger ones overflow their sum.
@@ -144,7 +144,7 @@ def score_pillars(
     check_weights(weights)
     if composite not in COMPOSITES:
         raise ValueError(f"composite must be one of {', '.join(COMPOSITES)}, not {composite!r}")
-    rng = np.random.default_rng((seed, 2))
+    rng = stream(seed, Stream.PILLAR_COMBINATION)
     pillars: dict[str, PillarScore] = {}
     pillar_reps: dict[str, np.ndarray] = {}
     for pillar in PILLARS:

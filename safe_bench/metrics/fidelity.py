@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import warnings
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache, wraps
 
@@ -41,6 +40,7 @@ from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.uncertainty import (
     ONE_SIDED_Z,
+    Stream,
     centred_replicates,
     percentile_ci,
     proportion_threshold,
@@ -98,21 +98,9 @@ def _resample_counts(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
     return counts
 
 
-_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _memo(cmp: Comparison, key: tuple, compute: Callable[[], object]) -> object:
-    """Work shared by the metrics and the reference run of one evaluation (category
-    codes, train-side statistics), kept while the evaluation's data lives."""
-    store = _MEMO.setdefault(cmp.data, {})
-    if key not in store:
-        store[key] = compute()
-    return store[key]
-
-
 def _codes(cmp: Comparison, frame: pd.DataFrame, col: str) -> np.ndarray:
     """Category codes of a table's column on train's list (computed once per evaluation)."""
-    return _memo(cmp, ("codes", id(frame), col), lambda: cmp.encoding.codes(frame, col))
+    return cmp.cached(("codes", id(frame), col), lambda: cmp.encoding.codes(frame, col))
 
 
 def _weights(cmp: Comparison, n: int | None = None) -> np.ndarray:
@@ -197,7 +185,7 @@ def _category_tuples(
         ids, rows = _combine([_codes(cmp, frame, c) for c in columns])
         return _code_counts(weights, ids, len(rows)), {c: _codes(cmp, frame, c)[rows] for c in columns}, ids
 
-    return _memo(cmp, ("category tuples", id(frame), weights.shape[1]), compute)
+    return cmp.cached(("category tuples", id(frame), weights.shape[1]), compute)
 
 
 def _distributional(cmp: Comparison, columns: list[str]) -> list[str]:
@@ -351,7 +339,7 @@ def ks_complement(cmp: Comparison) -> Measurement:
     thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.numeric:
-        t = _memo(cmp, ("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))  # NaN last
+        t = cmp.cached(("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))  # NaN last
         y = as_numbers(cmp.synthetic[col])
         t_gaps, y_gaps = int(np.isnan(t).sum()), int(np.isnan(y).sum())
         if t_gaps == len(t) or y_gaps == len(y):
@@ -373,8 +361,6 @@ def ks_complement(cmp: Comparison) -> Measurement:
 KS_CRITICAL = float(np.sqrt(-np.log(0.025) / 2))
 #: Draws of the parametric null of S.tv (multinomial samples from train's shares).
 TV_NULL_DRAWS = 200
-_SALT_TV_NULL = 0x7F5
-_SALT_KWAY_NULL = 0x7F6
 
 
 def _tv_null(shares: np.ndarray, n: int, m: int, rng: np.random.Generator) -> float:
@@ -426,7 +412,7 @@ def tv_complement(cmp: Comparison) -> Measurement:
     values: dict[str, Replicated] = {}
     thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
-    rng = cmp.rng(_SALT_TV_NULL)
+    rng = cmp.rng(Stream.TV_NULL)
     for col in categorical:
         k = len(cmp.encoding.categories[col])
         t_counts = np.bincount(_codes(cmp, cmp.train, col), minlength=k + 2)[None, :].astype(float)
@@ -659,7 +645,7 @@ def pair_trends(cmp: Comparison) -> Measurement:
     num_num, num_cat, cat_cat = _pairs(cmp)
     if not (num_num or num_cat or cat_cat):
         raise MetricSkipped("fewer than two columns")
-    train = _memo(cmp, ("train associations",), lambda: _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat))
+    train = cmp.cached(("train associations",), lambda: _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat))
     under_test = _Associations(cmp, cmp.synthetic, _weights(cmp)).compute(num_num, num_cat, cat_cat)
     kinds = {**dict.fromkeys(num_num, "pearson"), **dict.fromkeys(num_cat, "correlation_ratio"),
              **dict.fromkeys(cat_cat, "cramers_v")}
@@ -700,7 +686,7 @@ def three_way(cmp: Comparison) -> Measurement:
         raise MetricSkipped("fewer than three columns")
     triples = list(itertools.combinations(range(len(columns)), 3))
     if len(triples) > N_TRIPLES:
-        rng = cmp.rng(41)
+        rng = cmp.rng(Stream.KWAY_TRIPLES)
         triples = [triples[i] for i in np.sort(rng.choice(len(triples), N_TRIPLES, replace=False))]
     weights = _weights(cmp)
     used = sorted({i for triple in triples for i in triple})
@@ -711,7 +697,7 @@ def three_way(cmp: Comparison) -> Measurement:
     values: dict[str, Replicated] = {}
     thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
-    null = cmp.rng(_SALT_KWAY_NULL)
+    null = cmp.rng(Stream.KWAY_NULL)
     for triple in triples:
         cols = [columns[i] for i in triple]
         ids, rows = _combine([bins[c] for c in cols])
@@ -800,7 +786,7 @@ def detection(cmp: Comparison) -> Measurement:
     m = min(len(cmp.train), len(cmp.synthetic), DETECT_ROWS)
     if m < 4 * DETECT_FOLDS:
         raise MetricSkipped(f"too few rows for {DETECT_FOLDS}-fold detection ({m} per class)")
-    rng = cmp.rng(42)
+    rng = cmp.rng(Stream.DETECTION)
     state = int(rng.integers(2**31))
     x_t, categorical = _detection_matrix(cmp, _sample(cmp.train, m, rng))
     x_y, _ = _detection_matrix(cmp, _sample(cmp.synthetic, m, rng))
@@ -873,7 +859,7 @@ def prdc(cmp: Comparison) -> Measurement:
     other's ball. Score: the mean of precision and coverage. Computed on seeded
     subsamples of at most 5,000 rows of each table (sizes in the details).
     Interval: row bootstrap of the sampled rows, radii held fixed."""
-    rng = cmp.rng(43)
+    rng = cmp.rng(Stream.PRDC)
     real = cmp.encoding.transform(_sample(cmp.train, PRDC_ROWS, rng))
     fake = cmp.encoding.transform(_sample(cmp.synthetic, PRDC_ROWS, rng))
     if min(len(real), len(fake)) <= PRDC_K:

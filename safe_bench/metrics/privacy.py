@@ -26,6 +26,7 @@ from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.neighbours import Neighbours
 from safe_bench.schema import Kind
 from safe_bench.uncertainty import (
+    Stream,
     centred_replicates,
     wilson_ci,
     within_sampling,
@@ -316,7 +317,6 @@ def membership_inference(cmp: Comparison) -> Measurement:
 
 
 # -- Anonymeter-method attacks -------------------------------------------------------------
-_SALT_INFERENCE, _SALT_LINKABILITY, _SALT_SINGLING_OUT = 61, 62, 63
 
 
 def _quasi_identifiers(cmp: Comparison) -> list[str]:
@@ -325,7 +325,7 @@ def _quasi_identifiers(cmp: Comparison) -> list[str]:
     return list(cmp.schema.quasi_identifiers)
 
 
-def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
+def _targets(cmp: Comparison, purpose: Stream) -> tuple[np.ndarray, np.ndarray]:
     """Seeded attack targets: as many train rows as holdout rows, at most N_ATTACKS.
 
     Sampling targets dilutes no leak: each train target is a training record, and the
@@ -334,7 +334,7 @@ def _targets(cmp: Comparison, salt: int) -> tuple[np.ndarray, np.ndarray]:
     is singling out, judged on populations, whose size matters: see
     :func:`singling_out`.)"""
     n = min(attacks.N_ATTACKS, len(cmp.train), len(cmp.holdout))
-    rng = cmp.rng(salt)
+    rng = cmp.rng(purpose)
     return np.sort(rng.choice(len(cmp.train), n, replace=False)), np.sort(rng.choice(len(cmp.holdout), n, replace=False))
 
 
@@ -381,7 +381,7 @@ def attribute_inference(cmp: Comparison) -> Measurement:
     quasi = _quasi_identifiers(cmp)
     if not cmp.schema.sensitive:
         raise MetricSkipped("no sensitive columns: declare roles.sensitive in the schema")
-    on_train, on_holdout = _targets(cmp, _SALT_INFERENCE)
+    on_train, on_holdout = _targets(cmp, Stream.INFERENCE_TARGETS)
     results: dict[str, attacks.AttackOutcome] = {}
     for secret in cmp.schema.sensitive:
         aux = cmp.encoding.positions([c for c in quasi if c != secret])
@@ -417,7 +417,7 @@ def linkability(cmp: Comparison) -> Measurement:
         raise MetricSkipped("linkability needs at least 2 quasi-identifiers to split in two")
     half = math.ceil(len(quasi) / 2)
     halves = [cmp.encoding.positions(part) for part in (quasi[:half], quasi[half:])]
-    on_train, on_holdout = _targets(cmp, _SALT_LINKABILITY)
+    on_train, on_holdout = _targets(cmp, Stream.LINKABILITY_TARGETS)
 
     def split(role: str, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         matrix = cmp.matrix(role)[rows]
@@ -448,7 +448,7 @@ def singling_out(cmp: Comparison) -> Measurement:
     columns = cmp.schema.features
     numeric = np.array([cmp.schema.kinds[c] in (Kind.NUMERIC, Kind.DATETIME) for c in columns])
     synthetic, train, holdout = attacks.records([cmp.synthetic[columns], cmp.train[columns], cmp.holdout[columns]], list(numeric))
-    rng = cmp.rng(_SALT_SINGLING_OUT)
+    rng = cmp.rng(Stream.SINGLING_OUT)
     modes = {
         "univariate": attacks.univariate_predicates(synthetic, numeric, attacks.N_PREDICATES, rng),
         "multivariate": attacks.multivariate_predicates(synthetic, numeric, attacks.N_PREDICATES, rng),

@@ -16,7 +16,12 @@ import numpy as np
 
 from safe_bench.comparison import Comparison
 from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import cached, frame_key, real_vs_real, tau, weights_of
+from safe_bench.metrics.clinical.cohort import (
+    frame_key,
+    real_vs_real,
+    tau,
+    weights_of,
+)
 from safe_bench.survival import EventTimes, Horizon
 from safe_bench.uncertainty import proportion_threshold, within_sampling
 
@@ -26,7 +31,7 @@ def _follow_up(cmp: Comparison, role: str) -> EventTimes:
     surv = cmp.schema.survival
     assert surv is not None
     frame = cmp.table(role)
-    return cached(cmp, ("follow_up", frame_key(cmp, role)),
+    return cmp.cached(("follow_up", frame_key(cmp, role)),
                   lambda: EventTimes.of(frame[surv.time].to_numpy(), 1 - frame[surv.event].to_numpy()))
 
 

@@ -1,5 +1,6 @@
 """What the clinical metrics share: each table's survival endpoint, tau, the group
-variables and their levels, curves for figures, and a per-evaluation cache.
+variables and their levels, curves for figures, and the keys of their work in the
+evaluation's cache (:meth:`~safe_bench.comparison.Comparison.cached`).
 
 What the schema does not declare is derived from train, as SAFE.md says: every
 categorical covariate becomes a group variable. A group level needs
@@ -12,16 +13,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-from weakref import WeakKeyDictionary
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from safe_bench.comparison import Comparison, EvaluationData
+from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
 from safe_bench.schema import Schema
 from safe_bench.survival import EventTimes, Horizon, StepCurve, kaplan_meier
+from safe_bench.uncertainty import Stream
 
 #: A group level needs this many train rows to be compared.
 MIN_GROUP_ROWS = 10
@@ -35,26 +36,6 @@ ALPHA = 0.05
 CURVE_POINTS = 100
 #: Decimals kept for survival probabilities in details.
 DECIMALS = 4
-#: Random stream of the real-vs-real null draws (apart from the bootstrap resamples).
-_NULL_SALT = 0x4E554C4C
-
-T = TypeVar("T")
-_CACHE: WeakKeyDictionary[EvaluationData, dict[Any, Any]] = WeakKeyDictionary()
-
-
-def cached(cmp: Comparison, key: Any, compute: Callable[[], T]) -> T:
-    """``compute()`` once per evaluation and ``key``; a raised exception is cached too."""
-    store = _CACHE.setdefault(cmp.data, {})
-    if key not in store:
-        try:
-            store[key] = (True, compute())
-        except Exception as exc:  # re-raised on every later call
-            store[key] = (False, exc)
-    ok, value = store[key]
-    if not ok:
-        raise value
-    return value
-
 
 def frame_key(cmp: Comparison, role: str) -> int:
     """A key naming one table of the evaluation (the frames live as long as the cache)."""
@@ -74,8 +55,8 @@ def event_times(cmp: Comparison, role: str) -> EventTimes:
     surv = cmp.schema.survival
     assert surv is not None
     frame = cmp.table(role)
-    return cached(
-        cmp, ("event_times", frame_key(cmp, role)), lambda: EventTimes.of(frame[surv.time].to_numpy(), frame[surv.event].to_numpy())
+    return cmp.cached(
+        ("event_times", frame_key(cmp, role)), lambda: EventTimes.of(frame[surv.time].to_numpy(), frame[surv.event].to_numpy())
     )
 
 
@@ -174,7 +155,7 @@ def groups(cmp: Comparison) -> tuple[list[Group], list[str]]:
             kept.append(Group(col, levels))
         return kept, notes
 
-    return cached(cmp, "groups", derive)
+    return cmp.cached("groups", derive)
 
 
 @dataclass(frozen=True)
@@ -288,7 +269,7 @@ def strata_stats(cmp: Comparison) -> StrataStats:
             null_rmst=null_rmst,
         )
 
-    return cached(cmp, ("strata_stats", frame_key(cmp, "synthetic")), build)
+    return cmp.cached(("strata_stats", frame_key(cmp, "synthetic")), build)
 
 
 def real_vs_real(cmp: Comparison, distance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
@@ -297,7 +278,7 @@ def real_vs_real(cmp: Comparison, distance: Callable[[np.ndarray, np.ndarray], n
     samples of train given as row weights, ``w_a`` of |train| rows and ``w_b`` of
     |table| rows (the two-sample bootstrap null of Efron & Tibshirani 1993, ch. 16),
     over the evaluation's number of resamples, per component (NaN draws left out)."""
-    n_train, n_table, rng = len(cmp.train), len(cmp.synthetic), cmp.rng(_NULL_SALT)
+    n_train, n_table, rng = len(cmp.train), len(cmp.synthetic), cmp.rng(Stream.REAL_VS_REAL)
     draws = np.array([
         distance(weights_of(rng.integers(0, n_train, n_train), n_train), weights_of(rng.integers(0, n_train, n_table), n_train))
         for _ in range(cmp.n_bootstrap)

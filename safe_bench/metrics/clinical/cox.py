@@ -11,9 +11,7 @@ from safe_bench.findings import claim_weights, weighted_score
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import ALPHA, require_events
 from safe_bench.metrics.clinical.coxmodel import Z95, CoxFit, CoxPair, cox_pair
-from safe_bench.uncertainty import within_sampling
-
-_SALT = 0xC0C
+from safe_bench.uncertainty import Stream, within_sampling
 
 
 def ci_overlap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray) -> np.ndarray:
@@ -91,7 +89,7 @@ def cox_agreement(cmp: Comparison) -> Measurement:
     primary = primary_flags(cmp, pair)
     weights = claim_weights(primary)
     point = term_scores(train, table, table.coef)
-    draws = coefficient_draws(table, cmp.rng(_SALT), cmp.n_bootstrap)
+    draws = coefficient_draws(table, cmp.rng(Stream.COX_DRAWS), cmp.n_bootstrap)
     reps = np.array([weighted_score(weights, term_scores(train, table, coef)) for coef in draws])
     difference = standardized_difference(train, table, table.coef)
     reversed_ = reversed_terms(train, table, table.coef)

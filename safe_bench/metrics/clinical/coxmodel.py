@@ -30,9 +30,16 @@ from scipy import stats
 from safe_bench.comparison import Comparison
 from safe_bench.encoding import as_numbers
 from safe_bench.errors import MetricSkipped
-from safe_bench.metrics.clinical.cohort import ALPHA, MIN_EVENTS, cached, frame_key, label, level_label
+from safe_bench.metrics.clinical.cohort import (
+    ALPHA,
+    MIN_EVENTS,
+    frame_key,
+    label,
+    level_label,
+)
 from safe_bench.schema import Kind, Schema
 from safe_bench.survival import normal_p
+from safe_bench.uncertainty import Stream
 
 #: A categorical covariate with more levels than this is left out of the model.
 MAX_LEVELS = 20
@@ -50,7 +57,6 @@ EVENTS_PER_TERM = 2
 #: |log HR| per standard deviation above this (or its standard error above half of it)
 #: means separation, not an effect.
 MAX_STD_LOG_HR = 10.0
-_SALT = 0xC0C5
 #: The normal quantile of the 95 % intervals.
 Z95 = float(stats.norm.ppf(1 - ALPHA / 2))
 
@@ -275,7 +281,7 @@ def _first_line(message: object) -> str:
 
 def cox_design(cmp: Comparison) -> CoxDesign:
     """The model's design, derived from train once per evaluation."""
-    design = cached(cmp, "cox_design", lambda: CoxDesign.derive(cmp.train, cmp.schema))
+    design = cmp.cached("cox_design", lambda: CoxDesign.derive(cmp.train, cmp.schema))
     if not design.terms:
         why = "; ".join(f"{c}: {r}" for c, r in design.left_out.items()) or "the schema has no covariate"
         raise MetricSkipped(f"no covariate can enter the Cox model ({why})")
@@ -284,11 +290,10 @@ def cox_design(cmp: Comparison) -> CoxDesign:
 
 def _fit(cmp: Comparison, role: str, penalizer: float) -> CoxFit:
     design = cox_design(cmp)
-    return cached(
-        cmp,
+    return cmp.cached(
         ("cox", frame_key(cmp, role), penalizer),
         lambda: fit_cox(
-            cmp.table(role), design, cmp.schema, penalizer=penalizer, rng=cmp.rng(_SALT), who=label(cmp, role)
+            cmp.table(role), design, cmp.schema, penalizer=penalizer, rng=cmp.rng(Stream.COX_FIT), who=label(cmp, role)
         ),
     )
 

@@ -34,16 +34,43 @@ from scipy.stats import false_discovery_control
 
 from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
-from safe_bench.findings import HAZARD_RATIO, LOGRANK, Finding, claim_weights, weighted_score
+from safe_bench.findings import (
+    HAZARD_RATIO,
+    LOGRANK,
+    Finding,
+    claim_weights,
+    weighted_score,
+)
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import ALPHA, Group, cached, groups, require_events, size_factor
-from safe_bench.metrics.clinical.cox import coefficient_draws, overlaps, reversed_terms, standardized_difference
-from safe_bench.metrics.clinical.coxmodel import Z95, CoxPair, cox_design, cox_pair, train_fit
-from safe_bench.metrics.clinical.logrank import agreement, describe_test, reversed_order, table_tests, train_test
+from safe_bench.metrics.clinical.cohort import (
+    ALPHA,
+    Group,
+    groups,
+    require_events,
+    size_factor,
+)
+from safe_bench.metrics.clinical.cox import (
+    coefficient_draws,
+    overlaps,
+    reversed_terms,
+    standardized_difference,
+)
+from safe_bench.metrics.clinical.coxmodel import (
+    Z95,
+    CoxPair,
+    cox_design,
+    cox_pair,
+    train_fit,
+)
+from safe_bench.metrics.clinical.logrank import (
+    agreement,
+    describe_test,
+    reversed_order,
+    table_tests,
+    train_test,
+)
 from safe_bench.survival import LogRank
-from safe_bench.uncertainty import within_sampling
-
-_SALT = 0xF1D
+from safe_bench.uncertainty import Stream, within_sampling
 
 
 def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
@@ -70,7 +97,7 @@ def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
         adjusted = false_discovery_control(np.array([p for _, p in candidates]), method="bh")
         return [f for (f, _), q in zip(candidates, adjusted) if q < ALPHA], notes
 
-    return cached(cmp, "derived_findings", derive)
+    return cmp.cached("derived_findings", derive)
 
 
 @dataclass(frozen=True)
@@ -190,7 +217,7 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
         return out
 
     point = judged(None, tests[0])
-    draws = coefficient_draws(pair.table, cmp.rng(_SALT), cmp.n_bootstrap) if pair is not None else [None] * cmp.n_bootstrap
+    draws = coefficient_draws(pair.table, cmp.rng(Stream.FINDINGS_DRAWS), cmp.n_bootstrap) if pair is not None else [None] * cmp.n_bootstrap
     reps = np.array([weighted_score(weights, np.array([s for s, _ in judged(coef, table)])) for coef, table in zip(draws, tests[1:])])
     details: dict[str, Any] = {
         "source": "declared" if declared else "derived from train",

@@ -27,7 +27,6 @@ from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     ALPHA,
     Group,
-    cached,
     event_times,
     frame_key,
     groups,
@@ -54,7 +53,7 @@ def logrank_on(
 
 
 def group_codes(cmp: Comparison, role: str, group: Group) -> np.ndarray:
-    return cached(cmp, ("group_codes", group.column, frame_key(cmp, role)), lambda: group.codes(cmp.table(role)))
+    return cmp.cached(("group_codes", group.column, frame_key(cmp, role)), lambda: group.codes(cmp.table(role)))
 
 
 def group_test(cmp: Comparison, role: str, group: Group, weights: np.ndarray | None = None) -> LogRank | None:
@@ -63,7 +62,7 @@ def group_test(cmp: Comparison, role: str, group: Group, weights: np.ndarray | N
     if weights is not None:
         return logrank_on(cmp, role, codes, len(group.levels), weights)
     key = ("group_test", group.column, frame_key(cmp, role))
-    return cached(cmp, key, lambda: logrank_on(cmp, role, codes, len(group.levels)))
+    return cmp.cached(key, lambda: logrank_on(cmp, role, codes, len(group.levels)))
 
 
 def table_tests(cmp: Comparison) -> list[list[LogRank | None]]:
@@ -79,7 +78,7 @@ def table_tests(cmp: Comparison) -> list[list[LogRank | None]]:
             out.append([group_test(cmp, "synthetic", g, weights) for g in kept])
         return out
 
-    return cached(cmp, ("table_tests", frame_key(cmp, "synthetic")), build)
+    return cmp.cached(("table_tests", frame_key(cmp, "synthetic")), build)
 
 
 def train_test(cmp: Comparison, group: Group) -> LogRank:

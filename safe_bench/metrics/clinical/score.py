@@ -11,7 +11,6 @@ from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     MIN_GROUP_ROWS,
-    cached,
     curve_grid,
     curve_of,
     frame_key,
@@ -26,7 +25,7 @@ from safe_bench.survival import LogRank
 
 def risk_codes(cmp: Comparison, role: str, score: PrognosticScore) -> np.ndarray:
     """Each row's risk group (0.., -1 where the score is missing), once per table."""
-    return cached(cmp, ("risk_codes", score.name, frame_key(cmp, role)), lambda: score.group_codes(cmp.table(role)))
+    return cmp.cached(("risk_codes", score.name, frame_key(cmp, role)), lambda: score.group_codes(cmp.table(role)))
 
 
 def _shares(codes: np.ndarray, n_groups: int, weights: np.ndarray) -> np.ndarray:

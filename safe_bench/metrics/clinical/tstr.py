@@ -25,9 +25,15 @@ from safe_bench.comparison import Comparison
 from safe_bench.encoding import Encoding
 from safe_bench.errors import MetricSkipped
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import cached, frame_key, label, require_events, weights_of
+from safe_bench.metrics.clinical.cohort import (
+    frame_key,
+    label,
+    require_events,
+    weights_of,
+)
 from safe_bench.schema import Kind, Schema
 from safe_bench.survival import concordance_pairs, weighted_concordance
+from safe_bench.uncertainty import Stream
 
 #: Models are trained on a seeded subsample of at most this many rows.
 MAX_TRAIN_ROWS = 20_000
@@ -39,14 +45,13 @@ MIN_SKILL = 0.02
 #: 1e-3 unless the fit diverges (scikit-survival's "weights are too large"), then the
 #: next, stronger one.
 COX_ALPHAS, COX_L1_RATIO = (1e-3, 1e-2, 1e-1), 0.01
-_SALT = 0x757
 
 
 def covariate_encoding(cmp: Comparison) -> Encoding:
     """The covariates' encoding, fitted on train once per evaluation."""
     schema = cmp.schema
     sub = Schema(kinds={c: schema.kinds[c] for c in schema.covariates})
-    return cached(cmp, "covariate_encoding", lambda: Encoding.fit(cmp.train, sub))
+    return cmp.cached("covariate_encoding", lambda: Encoding.fit(cmp.train, sub))
 
 
 def _rows(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
@@ -100,7 +105,10 @@ def _survival_task(schema: Schema) -> Task:
 
 
 def _target_task(schema: Schema) -> Task:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
     from sklearn.metrics import r2_score, roc_auc_score
 
     target = schema.target
@@ -173,11 +181,11 @@ def _trained(cmp: Comparison, role: str, task: Task) -> Any:
     def train() -> Any:
         frame = cmp.table(role)
         frame = frame.loc[task.usable(frame)].reset_index(drop=True)
-        frame = frame.iloc[_rows(len(frame), MAX_TRAIN_ROWS, cmp.rng(_SALT))].reset_index(drop=True)
+        frame = frame.iloc[_rows(len(frame), MAX_TRAIN_ROWS, cmp.rng(Stream.TSTR_TRAIN_ROWS))].reset_index(drop=True)
         with threadpool_limits(1, user_api="openmp"):
             return task.fit(covariate_encoding(cmp).transform(frame), frame, cmp.seed), len(frame)
 
-    return cached(cmp, ("tstr_model", task.name, frame_key(cmp, role)), train)
+    return cmp.cached(("tstr_model", task.name, frame_key(cmp, role)), train)
 
 
 @metric("C.tstr", pillar="C", name="Train on synthetic, test on real", requires=("holdout",), reference_details=True)
@@ -201,7 +209,7 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
     holdout = cmp.holdout
     # like with like: the model trained on real rows sees no more rows than the table has
     baseline = cmp.sample("train", len(cmp.synthetic))
-    test_rows = _rows(len(holdout), TEST_ROWS, cmp.rng(_SALT + 1))
+    test_rows = _rows(len(holdout), TEST_ROWS, cmp.rng(Stream.TSTR_TEST_ROWS))
     test = holdout.iloc[test_rows].reset_index(drop=True)
     resamples = [weights_of(idx, len(test)) for idx in cmp.resamples(len(test))]
     encoding = covariate_encoding(cmp)
