@@ -28,6 +28,7 @@ import pandas as pd
 from safe_bench.encoding import as_numbers
 from safe_bench.schema import Kind, Schema
 
+
 @dataclass(frozen=True)
 class TabularCodec:
     """Train-fitted mapping between a canonical table and a model's plain table."""

@@ -44,7 +44,6 @@ def shuffle_columns(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 def tiny_site(tmp_path_factory):
     """A tiny results store of real evaluations and its leaderboard site (tests/report_data.py)."""
     from report_data import make_store
-
     from safe_bench.cli import main
 
     root = tmp_path_factory.mktemp("site")

@@ -19,8 +19,8 @@ from safe_bench.findings import Finding
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
 from safe_bench.protocol import split
 from safe_bench.schema import Kind, Schema
-from safe_bench.validation import conform
 from safe_bench.survival import EventTimes, StepCurve, concordance_pairs, curve_distance, kaplan_meier, weighted_concordance
+from safe_bench.validation import conform
 
 C_METRICS = ["C.km", "C.logrank", "C.cox", "C.rmst", "C.censoring", "C.tstr", "C.score", "C.findings"]
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 from scipy.spatial.distance import cdist
-from sdmetrics.column_pairs import CorrelationSimilarity
 from scipy.special import kolmogi
 from scipy.stats import norm
+from sdmetrics.column_pairs import CorrelationSimilarity
 from sdmetrics.single_column import KSComplement, TVComplement
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -27,6 +27,7 @@ from safe_bench.schema import Kind, Schema
 from safe_bench.uncertainty import centred_replicates, resamples, within_sampling
 from safe_bench.validation import conform
 from tests.conftest import shuffle_columns
+
 
 def test_ks_and_tv_equal_sdmetrics_on_gbsg2(gbsg2, gbsg2_split):
     gen = load_generator("gaussian_copula")

@@ -14,7 +14,7 @@ the privacy, fidelity and SAFE orderings are asserted.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,7 @@ def simulated_trial(n: int = 4_000, seed: int = 2026) -> tuple[pd.DataFrame, Sch
     return frame, schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def cohort(name: str) -> tuple[pd.DataFrame, Schema]:
     if name == "rossi":
         return rossi()
@@ -88,7 +88,7 @@ def cohort(name: str) -> tuple[pd.DataFrame, Schema]:
     return frame, ds.schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def sweep(name: str, seed: int) -> dict[str, EvaluationResult]:
     frame, schema = cohort(name)
     parts = known_split(frame, schema, seed)
