@@ -75,7 +75,8 @@ def peer(folder: Path, timed: bool) -> dict:
         evaluator = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=n, n_cols=3, seed=seed)
         record(f"singling out ({mode})", evaluator.evaluate(mode=mode), started)
     started = time.perf_counter()
-    evaluator = LinkabilityEvaluator(ori=ori, syn=syn, control=control, n_attacks=n, aux_cols=(quasi[:half], quasi[half:]), n_neighbors=1)
+    evaluator = LinkabilityEvaluator(ori=ori, syn=syn, control=control, n_attacks=n, aux_cols=(quasi[:half], quasi[half:]),
+                                     n_neighbors=1)
     record("linkability", evaluator.evaluate(n_jobs=-1), started)
     for secret in settings["sensitive"]:
         aux = [c for c in quasi if c != secret]

@@ -79,7 +79,8 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def report(store: Store) -> str:
-    lines = ["Scores (mean over seeds, 95 % interval: each seed's bootstrap and the spread between seeds) and fit + sample seconds (median over seeds)", "",
+    lines = ["Scores (mean over seeds, 95 % interval: each seed's bootstrap and the spread between seeds) "
+             "and fit + sample seconds (median over seeds)", "",
              markdown(summary(store)), "", f"Paired by seed against `{BASELINE}`", "",
              markdown(against_baseline(store)), "", "Metrics in the pillars:"]
     lines += [f"- {pillar}: {', '.join(ids)}" for pillar, ids in metrics_used(store).items()]

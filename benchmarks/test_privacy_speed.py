@@ -170,7 +170,9 @@ def test_anonymeter_attacks_100k(benchmark, attack_case):
     benchmark.group = "attacks 100k: 500 attacks each"
     timings = benchmark.pedantic(anonymeter_crosscheck.run_peer, args=(ANONYMETER_PYTHON, folder, True), rounds=1, iterations=1)
     _MEDIANS["anonymeter"] = sum(t["seconds"] for t in timings.values())
-    benchmark.extra_info.update({name: {"seconds": round(t["seconds"], 1), "attacks": t["attacks"]} for name, t in timings.items()})
+    benchmark.extra_info.update(
+        {name: {"seconds": round(t["seconds"], 1), "attacks": t["attacks"]} for name, t in timings.items()}
+    )
     _load(benchmark)
 
 

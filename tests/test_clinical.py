@@ -103,7 +103,9 @@ def test_logrank_equals_lifelines_plain_and_weighted(gbsg2, column):
     # Frequency weights are the same test on repeated rows (a bootstrap replicate).
     counts = np.random.default_rng(1).integers(0, 3, size=len(frame))
     weighted = EventTimes.of(time, event).logrank(codes, codes.max() + 1, counts.astype(float))
-    repeated = multivariate_logrank_test(np.repeat(time, counts), np.repeat(frame[column].to_numpy(), counts), np.repeat(event, counts))
+    repeated = multivariate_logrank_test(
+        np.repeat(time, counts), np.repeat(frame[column].to_numpy(), counts), np.repeat(event, counts)
+    )
     assert weighted.statistic == pytest.approx(repeated.test_statistic, rel=1e-10)
 
 
@@ -183,7 +185,7 @@ def test_mds_ipssr_sim_follows_the_published_ipssr_figures():
     groups = ipssr.groups(frame)
     shares = groups.value_counts(normalize=True).reindex(RISK_GROUPS).to_numpy()
     np.testing.assert_allclose(shares, GROUP_SHARES, atol=1 / len(frame))
-    for group, published in zip(RISK_GROUPS, MEDIAN_SURVIVAL_YEARS):
+    for group, published in zip(RISK_GROUPS, MEDIAN_SURVIVAL_YEARS, strict=True):
         rows = (groups == group).to_numpy()
         kmf = KaplanMeierFitter().fit(frame["os_months"][rows] / 12, frame["death"][rows])
         assert kmf.median_survival_time_ == pytest.approx(published, rel=0.1), group
@@ -433,7 +435,7 @@ def test_derived_findings_are_the_benjamini_hochberg_discoveries_of_train(whas50
         test = multivariate_logrank_test(train["lenfol"], train[group], train["fstat"])
         candidates[f"survival differs across {group}"] = test.p_value
     q = false_discovery_control(list(candidates.values()), method="bh")
-    expected = {name for name, qi in zip(candidates, q) if qi < 0.05}
+    expected = {name for name, qi in zip(candidates, q, strict=True) if qi < 0.05}
     raw = {name for name, p in candidates.items() if p < 0.05}
     assert raw - expected  # on this split some raw discoveries do not survive the adjustment
     result = evaluate(train, train, None, whas500.schema, metrics=["C.findings"], n_bootstrap=10)

@@ -71,7 +71,7 @@ def test_adding_noise_never_raises_ks(table, seed, scale, more):
 
     def noisy(s: float) -> pd.DataFrame:
         out = table.copy()
-        for col, noise in zip(["x", "y"], rng_noise):
+        for col, noise in zip(["x", "y"], rng_noise, strict=True):
             out[col] = out[col] + s * noise
         out["when"] = out["when"] + pd.to_timedelta(np.round(s * rng_noise[0] * 30), unit="D")
         return out

@@ -177,8 +177,8 @@ def test_exit_0_when_every_rule_holds_on_files(files):
     out = files / "pass"
     code = gate("--policy", DEFAULT_POLICY, "--real", files / "train.csv", "--synthetic",
                 files / "gaussian_copula-0.csv", "--holdout", files / "holdout.csv", "--schema",
-                files / "schema.json", "--bootstrap", "20", "--metrics", ",".join(FAST), "--junit", f"{out}.xml", "--markdown", f"{out}.md",
-                "--json", f"{out}.json")
+                files / "schema.json", "--bootstrap", "20", "--metrics", ",".join(FAST), "--junit", f"{out}.xml",
+                "--markdown", f"{out}.md", "--json", f"{out}.json")
     report = json.loads(Path(f"{out}.json").read_text())
     assert code == 0, report
     assert report["passed"] and report["counts"]["pass"] == len(report["verdicts"])

@@ -62,7 +62,8 @@ def simulated_trial(n: int = 4_000, seed: int = 2026) -> tuple[pd.DataFrame, Sch
     age = rng.normal(62, 10, n).round()
     stage = rng.choice(["I", "II", "III"], n, p=[0.4, 0.35, 0.25])
     sex = rng.choice(["F", "M"], n)
-    log_hr = np.log(0.6) * treated + np.log(1.03) * (age - 62) + np.select([stage == "II", stage == "III"], [np.log(1.6), np.log(2.5)], 0.0)
+    stage_log_hr = np.select([stage == "II", stage == "III"], [np.log(1.6), np.log(2.5)], 0.0)
+    log_hr = np.log(0.6) * treated + np.log(1.03) * (age - 62) + stage_log_hr
     event_time = (rng.exponential(1.0, n) / (0.05 * np.exp(log_hr))) ** (1 / 1.3) * 12
     censor = rng.uniform(6, 72, n)
     frame = pd.DataFrame({"arm": np.where(treated == 1, "drug", "placebo"), "age": age, "stage": stage, "sex": sex,

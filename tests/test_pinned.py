@@ -45,7 +45,7 @@ def differences(got: object, pinned: object, where: str = "") -> list[str]:
     if isinstance(pinned, list) and isinstance(got, list):
         if len(got) != len(pinned):
             return [f"{where}: {len(got)} items, pinned {len(pinned)}"]
-        return [d for i, (a, b) in enumerate(zip(got, pinned)) for d in differences(a, b, f"{where}/{i}")]
+        return [d for i, (a, b) in enumerate(zip(got, pinned, strict=True)) for d in differences(a, b, f"{where}/{i}")]
     if isinstance(pinned, float) and isinstance(got, float):
         return [] if math.isclose(got, pinned, rel_tol=1e-9, abs_tol=1e-12) else [f"{where}: {got!r} != {pinned!r}"]
     return [] if got == pinned and type(got) is type(pinned) else [f"{where}: {got!r} != {pinned!r}"]

@@ -200,11 +200,11 @@ def test_predicate_counts_match_pandas(gbsg2, gbsg2_split):
     assert len(multi) == len(uni) == 40
     assert (records.counts(multi) == 1).all() and (records.counts(uni) == 1).all()
     shifted = attacks.Predicates(multi.columns, multi.ops, multi.values + 1.0)  # other counts too
-    codes = {c: pd.factorize(frame[c])[1] for c, num in zip(columns, numeric) if not num}
+    codes = {c: pd.factorize(frame[c])[1] for c, num in zip(columns, numeric, strict=True) if not num}
     for predicates in (multi, shifted):
         for i, count in enumerate(records.counts(predicates)):
             mask = np.ones(len(frame), dtype=bool)
-            for col, op, value in zip(predicates.columns[i], predicates.ops[i], predicates.values[i]):
+            for col, op, value in zip(predicates.columns[i], predicates.ops[i], predicates.values[i], strict=True):
                 name = columns[col]
                 series = frame[name] if numeric[col] else frame[name].map({v: k for k, v in enumerate(codes[name])})
                 mask &= [series >= value, series <= value, series == value, series.isna()][op].to_numpy()
@@ -326,11 +326,15 @@ def test_exact_copies_score_by_hand(gbsg2, gbsg2_split):
     assert m.score == pytest.approx(0.5)
     z = stats.norm.ppf(0.975)
     centre, half = (0.6 + z * z / 100) / (1 + z * z / 50), z / (1 + z * z / 50) * math.sqrt(0.6 * 0.4 / 50 + z * z / 10_000)
-    score_of = lambda share: 1 - max(0.0, share - 0.2) / 0.8
+
+    def score_of(share: float) -> float:
+        return 1 - max(0.0, share - 0.2) / 0.8
+
     assert (m.ci_low, m.ci_high) == pytest.approx((score_of(centre + half), score_of(centre - half)))
     for rows, expected in (([50, 51], 1.0), (list(range(50, 100)), 0.0)):  # 4 % copies: as fresh as the holdout; all copies: 0
         fewer = pd.concat([train.iloc[rows], others.iloc[40:88]], ignore_index=True).iloc[:50]
-        assert evaluate(train, fewer, holdout, gbsg2.schema, metrics=["P.exact"], n_bootstrap=10).metric("P.exact").score == expected
+        result = evaluate(train, fewer, holdout, gbsg2.schema, metrics=["P.exact"], n_bootstrap=10)
+        assert result.metric("P.exact").score == expected
 
 
 def test_too_little_evidence_is_not_scored(gbsg2, gbsg2_split):
@@ -338,7 +342,10 @@ def test_too_little_evidence_is_not_scored(gbsg2, gbsg2_split):
     every P metric skipped with the missing evidence named, the pillar not scored (a
     verbatim copy of train must not score a perfect 1.000 on them)."""
     train, holdout = gbsg2_split.train, gbsg2_split.holdout
-    constant = lambda f: f.assign(**{c: train[c].iloc[0] for c in f.columns})
+
+    def constant(f: pd.DataFrame) -> pd.DataFrame:
+        return f.assign(**{c: train[c].iloc[0] for c in f.columns})
+
     cases = {
         "1-row holdout": (train, holdout.iloc[:1]),
         "3-row holdout": (train, holdout.iloc[:3]),
@@ -372,7 +379,10 @@ def test_attacks_need_enough_targets(gbsg2, gbsg2_split):
 
 def test_degenerate_tables_give_a_score_or_a_reason(gbsg2, gbsg2_split):
     train, holdout = gbsg2_split.train, gbsg2_split.holdout
-    no_estrec = lambda f: f.assign(estrec=np.nan)
+
+    def no_estrec(f: pd.DataFrame) -> pd.DataFrame:
+        return f.assign(estrec=np.nan)
+
     cases = {
         "identical tables": (train, train, train),
         "one synthetic row": (train, train.iloc[[0]], holdout),

@@ -88,7 +88,7 @@ Q05 = [1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164]
 Q10 = [1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920]
 
 
-@pytest.mark.parametrize(("k", "q05", "q10"), [(k, a, b) for k, a, b in zip(range(2, 11), Q05, Q10)])
+@pytest.mark.parametrize(("k", "q05", "q10"), [(k, a, b) for k, a, b in zip(range(2, 11), Q05, Q10, strict=True)])
 def test_nemenyi_critical_values_match_demsar_table(k: int, q05: float, q10: float) -> None:
     assert nemenyi_q(k, 0.05) == pytest.approx(q05, abs=1.5e-3)
     assert nemenyi_q(k, 0.10) == pytest.approx(q10, abs=1.5e-3)

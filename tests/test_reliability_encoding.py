@@ -36,7 +36,8 @@ def coded():
 def test_a_code_per_patient_is_left_out_of_the_distance_space(coded):
     train, _, schema = coded
     encoding = Encoding.fit(train, schema)
-    without = Encoding.fit(train.drop(columns="code"), replace(schema, kinds={c: k for c, k in schema.kinds.items() if c != "code"}))
+    kinds = {c: k for c, k in schema.kinds.items() if c != "code"}
+    without = Encoding.fit(train.drop(columns="code"), replace(schema, kinds=kinds))
     assert list(encoding.identifiers) == ["code"]
     assert encoding.transform(train).shape == without.transform(train).shape == (CODES, len(without.feature_names))
     assert "code" not in encoding.positions(list(schema.kinds)).tolist()
