@@ -84,10 +84,10 @@ class GaussianCopulaGenerator(_Baseline):
                     table = _CategoryTable.fit(pd.Series(present))
                     scores.append(table.normal_scores(pd.Series(present), rng))
                     self.variables.append(("presence", col, table))
-                z = np.zeros(len(values))
+                score = np.zeros(len(values))
                 if present.any():
-                    z[present] = stats.norm.ppf(stats.rankdata(values[present]) / (present.sum() + 1))
-                scores.append(z)
+                    score[present] = stats.norm.ppf(stats.rankdata(values[present]) / (present.sum() + 1))
+                scores.append(score)
                 self.variables.append(("numeric", col, np.sort(values[present])))
             else:
                 table = _CategoryTable.fit(self.train[col])
@@ -146,7 +146,7 @@ class _CategoryTable:
 
     def normal_scores(self, column: pd.Series, rng: np.random.Generator) -> np.ndarray:
         """A uniform draw inside each row's category interval, as a normal score."""
-        pos = pd.Index(self.categories).get_indexer(column)  # NaN matches the NaN category
+        pos = pd.Index(self.categories).get_indexer(pd.Index(column))  # NaN matches the NaN category
         upper = self.upper[pos]
         lower = np.where(pos > 0, self.upper[np.maximum(pos - 1, 0)], 0.0)
         u = lower + rng.uniform(size=len(pos)) * (upper - lower)

@@ -118,7 +118,8 @@ class CTWGANGenerator(_CtganAdapter):
         if pac < 1 or batch_size % pac:
             raise InputError(f"ctwgan: batch_size ({batch_size}) must be a multiple of pac ({pac})")
         super().__init__(
-            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size, pac=pac, embedding_dim=embedding_dim,
+            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size, pac=pac,
+            embedding_dim=embedding_dim,
             generator_dim=tuple(generator_dim), discriminator_dim=tuple(discriminator_dim),
             generator_lr=generator_lr, discriminator_lr=discriminator_lr, discriminator_steps=discriminator_steps,
         )
@@ -148,7 +149,8 @@ class TVAEGenerator(_CtganAdapter):
         threads: int = 1,
     ) -> None:
         super().__init__(
-            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size, embedding_dim=embedding_dim,
+            device=device, max_steps=max_steps, threads=threads, epochs=epochs, batch_size=batch_size,
+            embedding_dim=embedding_dim,
             compress_dims=tuple(compress_dims), decompress_dims=tuple(decompress_dims),
             l2scale=l2scale, loss_factor=loss_factor,
         )

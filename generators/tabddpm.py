@@ -102,7 +102,7 @@ class Diffusion:
         self.log_abar, self.log_1m_abar = tensor(np.log(abar)), tensor(np.log1p(-abar))
         self.log_k = tensor(np.repeat(np.log(self.sizes), self.sizes).astype(float))
         starts = np.cumsum([0, *self.sizes])[:-1]
-        self.slices = [slice(int(start), int(start + k)) for start, k in zip(starts, self.sizes)]
+        self.slices = [slice(int(start), int(start + k)) for start, k in zip(starts, self.sizes, strict=True)]
 
     # -- multinomial part (log probabilities over concatenated one-hot groups) ------
     def normalise(self, logits: torch.Tensor) -> torch.Tensor:
@@ -241,7 +241,7 @@ class TabDDPMGenerator(SchemaGenerator):
         discrete = table[self.codec_.discrete]
         self.levels_ = [np.array(sorted(discrete[c].unique()), dtype=object) for c in discrete.columns]
         codes = np.zeros((len(table), len(self.levels_)), dtype=np.int64)
-        for j, (col, levels) in enumerate(zip(discrete.columns, self.levels_)):
+        for j, (col, levels) in enumerate(zip(discrete.columns, self.levels_, strict=True)):
             codes[:, j] = pd.Categorical(discrete[col], categories=levels).codes
         sizes = [len(levels) for levels in self.levels_]
         log_x0 = log_one_hot(torch.tensor(codes, device=device), sizes)
@@ -266,11 +266,11 @@ class TabDDPMGenerator(SchemaGenerator):
 
     def _sample(self, n: int, seed: int) -> pd.DataFrame:
         device = self.diffusion_.betas.device
-        x_num, codes = self.diffusion_.sample(self.model_, n, torch.Generator(device=device).manual_seed(seed))
-        x_num, codes = x_num.cpu().numpy().astype(float), codes.cpu().numpy()
+        numbers, levels = self.diffusion_.sample(self.model_, n, torch.Generator(device=device).manual_seed(seed))
+        x_num, codes = numbers.cpu().numpy().astype(float), levels.cpu().numpy()
         out = {}
         if x_num.shape[1]:
             values = self.quantiles_.inverse_transform(x_num)
             out.update({c: values[:, j] for j, c in enumerate(self.codec_.continuous)})
-        out.update({c: levels[codes[:, j]] for j, (c, levels) in enumerate(zip(self.codec_.discrete, self.levels_))})
+        out.update({c: levels[codes[:, j]] for j, (c, levels) in enumerate(zip(self.codec_.discrete, self.levels_, strict=True))})
         return self.codec_.decode(pd.DataFrame(out, index=pd.RangeIndex(n)))
