@@ -322,6 +322,11 @@ def _ks_replicates(t: np.ndarray, under_test: np.ndarray, weights: np.ndarray, b
     return 1.0 - np.concatenate([[point], np.maximum(np.maximum(above, below), before_first)])
 
 
+def _sorted_train(cmp: Comparison, col: str) -> np.ndarray:
+    """Train's column as numbers, sorted, NaN last; once per evaluation."""
+    return cmp.cached(("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))
+
+
 @metric("S.ks", pillar="S", name="Kolmogorov-Smirnov complement")
 @_single_threaded
 def ks_complement(cmp: Comparison) -> Measurement:
@@ -339,7 +344,7 @@ def ks_complement(cmp: Comparison) -> Measurement:
     thresholds: dict[str, float] = {}
     details: dict[str, dict] = {}
     for col in cmp.schema.numeric:
-        t = cmp.cached(("sorted train", col), lambda: np.sort(as_numbers(cmp.train[col])))  # NaN last
+        t = _sorted_train(cmp, col)
         y = as_numbers(cmp.synthetic[col])
         t_gaps, y_gaps = int(np.isnan(t).sum()), int(np.isnan(y).sum())
         if t_gaps == len(t) or y_gaps == len(y):
@@ -501,7 +506,11 @@ def range_coverage(cmp: Comparison) -> Measurement:
     for j, col in enumerate(columns):
         present, outside = sums[:, 2 * j], sums[:, 2 * j + 1]
         values[col] = 1.0 - np.divide(outside, present, out=np.full_like(present, np.nan), where=present > 0)
-        details[col] = {"outside_share": 1.0 - values[col][0], "score": values[col][0], "missing_left_out": int(len(cmp.synthetic) - present[0])}
+        details[col] = {
+            "outside_share": 1.0 - values[col][0],
+            "score": values[col][0],
+            "missing_left_out": int(len(cmp.synthetic) - present[0]),
+        }
     return _measure(values, "column", {"columns": details}, lambda s: 1.0 - s)
 
 
@@ -587,7 +596,8 @@ class _Associations:
         for a, _ in num_cat:
             gaps = self._gaps(a)
             plans[(a, "")] = (self._count(gaps), self._sum(a, 1, gaps), self._sum(a, 2, gaps))
-        sums = _totals(self.weights, list(self.features.values())) if self.features else None
+        # Without features there is no pair below to read the sums.
+        sums = _totals(self.weights, list(self.features.values())) if self.features else np.empty((0, 0))
         at = {key: j for j, key in enumerate(self.features)}
         out: dict[tuple[str, str], Replicated] = {}
         for a, b in num_num:
@@ -645,7 +655,9 @@ def pair_trends(cmp: Comparison) -> Measurement:
     num_num, num_cat, cat_cat = _pairs(cmp)
     if not (num_num or num_cat or cat_cat):
         raise MetricSkipped("fewer than two columns")
-    train = cmp.cached(("train associations",), lambda: _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat))
+    train = cmp.cached(
+        ("train associations",), lambda: _Associations(cmp, cmp.train, _no_weights(cmp.train)).compute(num_num, num_cat, cat_cat)
+    )
     under_test = _Associations(cmp, cmp.synthetic, _weights(cmp)).compute(num_num, num_cat, cat_cat)
     kinds = {**dict.fromkeys(num_num, "pearson"), **dict.fromkeys(num_cat, "correlation_ratio"),
              **dict.fromkeys(cat_cat, "cramers_v")}

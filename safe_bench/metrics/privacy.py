@@ -305,8 +305,10 @@ def membership_inference(cmp: Comparison) -> Measurement:
         raise MetricSkipped(f"{tied:.0%} of (member, non-member) pairs are equally close to the table under test")
     auc = _weighted_auc(*pieces, np.ones(len(d_members)), np.ones(len(d_others)))
     replicates = np.array([
-        1.0 - 2.0 * max(_weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0)
-        for m, o in zip(cmp.resamples(len(d_members)), cmp.resamples(len(d_others)))
+        1.0 - 2.0 * max(
+            _weighted_auc(*pieces, np.bincount(m, minlength=len(d_members)), np.bincount(o, minlength=len(d_others))) - 0.5, 0.0
+        )
+        for m, o in zip(cmp.resamples(len(d_members)), cmp.resamples(len(d_others)), strict=True)
     ])
     labels = np.r_[np.ones(len(d_members)), np.zeros(len(d_others))]
     fpr, tpr, _ = roc_curve(labels, -np.r_[d_members, d_others])  # closer to a row under test: a member

@@ -176,7 +176,7 @@ def strata(cmp: Comparison) -> list[Stratum]:
     """Overall, then every level of every group variable."""
     out = [Stratum("overall")]
     for group in groups(cmp)[0]:
-        out += [Stratum(f"{group.column}={lab}", group.column, lev) for lev, lab in zip(group.levels, group.labels)]
+        out += [Stratum(f"{group.column}={lab}", group.column, lev) for lev, lab in zip(group.levels, group.labels, strict=True)]
     return out
 
 

@@ -70,9 +70,10 @@ def cox_agreement(cmp: Comparison) -> Measurement:
     test. Per term: the standardized difference of the log hazard ratios
     (:func:`standardized_difference`, Chassat et al. 2025) scored 1 up to 1.96 and
     ``1.96 / d`` beyond; a term that changes sign on the table, significant on train or
-    beyond real sampling, is *reversed* and scores 0 (:func:`reversed_terms`). The schema's primary effect (treatment or exposure) weighs
-    as much as all other terms together, so a reversed treatment effect pulls the score
-    down however many covariates agree. Score: the weighted mean over terms. Value:
+    beyond real sampling, is *reversed* and scores 0 (:func:`reversed_terms`). The
+    schema's primary effect (treatment or exposure) weighs as much as all other terms
+    together, so a reversed treatment effect pulls the score down however many
+    covariates agree. Score: the weighted mean over terms. Value:
     the mean overlap of the 95 % intervals (Karr et al. 2006), reported beside sign
     and significance agreement (significance on the table judged at train's size:
     standard errors times sqrt(|table| / |train|)).

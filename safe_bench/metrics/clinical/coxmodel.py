@@ -216,7 +216,9 @@ def fit_cox(
         )
     constant = [t for t in terms if np.ptp(x[t].to_numpy()) == 0]
     if constant:
-        raise MetricSkipped(f"{who} has no variation in Cox term {constant[0]!r} (a constant covariate): the model cannot be fitted")
+        raise MetricSkipped(
+            f"{who} has no variation in Cox term {constant[0]!r} (a constant covariate): the model cannot be fitted"
+        )
     rows = len(x)
     if rows > COX_MAX_ROWS:
         keep = np.sort(rng.choice(rows, size=COX_MAX_ROWS, replace=False))
@@ -266,7 +268,7 @@ def _check_separation(x: pd.DataFrame, event: np.ndarray, coef: np.ndarray, se: 
         if len(distinct) == 2 and min(event[values == v].sum() for v in distinct) == 0:
             raise CoxFailure(f"{who}: Cox term {term!r} is separated (no event at one of its two values)")
     sd = x.std().to_numpy()
-    for i in np.flatnonzero((np.abs(coef) * sd > MAX_STD_LOG_HR) | (se * sd > MAX_STD_LOG_HR / 2)):
+    for i in np.flatnonzero((np.abs(coef) * sd > MAX_STD_LOG_HR) | (se * sd > MAX_STD_LOG_HR / 2)).tolist():
         raise CoxFailure(f"{who}: Cox term {x.columns[i]!r} is separated (log HR {coef[i]:.1f}, standard error {se[i]:.1f})")
 
 

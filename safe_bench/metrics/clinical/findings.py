@@ -95,7 +95,7 @@ def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:
         if not candidates:
             return [], notes
         adjusted = false_discovery_control(np.array([p for _, p in candidates]), method="bh")
-        return [f for (f, _), q in zip(candidates, adjusted) if q < ALPHA], notes
+        return [f for (f, _), q in zip(candidates, adjusted, strict=True) if q < ALPHA], notes
 
     return cmp.cached("derived_findings", derive)
 
@@ -217,13 +217,19 @@ def findings_reproduced(cmp: Comparison) -> Measurement:
         return out
 
     point = judged(None, tests[0])
-    draws = coefficient_draws(pair.table, cmp.rng(Stream.FINDINGS_DRAWS), cmp.n_bootstrap) if pair is not None else [None] * cmp.n_bootstrap
-    reps = np.array([weighted_score(weights, np.array([s for s, _ in judged(coef, table)])) for coef, table in zip(draws, tests[1:])])
+    draws = (
+        coefficient_draws(pair.table, cmp.rng(Stream.FINDINGS_DRAWS), cmp.n_bootstrap) if pair is not None
+        else [None] * cmp.n_bootstrap
+    )
+    reps = np.array([
+        weighted_score(weights, np.array([s for s, _ in judged(coef, table)]))
+        for coef, table in zip(draws, tests[1:], strict=True)
+    ])
     details: dict[str, Any] = {
         "source": "declared" if declared else "derived from train",
         "alpha": ALPHA,
         "findings": [_describe(cmp, claim, judgement, w, pair, tests[0], factor)
-                     for claim, judgement, w in zip(claims, point, weights)],
+                     for claim, judgement, w in zip(claims, point, weights, strict=True)],
     }
     if pair is not None:
         details["cox_model"] = pair.describe()

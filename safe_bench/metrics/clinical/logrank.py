@@ -132,8 +132,8 @@ def describe_test(test: LogRank | None, labels: list[str], factor: float = 1.0) 
         **({"p_at_train_size": test.at_size(factor).p_value} if factor != 1.0 else {}),
         "df": test.df,
         "order": ordering(test, labels),
-        "observed": dict(zip(labels, test.observed)),
-        "expected": dict(zip(labels, test.expected)),
+        "observed": dict(zip(labels, test.observed, strict=True)),
+        "expected": dict(zip(labels, test.expected, strict=True)),
     }
 
 
@@ -159,10 +159,10 @@ def logrank_agreement(cmp: Comparison) -> Measurement:
     kept, notes = usable_groups(cmp)
     train_tests = [train_test(cmp, g) for g in kept]
     factor = size_factor(cmp)
-    scores = np.array([[agreement(t, y, factor) for t, y in zip(train_tests, tests)] for tests in table_tests(cmp)])
+    scores = np.array([[agreement(t, y, factor) for t, y in zip(train_tests, tests, strict=True)] for tests in table_tests(cmp)])
     point, reps = scores[0], scores[1:].mean(axis=1)
     details: dict[str, Any] = {"alpha": ALPHA, "size_factor": factor, "groups_source": groups_source(cmp.schema), "groups": {}}
-    for group, on_train, agreed in zip(kept, train_tests, point):
+    for group, on_train, agreed in zip(kept, train_tests, point, strict=True):
         on_table = group_test(cmp, "synthetic", group)
         details["groups"][group.column] = {
             "train": describe_test(on_train, group.labels),

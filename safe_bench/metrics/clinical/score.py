@@ -93,7 +93,7 @@ class _ScoreCheck:
             "labels": list(score.labels),
             "distribution": {
                 label: {"train": t, "table": y}
-                for label, t, y in zip(score.labels, self.train_shares, table_shares)
+                for label, t, y in zip(score.labels, self.train_shares, table_shares, strict=True)
             },
             "tvd": 1.0 - similarity,
             "missing": {"train": self.missing, "table": float(np.mean(self.table_codes < 0))},

@@ -119,14 +119,14 @@ def _target_task(schema: Schema) -> Task:
         return frame[target].notna().to_numpy()
 
     if numeric:
-        def fit(x: np.ndarray, frame: pd.DataFrame, seed: int) -> Any:
+        def fit_regressor(x: np.ndarray, frame: pd.DataFrame, seed: int) -> Any:
             return HistGradientBoostingRegressor(random_state=seed).fit(x, frame[target].to_numpy(dtype=float))
 
-        def scorer(frame: pd.DataFrame, pred: np.ndarray) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
+        def r2(frame: pd.DataFrame, pred: np.ndarray) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
             y = frame[target].to_numpy(dtype=float)
             return float(r2_score(y, pred)), lambda w: np.array([r2_score(y, pred, sample_weight=wi) for wi in w])
 
-        return Task("target", "R^2", 0.0, fit, lambda model, x: model.predict(x), usable, scorer)
+        return Task("target", "R^2", 0.0, fit_regressor, lambda model, x: model.predict(x), usable, r2)
 
     def fit(x: np.ndarray, frame: pd.DataFrame, seed: int) -> Any:
         labels = frame[target].astype(str).to_numpy()
@@ -195,9 +195,10 @@ def train_synthetic_test_real(cmp: Comparison) -> Measurement:
     the holdout. Like is compared with like: when the table under test is smaller than
     train, the real model is trained on a seeded sample of train of the table's size (so
     the holdout reference, trained on half the holdout, is no longer held to a model
-    trained on all of train: 0.505 beside 0.908 on GBSG2 before). Score per task: (m_table - chance) / (m_train - chance), clipped to
-    0..1; the metric is the mean over tasks. Interval: paired bootstrap over the holdout
-    test rows (the models are not refitted)."""
+    trained on all of train: 0.505 beside 0.908 on GBSG2 before). Score per task:
+    (m_table - chance) / (m_train - chance), clipped to 0..1; the metric is the mean
+    over tasks. Interval: paired bootstrap over the holdout test rows (the models are
+    not refitted)."""
     tasks = _tasks(cmp)
     if not tasks:
         raise MetricSkipped("no task: declare a survival endpoint or a target in the schema")
