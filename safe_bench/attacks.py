@@ -265,14 +265,16 @@ def records(frames: list[pd.DataFrame], numeric: list[bool]) -> list[Records]:
     numeric columns as numbers, others as category codes shared by all the tables."""
     frames = [f.drop_duplicates().reset_index(drop=True) for f in frames]
     columns = []
-    for c, is_numeric in zip(frames[0].columns, numeric):
+    for c, is_numeric in zip(frames[0].columns, numeric, strict=True):
         if is_numeric:
             columns.append([as_numbers(f[c]) for f in frames])
         else:
             codes, _ = pd.factorize(pd.concat([f[c] for f in frames], ignore_index=True), use_na_sentinel=True)
             codes = np.where(codes < 0, np.nan, codes.astype(float))
             columns.append(np.split(codes, np.cumsum([len(f) for f in frames])[:-1]))
-    return [Records(np.column_stack([col[t] for col in columns]) if columns else np.zeros((len(f), 0))) for t, f in enumerate(frames)]
+    return [
+        Records(np.column_stack([col[t] for col in columns]) if columns else np.zeros((len(f), 0))) for t, f in enumerate(frames)
+    ]
 
 
 def _holds(values: np.ndarray, low: np.ndarray, high: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -294,7 +296,8 @@ def univariate_predicates(synthetic: Records, numeric: np.ndarray, n: int, rng: 
             conditions += [(c, _LE, present.min()), (c, _GE, present.max())]
         distinct, count = np.unique(present, return_counts=True)
         conditions += [(c, _EQ, v) for v in distinct[count == 1]]
-    cols, ops, vals = (np.array(x).reshape(-1, 1) for x in zip(*conditions)) if conditions else (np.zeros((0, 1)),) * 3
+    columns = zip(*conditions, strict=True) if conditions else (np.zeros((0, 1)),) * 3
+    cols, ops, vals = (np.array(x).reshape(-1, 1) for x in columns)
     candidates = Predicates(cols.astype(np.int64), ops.astype(np.int64), vals.astype(float))
     candidates = candidates.take(rng.permutation(len(candidates)))
     return candidates.take(np.flatnonzero(synthetic.counts(candidates) == 1)[:n])
@@ -310,7 +313,7 @@ def multivariate_predicates(
     n_cols = synthetic.values.shape[1]
     conditions = min(conditions, n_cols)
     present = ~np.isnan(synthetic.values)
-    median = np.array([np.median(v[p]) if p.any() else 0.0 for v, p in zip(synthetic.values.T, present.T)])
+    median = np.array([np.median(v[p]) if p.any() else 0.0 for v, p in zip(synthetic.values.T, present.T, strict=True)])
     # Most tries match many records: two matches in a small sample prove it cheaply, so
     # tries are screened on growing samples and only the rest are counted in full.
     order = rng.permutation(synthetic.n)
@@ -326,7 +329,7 @@ def multivariate_predicates(
         vals = synthetic.values[records[:, None], cols]
         ops = np.where(np.isnan(vals), _NA, np.where(~numeric[cols], _EQ, np.where(vals > median[cols], _GE, _LE)))
         candidates = Predicates(cols, ops, np.where(np.isnan(vals), 0.0, vals))
-        keep = []
+        keep: list[int] = []
         maybe = np.arange(len(candidates))
         for screen in screens:
             maybe = maybe[screen.counts(candidates.take(maybe)) < 2]
@@ -393,9 +396,9 @@ def isolating(counts: np.ndarray, n: int, m: int) -> np.ndarray:
     size ratio) it came within 0.06 of the rate on the whole train at train 1.2 times
     the control, within 0.09 at 2.5 times, 0.11 at 6 times and 0.14 at 9 times."""
     if m <= n:
-        return stats.hypergeom.pmf(1, n, counts, m)
+        return np.asarray(stats.hypergeom.pmf(1, n, counts, m))
     a, b = _beta_weights(counts, n)
-    return stats.betabinom.pmf(1, m, a + counts, b + n - counts)
+    return np.asarray(stats.betabinom.pmf(1, m, a + counts, b + n - counts))
 
 
 def _beta_weights(counts: np.ndarray, n: int) -> tuple[float, float]:

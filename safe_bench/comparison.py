@@ -117,7 +117,8 @@ class EvaluationData:
         searched through a seeded subsample, named in the result's ``rows``."""
         found = self._cached(query, index, k)
         parent, rows = self._parents.get(query, (None, None))
-        if found is None and parent == "holdout" and index == "train" and len(self.tables[parent]) <= MAX_QUERY_ROWS:
+        if (found is None and parent == "holdout" and rows is not None and index == "train"
+                and len(self.tables[parent]) <= MAX_QUERY_ROWS):
             found = self.nearest(parent, index, k).take(rows)
         if found is None:
             searched = self.subsample(query, MAX_QUERY_ROWS)

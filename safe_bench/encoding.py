@@ -134,8 +134,8 @@ class Encoding:
         return [
             f"categorical column {col!r} has {len(self.categories[col])} categories among {values} train values: "
             "identifier-like, left out of distances (P metrics, S.prdc, C.tstr covariates) and of S.tv, S.pairs and "
-            f"S.kway, where it would measure identity, not similarity (more than {MAX_CATEGORIES} categories, or {MIN_IDENTIFIER_CATEGORIES} or more "
-            "with under two train values each on average); exact copies still count it"
+            f"S.kway, where it would measure identity, not similarity (more than {MAX_CATEGORIES} categories, "
+            f"or {MIN_IDENTIFIER_CATEGORIES} or more with under two train values each on average); exact copies still count it"
             for col, values in self.identifiers.items()
         ]
 
@@ -155,9 +155,14 @@ class Encoding:
         column's categories plus its missing and unseen slots (an identifier-like
         column has none)."""
         widths = [(col, 2) for col in self.numeric] + [(col, len(cats) + 2) for col, cats in self.compared.items()]
-        starts = np.cumsum([0] + [width for _, width in widths])
+        starts = np.cumsum([0] + [width for _, width in widths])[:-1]
         return np.array(
-            [p for (col, width), start in zip(widths, starts) if col in columns for p in range(start, start + width)],
+            [
+                p
+                for (col, width), start in zip(widths, starts, strict=True)
+                if col in columns
+                for p in range(start, start + width)
+            ],
             dtype=np.int64,
         )
 

@@ -20,7 +20,7 @@ from safe_bench.metrics import METRICS, PILLARS, Metric, MetricResult, run_metri
 from safe_bench.private import describe_error
 from safe_bench.protocol import split
 from safe_bench.schema import Schema, infer_schema
-from safe_bench.scoring import Composite, PillarScore, check_weights, score_pillars
+from safe_bench.scoring import Composite, PillarScore, Status, check_weights, score_pillars
 from safe_bench.suppression import rare_levels, suppress
 from safe_bench.validation import category_mismatches, conform
 from safe_bench.verdict import privacy_verdict
@@ -191,7 +191,7 @@ def pillars_from_dict(data: Mapping[str, Mapping[str, Any]], metrics: Sequence[M
             stale = partial or any(q in p.metrics for q in failed)
             why = f"{', '.join(failed)} incomplete" if failed else p.reason
             reason = f"SAFE needs every weighted pillar: {why} ({_LEGACY})"
-            unscored = "incomplete" if failed else "not scored"
+            unscored: Status = "incomplete" if failed else "not scored"
         else:
             stale = bool(p.errors) and p.score is not None
             reason = f"incomplete: metric(s) failed: {', '.join(p.errors)} ({_LEGACY})"

@@ -325,9 +325,9 @@ def scores_from_results(tidy: pd.DataFrame, generator: str) -> dict[str, dict[st
     rows = tidy[tidy["generator"] == generator].sort_values("seed", kind="stable")
     out: dict[str, dict[str, Estimate]] = {}
     for (dataset, subject), group in rows.groupby(["dataset", "metric"], sort=True):
-        seeds = [SeedScore(int(r.seed), _estimate(r.score, r.ci_low, r.ci_high, r.reference, str(r.status),
-                                                   str(r.reason)))
-                 for r in group.itertuples()]
+        seeds = [SeedScore(int(r["seed"]), _estimate(r["score"], r["ci_low"], r["ci_high"], r["reference"], str(r["status"]),
+                                                      str(r["reason"])))
+                 for r in group.to_dict("records")]
         out.setdefault(str(dataset), {})[str(subject)] = over_seeds(seeds)
     return out
 

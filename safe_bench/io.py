@@ -69,7 +69,9 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
         nested = [f for f in pq.read_schema(path) if types.is_nested(f.type)]
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a bad file
-        raise InputError(f"{table} file {str(path)!r} is not a readable Parquet file ({type(exc).__name__})", table=table) from None
+        raise InputError(
+            f"{table} file {str(path)!r} is not a readable Parquet file ({type(exc).__name__})", table=table
+        ) from None
     if nested:
         raise InputError(f"{table} file {str(path)!r}: column {nested[0].name!r} holds nested values "
                          f"({nested[0].type}); each column must hold one number, text or date per row",

@@ -145,6 +145,7 @@ class _Unique:
 
 def _unique_rows(matrix: np.ndarray) -> _Unique:
     """Group identical rows (64-bit row hashes, verified value by value)."""
+    hashes: np.ndarray
     if matrix.shape[1] == 0:
         hashes = np.zeros(len(matrix), dtype=np.uint64)
     else:
@@ -285,12 +286,14 @@ class _Search:
             reach = limit + slack
             active = np.flatnonzero(reach >= block_bound[some[0]])
             # rows x blocks, then the cells of the blocks each row may need, then their rows
-            bound = group_bound[cells.block_group[some]] + _point_box_distance(q[active], cells.block_lo[:, some], cells.block_hi[:, some])
+            box = _point_box_distance(q[active], cells.block_lo[:, some], cells.block_hi[:, some])
+            bound = group_bound[cells.block_group[some]] + box
             r, b = np.nonzero(bound <= reach[active, None])
             inner, counts = cells.cells_of(some[b])
             r = np.repeat(active[r], counts)
             x = q[r]
-            bound = group_bound[cells.group[inner]] + ((x - np.clip(x, cells.lo[:, inner].T, cells.hi[:, inner].T)) ** 2).sum(axis=1)
+            outside = x - np.clip(x, cells.lo[:, inner].T, cells.hi[:, inner].T)
+            bound = group_bound[cells.group[inner]] + (outside ** 2).sum(axis=1)
             r, inner = r[bound <= reach[r]], inner[bound <= reach[r]]
             at, sizes = cells.positions_of(inner)
             r = np.repeat(r, sizes)
@@ -309,7 +312,7 @@ class _Search:
             )
             limit = (best[:, -1] + slack) * self.grow + slack
             start, width = start + width, min(GROWTH * width, max(1, self.block // max(len(part) * BLOCK_CELLS * q.shape[1], 1)))
-        rows, points, d = (np.concatenate(x) for x in zip(*found))
+        rows, points, d = (np.concatenate(x) for x in zip(*found, strict=True))
         keep = d <= limit[rows]
         return part[rows[keep]], points[keep]
 
@@ -466,7 +469,10 @@ def _limit_keys(
     order = np.argsort(-share * (1 - share), kind="stable")[:63]
     cols, q_bits, p_bits = cols[order], q_bits[:, order], p_bits[:, order]
     powers = np.uint64(1) << np.arange(len(cols), dtype=np.uint64)
-    keys = np.concatenate([q_bits, p_bits]).astype(np.uint64) @ powers if len(cols) else np.zeros(len(q_bits) + len(p_bits), dtype=np.uint64)
+    if len(cols):
+        keys = np.concatenate([q_bits, p_bits]).astype(np.uint64) @ powers
+    else:
+        keys = np.zeros(len(q_bits) + len(p_bits), dtype=np.uint64)
 
     def masked(used: int) -> np.ndarray:
         return keys & ((np.uint64(1) << np.uint64(used)) - np.uint64(1))

@@ -5,7 +5,8 @@ Prognostic Index (Haybittle et al., Br J Cancer 1982; Galea et al., Breast Cance
 Treat 1992) on GBSG2, where ``tsize`` is in mm::
 
     [scores.NPI]
-    expression = "0.02 * tsize + (1 + (pnodes >= 1) + (pnodes >= 4)) + ((tgrade == 'I') + 2 * (tgrade == 'II') + 3 * (tgrade == 'III'))"
+    expression = '''(0.02 * tsize + (1 + (pnodes >= 1) + (pnodes >= 4))
+                  + ((tgrade == 'I') + 2 * (tgrade == 'II') + 3 * (tgrade == 'III')))'''
     cuts = [3.4, 5.4]
     labels = ["good", "moderate", "poor"]
 
@@ -33,6 +34,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -169,7 +171,7 @@ class Expression:
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
             kinds = [self._type(n, text_columns) for n in operands]
-            for op, (a, b), (ka, kb) in zip(node.ops, zip(operands, operands[1:]), zip(kinds, kinds[1:])):
+            for op, (a, b), (ka, kb) in zip(node.ops, pairwise(operands), pairwise(kinds), strict=True):
                 if type(op) not in _COMPARE:
                     fail(f"comparison {type(op).__name__} is not allowed")
                 if ka != kb or (ka == _TEXT and not isinstance(op, (ast.Eq, ast.NotEq))):
@@ -236,7 +238,7 @@ class Expression:
         if isinstance(node, ast.Compare):
             operands = [value(node.left), *(value(c) for c in node.comparators)]
             truth = np.ones((), dtype=bool)
-            for op, a, b in zip(node.ops, operands, operands[1:]):
+            for op, (a, b) in zip(node.ops, pairwise(operands), strict=True):
                 if a.dtype == object or b.dtype == object:
                     hit = _COMPARE[type(op)](a.astype(str), b.astype(str))
                 else:

@@ -77,7 +77,7 @@ class SeedInterval:
     between: float
 
 
-def combine_seeds(scores: Sequence[float], lows: Sequence[float | None],
+def combine_seeds(scores: Sequence[float] | np.ndarray, lows: Sequence[float | None],
                   highs: Sequence[float | None]) -> SeedInterval:
     """The mean of ``k`` seeds' scores with an interval for the generator's expected score
     on the dataset, from each seed's own 95 % interval (``lows``, ``highs``) and the
@@ -108,7 +108,7 @@ def combine_seeds(scores: Sequence[float], lows: Sequence[float | None],
         raise InputError("no seed to combine")
     if k == 1:
         return SeedInterval(float(x[0]), lows[0], highs[0], 1, interval_variance(lows[0], highs[0]), 0.0)
-    variances = [interval_variance(lo, hi) for lo, hi in zip(lows, highs)]
+    variances = [interval_variance(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
     known = [v for v in variances if v is not None]
     mean = float(x.mean())
     if not known:
@@ -133,9 +133,9 @@ def average_intervals(scores: Sequence[float], lows: Sequence[float | None],
     mean = float(x.mean())
     if len(x) == 1:
         return mean, lows[0], highs[0]
-    if any(lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) for lo, hi in zip(lows, highs)):
+    if any(lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) for lo, hi in zip(lows, highs, strict=True)):
         return mean, None, None
-    half_widths = [max(s - lo, hi - s) for s, lo, hi in zip(x, lows, highs)]  # type: ignore[operator]
+    half_widths = [max(s - lo, hi - s) for s, lo, hi in zip(x, lows, highs, strict=True)]
     half = math.sqrt(sum(h * h for h in half_widths)) / len(x)
     return mean, max(0.0, mean - half), min(1.0, mean + half)
 

@@ -242,7 +242,7 @@ def _start(task: CellTask, conn: Any) -> BaseProcess:
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         for module in preload:
             importlib.import_module(module)
-        process = multiprocessing.get_context("fork").Process(target=_sandbox, args=(task, conn, False, os.getpid()),
+        process: BaseProcess = multiprocessing.get_context("fork").Process(target=_sandbox, args=(task, conn, False, os.getpid()),
                                                               name=name, daemon=True)
         with threadpool_limits(limits=1):
             process.start()

@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -55,10 +56,10 @@ from safe_bench.errors import InputError
 from safe_bench.findings import HAZARD_RATIO, Finding, PrimaryEffect
 from safe_bench.prognostic import PrognosticScore
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 
 class Kind(str, Enum):

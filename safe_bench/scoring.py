@@ -163,7 +163,8 @@ def weight_problem(weights: Mapping[str, Any]) -> tuple[str | None, str] | None:
     for key, value in weights.items():
         if key not in PILLARS:
             return key, f"is not a pillar; expected one of {', '.join(PILLARS)}"
-        if not isinstance(value, Real) or isinstance(value, bool) or not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
+        if (not isinstance(value, Real) or isinstance(value, bool)
+                or not (math.isfinite(value) and 0 <= float(value) <= MAX_WEIGHT)):
             return key, f"must be a number of at least 0 and at most {MAX_WEIGHT}, not {value!r}"
     if not any(v > 0 for v in weights.values()):
         return None, "at least one weight must be positive"
@@ -178,12 +179,12 @@ def check_weights(weights: Mapping[str, Any]) -> None:
         raise InputError(f"weights: {key!r} {what}" if key is not None else f"weights: {what}")
 
 
-def combine(values: Sequence[float] | Sequence[np.ndarray], weights: np.ndarray, composite: Composite) -> Any:
+def combine(values: Sequence[float | np.ndarray], weights: np.ndarray, composite: Composite) -> Any:
     """The composite of pillar scores (or of their replicates) with normalised weights."""
     if composite == "mean":
-        return sum(w * v for w, v in zip(weights, values))
+        return sum(w * v for w, v in zip(weights, values, strict=True))
     with np.errstate(divide="ignore"):
-        return np.exp(sum(w * np.log(np.maximum(v, 0.0)) for w, v in zip(weights, values)))
+        return np.exp(sum(w * np.log(np.maximum(v, 0.0)) for w, v in zip(weights, values, strict=True)))
 
 
 def _floored(value: Any, privacy: Any, used: Sequence[str]) -> Any:
@@ -198,7 +199,7 @@ def _safe(
     pillars: Mapping[str, PillarScore], reps: Mapping[str, np.ndarray], weights: Mapping[str, float],
     composite: Composite,
 ) -> PillarScore:
-    used = [p for p in PILLARS if weights.get(p, 0) > 0]
+    used: list[str] = [p for p in PILLARS if weights.get(p, 0) > 0]
     unscored = [p for p in used if not pillars[p].ok]
     if unscored:
         why = "; ".join(f"{p} {pillars[p].status} ({pillars[p].reason})" for p in unscored)
@@ -206,14 +207,16 @@ def _safe(
         return PillarScore("SAFE", "SAFE", None, None, None, None, metrics=[p for p in used if pillars[p].ok],
                            reason=f"SAFE needs every weighted pillar: {why}", status=status, composite=composite)
     w = np.array([weights[p] for p in used]) / sum(weights[p] for p in used)
-    score = _floored(float(combine([pillars[p].score for p in used], w, composite)), pillars["P"].score, used)
+    points = [s for p in used if (s := pillars[p].score) is not None]  # all of them: every pillar used is ok
+    score = _floored(float(combine(points, w, composite)), pillars["P"].score, used)
     replicates = _floored(np.asarray(combine([reps[p] for p in used], w, composite)), reps.get("P"), used)
     low, high = percentile_ci(replicates)
-    refs = [pillars[p].reference for p in used]
-    reference = None if any(r is None for r in refs) else float(combine(refs, w, composite))  # type: ignore[arg-type]
+    refs = [r for p in used if (r := pillars[p].reference) is not None]
+    reference = float(combine(refs, w, composite)) if len(refs) == len(used) else None
     worst = min(used, key=lambda p: (pillars[p].score, p))
     reason = f"weighted {composite} mean of {', '.join(used)}"
-    if "P" in used and pillars["P"].score < PRIVACY_FLOOR:  # type: ignore[operator]
-        reason += f"; capped at P ({pillars['P'].score:.3f}): P is below the privacy floor {PRIVACY_FLOOR}"
+    privacy = pillars["P"].score if "P" in used else None
+    if privacy is not None and privacy < PRIVACY_FLOOR:
+        reason += f"; capped at P ({privacy:.3f}): P is below the privacy floor {PRIVACY_FLOOR}"
     return PillarScore("SAFE", "SAFE", score, low, high, reference, metrics=used, worst=worst, reason=reason,
                        composite=composite)

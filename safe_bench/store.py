@@ -272,7 +272,8 @@ class Store:
         with self._db as db:  # commits on success, rolls back on error
             cur = db.execute("INSERT INTO runs (started, manifest) VALUES (?, ?)",
                              (_now(), json.dumps(plain(manifest), sort_keys=True)))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by the INSERT
+        return cur.lastrowid
 
     def finish_run(self, run: int, summary: Mapping[str, Any]) -> None:
         """Mark a run finished and add ``summary`` (counts) to its manifest."""
@@ -377,7 +378,7 @@ class Store:
 
 
 def _score_rows(key: str, result: EvaluationResult) -> list[tuple[Any, ...]]:
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (key, m.id, m.pillar, "metric", i, _number(m.value), _number(m.score), _number(m.ci_low),
          _number(m.ci_high), _number(m.reference), m.status, m.reason)
         for i, m in enumerate(result.metrics)
@@ -478,7 +479,7 @@ def _legacy(tidy: pd.DataFrame) -> pd.DataFrame:
     if failed.empty:
         return tidy
     why = failed.groupby(["key", "pillar"])["metric"].agg(", ".join)
-    pairs = pd.Series(list(zip(tidy["key"], tidy["pillar"])), index=tidy.index)
+    pairs = pd.Series(list(zip(tidy["key"], tidy["pillar"], strict=True)), index=tidy.index)
     stale = pillar & (tidy["status"] == "ok") & pairs.isin(set(why.index))
     bad = tidy[stale].groupby("key")["pillar"].agg(", ".join)
     safe = pillar & (tidy["pillar"] == "SAFE") & (tidy["status"] == "ok") & tidy["key"].isin(set(bad.index))

@@ -309,8 +309,11 @@ class _Reader:
                 self.fail(["generators", gen.label, "params"], str(exc))
 
 
+_TYPE_NAMES: dict[type, str] = {dict: "a table", list: "a list", str: "text"}
+
+
 def _type(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "text"}.get(type(value), type(value).__name__)
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")

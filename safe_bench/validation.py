@@ -160,7 +160,7 @@ def _categories(values: pd.Series) -> pd.Series:
 def _per_distinct(values: pd.Series, convert: Callable[[object], object], dtype: type) -> pd.Series:
     """``convert`` applied once per distinct value (missing stays NaN): linear in rows."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    converted = np.array([convert(u) for u in uniques] + [np.nan], dtype=dtype)
+    converted: np.ndarray = np.array([convert(u) for u in uniques] + [np.nan], dtype=dtype)
     return pd.Series(converted[codes], index=values.index, dtype=dtype)
 
 

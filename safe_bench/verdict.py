@@ -48,13 +48,21 @@ def _clear(result: MetricResult) -> bool:
     return result.ci_high is not None and result.ci_high < 1.0
 
 
+def _below(result: MetricResult, limit: float) -> bool:
+    return result.score is not None and result.score < limit
+
+
 def _signal(result: MetricResult) -> str | None:
     """Plain-words evidence from one metric, or None when it raises no signal."""
     r, d = result, result.details
+    if r.value is None or r.score is None:  # not measured: no evidence
+        return None
     if r.id == "P.exact" and _clear(r) and r.value > d["holdout_share"]:
-        return f"{r.value:.1%} of synthetic rows are exact copies of training patients ({d['holdout_share']:.1%} of fresh patients are)"
+        return (f"{r.value:.1%} of synthetic rows are exact copies of training patients "
+                f"({d['holdout_share']:.1%} of fresh patients are)")
     if r.id == "P.dcr_share" and _clear(r) and r.score < SIGNAL_SCORE:
-        return f"{r.value:.0%} of synthetic rows are closer to a training patient than to a fresh one ({d['null_share']:.0%} expected)"
+        return (f"{r.value:.0%} of synthetic rows are closer to a training patient than to a fresh one "
+                f"({d['null_share']:.0%} expected)")
     if r.id in ("P.dcr_p5", "P.nndr") and _clear(r) and r.score < SIGNAL_SCORE:
         what = "distance to the closest training patient" if r.id == "P.dcr_p5" else "nearest-to-second-nearest distance ratio"
         return (f"{r.value:.0%} of synthetic rows have a {what} as low as the lowest 5 % of fresh patients "
@@ -76,7 +84,7 @@ def privacy_verdict(results: Sequence[MetricResult]) -> PrivacyVerdict:
     if sum(id in ok for id in _DISTANCE) < 2:
         return PrivacyVerdict("not assessed", "not assessed: fewer than two privacy distance metrics could be computed", signals)
     near_copies = "P.exact" in signals or any(
-        id in signals and ok[id].score < NEAR_COPY_SCORE for id in ("P.dcr_p5", "P.nndr")
+        id in signals and _below(ok[id], NEAR_COPY_SCORE) for id in ("P.dcr_p5", "P.nndr")
     )
     if near_copies and len(distance) >= 2:
         return PrivacyVerdict("memorisation", "memorisation: synthetic rows copy or nearly copy training patients", signals)
@@ -87,7 +95,9 @@ def privacy_verdict(results: Sequence[MetricResult]) -> PrivacyVerdict:
     attacks = [id for id in _ATTACKS if id in signals]
     if attacks and len(signals) >= 2:
         names = ", ".join(_ATTACKS[id] for id in attacks)
-        return PrivacyVerdict("attack risk", f"attack risk: {names} works better on training patients than on fresh ones", signals)
+        return PrivacyVerdict(
+            "attack risk", f"attack risk: {names} works better on training patients than on fresh ones", signals
+        )
     if signals:
         (evidence,) = signals.values()
         return PrivacyVerdict("weak signal", f"weak signal, not confirmed by any other metric: {evidence}", signals)

@@ -147,7 +147,7 @@ def simulate(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
 
 @register_dataset("mds_ipssr_sim")
 def mds_ipssr_sim() -> Dataset:
-    with resources.files("safe_bench.datasets").joinpath("data", FILE).open("rb") as handle:
+    with (resources.files("safe_bench.datasets") / "data" / FILE).open("rb") as handle:
         frame = pd.read_csv(handle, compression="gzip")
     return Dataset(
         "mds_ipssr_sim", frame, SCHEMA,
