@@ -85,6 +85,9 @@ def summary() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# Loaders register themselves on import.
+# Loaders register themselves on import, in this order: the order list_datasets() gives
+# (gbsg2 first, the default), so the imports are not sorted.
+# isort: off
 from safe_bench.datasets import survival as _survival  # noqa: E402,F401
 from safe_bench.datasets import mds_ipssr_sim as _mds_ipssr_sim  # noqa: E402,F401
+# isort: on

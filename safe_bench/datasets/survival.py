@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from safe_bench.datasets import Dataset, register_dataset
-from safe_bench.prognostic import PrognosticScore
 from safe_bench.findings import PrimaryEffect
+from safe_bench.prognostic import PrognosticScore
 from safe_bench.schema import Kind, Schema, Survival
 
 N, C, B = Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN
