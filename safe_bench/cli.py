@@ -43,12 +43,12 @@ def _pillar_score(p: PillarScore) -> str:
     return _fmt(p.score) if p.score is not None or p.ok else p.status
 
 
-def render_table(rows: list[list[str]], header: list[str]) -> str:
+def render_table(rows: Sequence[Sequence[object]], header: list[str]) -> str:
     """Plain aligned text table."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
@@ -221,8 +221,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> str:
     """The leaderboard, the per-dataset means and ranks, the tests and the failed cells, as text."""
-    rows = [[str(r.rank), r.generator, f"{r.average_rank:.2f}", _fmt(r.mean_score), str(r.datasets),
-             str(r.missing_cells)] for r in board.table.itertuples()]
+    rows = [[str(r["rank"]), r["generator"], f"{r['average_rank']:.2f}", _fmt(r["mean_score"]), str(r["datasets"]),
+             str(r["missing_cells"])] for r in board.table.to_dict("records")]
     parts = [
         f"Leaderboard by {score}: {len(board.ranks)} dataset(s) ranked, {len(board.table)} generators, "
         f"{len(cells)} cells ({(cells['status'] == 'ok').sum()} ok)",
