@@ -248,6 +248,8 @@ def mia_roc(results: Results) -> Figure:
         return absent(title, "P.mia details carry no ROC curve (false- and true-positive rates)")
     m = results["P.mia"]
     auc = details.get("auc", m.value)
+    if auc is None:
+        return absent(title, "P.mia carries no AUC")
     return roc(title, {f"distance attack (AUC {float(auc):.3f})": (_numbers(curve["fpr"]), _numbers(curve["tpr"]))},
                caption="An attacker calls a real patient a training member when a synthetic row lies close to it; "
                "the diagonal is guessing. Members: train rows; non-members: holdout rows.")

@@ -15,18 +15,21 @@ import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter
+from matplotlib.typing import RcKeyType
 
+Values = Sequence[float] | np.ndarray  # numbers to draw, as a list or an array
 REAL = "#3b3b3b"
 SYNTHETIC = "#1f6fb4"
 HOLDOUT = "#d9480f"
 BASELINE = "#8a8a8a"
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "safe-bench",
     "svg.fonttype": "none",
     "font.size": 9,
@@ -144,11 +147,11 @@ def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (hig
         return absent(title, "no score to draw")
     fig, (ax,) = _canvas(6.4, 0.3 * len(rows) + 1.0)
     y = np.arange(len(rows))[::-1]
-    for yi, r in zip(y, rows):
+    for yi, r in zip(y, rows, strict=True):
         if r.low is not None and r.high is not None:
             ax.plot([r.low, r.high], [yi, yi], color=SYNTHETIC, lw=2.2, solid_capstyle="butt")
         ax.plot([r.score], [yi], "o", color=SYNTHETIC, ms=6)
-    refs = [(yi, r.reference) for yi, r in zip(y, rows) if r.reference is not None]
+    refs = [(yi, r.reference) for yi, r in zip(y, rows, strict=True) if r.reference is not None]
     if refs:
         ax.plot([v for _, v in refs], [yi for yi, _ in refs], "|", color=HOLDOUT, ms=14, mew=2, label=reference_label)
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
@@ -169,10 +172,10 @@ class Curve:
     """A step curve (e.g. a Kaplan-Meier estimate), optionally with a band."""
 
     label: str
-    x: Sequence[float]
-    y: Sequence[float]
-    low: Sequence[float] | None = None
-    high: Sequence[float] | None = None
+    x: Values
+    y: Values
+    low: Values | None = None
+    high: Values | None = None
 
 
 def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
@@ -182,8 +185,8 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
         return absent(title, "no curve to draw")
     fig, axes = _panels(len(panels), ncols)
     colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
-    for ax, (name, curves) in zip(axes, panels.items()):
-        for colour, curve in zip(colours, curves):
+    for ax, (name, curves) in zip(axes, panels.items(), strict=False):  # the grid may have spare axes
+        for colour, curve in zip(colours, curves, strict=False):  # at most four tables drawn
             ax.step(curve.x, curve.y, where="post", color=colour, lw=1.4, label=curve.label)
             if curve.low is not None and curve.high is not None:
                 ax.fill_between(curve.x, curve.low, curve.high, step="post", color=colour, alpha=0.15, lw=0)
@@ -213,8 +216,8 @@ def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio
     fig, (ax,) = _canvas(5.2, 0.42 * len(drawable) + 1.0)
     y = np.arange(len(drawable))[::-1] * 1.0
     for offset, attr, colour, label in ((0.15, "real", REAL, "train (real)"), (-0.15, "synthetic", SYNTHETIC, "synthetic")):
-        pts = [(yi + offset, getattr(e, attr)) for yi, e in zip(y, drawable) if getattr(e, attr) is not None]
-        for yi, (est, low, high) in pts:
+        pts = [(yi + offset, getattr(e, attr)) for yi, e in zip(y, drawable, strict=True) if getattr(e, attr) is not None]
+        for yi, (_est, low, high) in pts:
             ax.plot([low, high], [yi, yi], color=colour, lw=1.6)
         ax.plot([p[1][0] for p in pts], [p[0] for p in pts], "s", color=colour, ms=4.5, label=label)
     ax.axvline(null, color=BASELINE, lw=0.8, ls="--")
@@ -236,8 +239,8 @@ class Bars:
     """Shares per bin or category for several tables (same bins for all)."""
 
     name: str
-    bins: Sequence[str] | Sequence[float]  # category labels, or len(shares)+1 bin edges
-    shares: Mapping[str, Sequence[float]]  # table label -> share per bin
+    bins: Sequence[str] | Values  # category labels, or len(shares)+1 bin edges
+    shares: Mapping[str, Values]  # table label -> share per bin
 
 
 def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: int = 3) -> Figure:
@@ -246,10 +249,10 @@ def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: 
         return absent(title, "no distribution to draw")
     fig, axes = _panels(len(panels), ncols)
     colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes, panels, strict=False):  # the grid may have spare axes
         labels = list(panel.shares)
         numeric = len(panel.bins) > 0 and not isinstance(panel.bins[0], str)
-        for i, (label, colour) in enumerate(zip(labels, colours)):
+        for i, (label, colour) in enumerate(zip(labels, colours, strict=False)):  # at most four tables drawn
             shares = np.asarray(panel.shares[label], dtype=float)
             if numeric:
                 edges = np.asarray(panel.bins, dtype=float)
@@ -286,30 +289,30 @@ def heatmap(title: str, labels: Sequence[str], matrix: np.ndarray, *, caption: s
     return Figure(title, _uri(fig), caption)
 
 
-def histograms(title: str, edges: Sequence[float], counts: Mapping[str, Sequence[float]], *,
+def histograms(title: str, edges: Values, counts: Mapping[str, Values], *,
                xlabel: str, caption: str = "") -> Figure:
     """Overlaid histograms on shared bin edges (e.g. distances to the closest record)."""
-    edges = np.asarray(edges, dtype=float)
-    if edges.size < 2 or not counts:
+    edge_values = np.asarray(edges, dtype=float)
+    if edge_values.size < 2 or not counts:
         return absent(title, "no histogram to draw")
     fig, (ax,) = _canvas(5.4, 3.0)
-    for (label, values), colour in zip(counts.items(), [SYNTHETIC, HOLDOUT, REAL, BASELINE]):
+    for (label, values), colour in zip(counts.items(), [SYNTHETIC, HOLDOUT, REAL, BASELINE], strict=False):
         shares = np.asarray(values, dtype=float)
         total = shares.sum()
-        ax.stairs(shares / total if total > 0 else shares, edges, color=colour, lw=1.6, label=label)
+        ax.stairs(shares / total if total > 0 else shares, edge_values, color=colour, lw=1.6, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of rows")
     ax.legend(fontsize=8)
     return Figure(title, _uri(fig), caption)
 
 
-def roc(title: str, curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, caption: str = "") -> Figure:
+def roc(title: str, curves: Mapping[str, tuple[Values, Values]], *, caption: str = "") -> Figure:
     """ROC curves (false-positive rate, true-positive rate) with the chance diagonal."""
     if not curves:
         return absent(title, "no ROC curve to draw")
     fig, (ax,) = _canvas(3.8, 3.6)
     ax.plot([0, 1], [0, 1], color=BASELINE, lw=0.8, ls="--", label="chance")
-    for (label, (fpr, tpr)), colour in zip(curves.items(), [SYNTHETIC, HOLDOUT, REAL]):
+    for (label, (fpr, tpr)), colour in zip(curves.items(), [SYNTHETIC, HOLDOUT, REAL], strict=False):
         ax.plot(fpr, tpr, color=colour, lw=1.6, label=label, drawstyle="steps-post")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -338,7 +341,7 @@ def critical_difference(title: str, ranks: Mapping[str, float], cd: float | None
     for tick in range(int(low), int(high) + 1):
         ax.vlines(tick, 0, 0.12, color="black", lw=1)
         ax.text(tick, 0.22, str(tick), ha="center", va="bottom", fontsize=8)
-    for i, (name, rank) in enumerate(zip(names, values)):
+    for i, (name, rank) in enumerate(zip(names, values, strict=True)):
         left = i < half
         level = -(i + 1) if left else -(k - i)
         end = low - 0.25 if left else high + 0.25
@@ -357,7 +360,7 @@ def critical_difference(title: str, ranks: Mapping[str, float], cd: float | None
 
 def _cliques(values: np.ndarray, cd: float) -> list[tuple[int, int]]:
     """Maximal runs of sorted ranks spanning less than ``cd`` (groups not told apart)."""
-    runs = []
+    runs: list[tuple[int, int]] = []
     for a in range(len(values)):
         b = a
         while b + 1 < len(values) and values[b + 1] - values[a] < cd:

@@ -197,12 +197,11 @@ def build_board(store: Store, *, title: str) -> Board:
         reference = {k: _mean_ref([r.scores[k] for r in rows]) for k in SUBJECTS}
         datasets.append(DatasetBoard(name, slug(name, taken), rows, reference))
     overall = []
-    for r in ranking.table.itertuples():
-        g = r.generator
+    for g, rank, average_rank in ranking.table[["generator", "rank", "average_rank"]].itertuples(index=False):
         est = {k: _mean_estimate({name: d.get(k, empty) for name, d in per_gen[g].items()}) for k in SUBJECTS}
-        overall.append(Row(g, float(r.rank), est, _seconds(cells[cells["generator"] == g]),
+        overall.append(Row(str(g), float(rank), est, _seconds(cells[cells["generator"] == g]),
                            seeds=int((cells[(cells["generator"] == g)]["status"] == "ok").sum()),
-                           cells=int((cells["generator"] == g).sum()), mean_rank=float(r.average_rank)))
+                           cells=int((cells["generator"] == g).sum()), mean_rank=float(average_rank)))
     return Board(title, overall, datasets, ranking, cells)
 
 

@@ -47,7 +47,7 @@ def _tradeoff(title: str, rows: list[Row], reference: tuple[float | None, float 
 
 
 def _reference(board: Board, key: str) -> float | None:
-    refs = [d.reference[key] for d in board.datasets if d.reference[key] is not None]
+    refs = [ref for d in board.datasets if (ref := d.reference[key]) is not None]
     return sum(refs) / len(refs) if refs else None
 
 
@@ -67,7 +67,7 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
         provenance = _provenance(store)
     for href, result, nav, page_title in pages:  # every result was read and checked before any file is written
         emit(href, evaluation_html(result, nav=nav, title=page_title, provenance=provenance))
-    ranks = dict(zip(board.ranking.table["generator"], board.ranking.table["average_rank"]))
+    ranks = dict(zip(board.ranking.table["generator"], board.ranking.table["average_rank"], strict=True))
     cd = critical_difference(
         "Critical-difference diagram", ranks, board.ranking.critical_difference,
         caption="Average SAFE rank across datasets (1 is best). Generators joined by a bar are not significantly "
