@@ -90,7 +90,7 @@ def peer(folder: Path, timed: bool) -> dict:
 def write_case(folder: Path, original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame, schema, seed: int) -> None:
     """The tables as CSV (categorical and boolean columns as text, so that anonymeter
     treats them as categories, as the schema does) and the attack settings."""
-    from safe_bench.schema import Kind
+    from safe_bench.data.schema import Kind
 
     categorical = [c for c in schema.features if schema.kinds[c] in (Kind.CATEGORICAL, Kind.BOOLEAN)]
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,10 +108,10 @@ def write_case(folder: Path, original: pd.DataFrame, synthetic: pd.DataFrame, co
 
 def ours(original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame, schema, seed: int) -> dict:
     """safe-bench's risks (and run times) with the same settings."""
-    from safe_bench import attacks
-    from safe_bench.comparison import EvaluationData
     from safe_bench.errors import MetricSkipped
-    from safe_bench.metrics import privacy
+    from safe_bench.evaluation.comparison import EvaluationData
+    from safe_bench.metrics.privacy import attacks
+    from safe_bench.metrics.privacy import metrics as privacy
 
     previous = attacks.N_ATTACKS, attacks.N_PREDICATES, attacks.MAX_ATTEMPTS
     attacks.N_ATTACKS, attacks.N_PREDICATES, attacks.MAX_ATTEMPTS = ATTACKS, ATTACKS, 10_000_000  # anonymeter's
@@ -152,8 +152,8 @@ def cases(seed: int):
     """(label, original, synthetic, control, schema): FLCHAIN, train sampled to the
     holdout's size; a leaky and a fair generator fitted on those original rows."""
     from safe_bench import load_generator
-    from safe_bench.datasets import load_dataset
-    from safe_bench.protocol import split
+    from safe_bench.data.datasets import load_dataset
+    from safe_bench.data.protocol import split
 
     dataset = load_dataset("flchain")
     parts = split(dataset.frame, dataset.schema, seed=seed)

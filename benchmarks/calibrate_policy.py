@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from benchmarks.known_answers import summarise
-from safe_bench.datasets import load_dataset
-from safe_bench.evaluation import EvaluationResult, evaluate_generator
+from safe_bench.data.datasets import load_dataset
+from safe_bench.evaluation.evaluate import EvaluationResult, evaluate_generator
 from safe_bench.generator import load_generator
 
 GENERATORS = ("gaussian_copula", "independent", "bootstrap_copy")

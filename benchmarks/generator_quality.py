@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from safe_bench.ranking import paired_difference, seed_means
+from safe_bench.benchmark.ranking import paired_difference, seed_means
+from safe_bench.benchmark.store import Store
 from safe_bench.report.markdown import table
-from safe_bench.store import Store
 
 BASELINE = "independent"
 PILLARS = ("S", "C", "P", "SAFE")
@@ -35,7 +35,7 @@ def _cell(mean: float, low: float, high: float, status: str = "ok") -> str:
 
 def summary(store: Store) -> pd.DataFrame:
     """One row per (dataset, generator): pillar means over seeds with their 95 % intervals
-    (:func:`safe_bench.ranking.combine_seeds`) and the median time."""
+    (:func:`safe_bench.benchmark.ranking.combine_seeds`) and the median time."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
     for pillar in PILLARS:
         for r in seed_means(store.scores(pillar)).itertuples():

@@ -1,4 +1,4 @@
-"""The known-answer sweep: every scenario of :mod:`safe_bench.known_answers` evaluated
+"""The known-answer sweep: every scenario of :mod:`safe_bench.evaluation.known_answers` evaluated
 over split seeds, as a table of scenario x score (min-max over seeds).
 
     python benchmarks/known_answers.py --datasets gbsg2 aids flchain --seeds 0 1 2 3 4
@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from safe_bench.datasets import load_dataset
-from safe_bench.evaluation import evaluate
-from safe_bench.findings import PrimaryEffect
-from safe_bench.io import read_table
-from safe_bench.known_answers import SCENARIOS, known_split, scenario_table
-from safe_bench.schema import Survival, infer_schema
-from safe_bench.validation import conform
+from safe_bench.data.claims import PrimaryEffect
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.io import read_table
+from safe_bench.data.schema import Survival, infer_schema
+from safe_bench.data.validation import conform
+from safe_bench.evaluation.evaluate import evaluate
+from safe_bench.evaluation.known_answers import SCENARIOS, known_split, scenario_table
 
 COLUMNS = ("SAFE", "S", "C", "P", "C.km", "C.rmst", "C.logrank", "C.cox", "C.findings", "C.tstr",
            "P.exact", "P.mia", "P.singling_out")

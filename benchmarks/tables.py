@@ -26,11 +26,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from safe_bench.datasets import load_dataset
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.validation import conform
 from safe_bench.generator import load_generator
-from safe_bench.protocol import split
-from safe_bench.schema import Kind, Schema
-from safe_bench.validation import conform
 
 #: The benchmark sizes (rows of train, synthetic and holdout each).
 SIZES: dict[str, int] = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}

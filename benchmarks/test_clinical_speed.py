@@ -21,8 +21,8 @@ import pytest
 
 from benchmarks.tables import SIZES, flchain_like
 from safe_bench import evaluate
+from safe_bench.data.prognostic import PrognosticScore
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
-from safe_bench.prognostic import PrognosticScore
 
 #: For timing only: age in decades plus the top free-light-chain decile.
 SCORE = PrognosticScore("age_flc", "age / 10 + 2 * (`flc.grp` == '10')", (6.0, 8.0), ("low", "mid", "high"))

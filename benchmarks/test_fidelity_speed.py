@@ -12,7 +12,7 @@ Run: ``python -m pytest benchmarks/test_fidelity_speed.py --benchmark-only`` (ad
 - ``s_pillar``: the whole S pillar (all eight metrics, intervals and reference), with
   the resident memory of the same computation in a fresh process in ``extra_info``.
 
-Both sides get the same canonical tables (:func:`safe_bench.validation.conform`), and
+Both sides get the same canonical tables (:func:`safe_bench.data.validation.conform`), and
 the timed step is the computation on them, as for QualityReport.generate.
 """
 
@@ -26,12 +26,12 @@ from sdmetrics.reports.single_table import QualityReport
 
 from benchmarks.memory import peak_rss
 from benchmarks.tables import SIZES, Tables, flchain_like
-from safe_bench.comparison import EvaluationData
-from safe_bench.evaluation import select_metrics
-from safe_bench.metrics import run_metric
-from safe_bench.schema import Kind
-from safe_bench.scoring import score_pillars
-from safe_bench.validation import conform
+from safe_bench.data.schema import Kind
+from safe_bench.data.validation import conform
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.evaluation.evaluate import select_metrics
+from safe_bench.evaluation.scoring import score_pillars
+from safe_bench.metrics.registry import run_metric
 
 _SDTYPES = {Kind.NUMERIC: "numerical", Kind.DATETIME: "datetime", Kind.CATEGORICAL: "categorical", Kind.BOOLEAN: "boolean"}
 _MEDIANS: dict[tuple[str, str], float] = {}

@@ -11,7 +11,7 @@ covariates are encoded):
   train row (100k categories) and every holdout row (codes train never has), which
   the synthetic table copies from train rows drawn at random. Its one-hot would be
   100k x 100k floats (75 GiB) per encoded table; the column is identifier-like
-  (:mod:`safe_bench.encoding`) and left out of distances.
+  (:mod:`safe_bench.evaluation.encoding`) and left out of distances.
 
 Each evaluation runs in a spawned process (:mod:`benchmarks.memory`), which reports
 its peak resident memory; its own evaluation time is in ``extra_info`` (the timed
@@ -33,7 +33,7 @@ import pandas as pd
 from benchmarks.memory import peak_rss
 from benchmarks.tables import SIZES, flchain_like
 from safe_bench import evaluate
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
 
 METRICS = ["S", "P", "C.tstr"]
 

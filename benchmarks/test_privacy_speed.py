@@ -38,12 +38,13 @@ from sklearn.neighbors import NearestNeighbors
 from benchmarks import anonymeter_crosscheck
 from benchmarks.memory import peak_rss
 from benchmarks.tables import SIZES, Tables, flchain_like
-from safe_bench import attacks, evaluate
-from safe_bench.comparison import EvaluationData
-from safe_bench.metrics import privacy
-from safe_bench.neighbours import nearest
-from safe_bench.schema import Kind
-from safe_bench.validation import conform
+from safe_bench import evaluate
+from safe_bench.data.schema import Kind
+from safe_bench.data.validation import conform
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.metrics.privacy import attacks
+from safe_bench.metrics.privacy import metrics as privacy
+from safe_bench.metrics.privacy.neighbours import nearest
 
 _SDTYPES = {Kind.NUMERIC: "numerical", Kind.DATETIME: "datetime", Kind.CATEGORICAL: "categorical", Kind.BOOLEAN: "boolean"}
 #: Rows SDMetrics' DCR is timed at (it grows with the square of the rows; set

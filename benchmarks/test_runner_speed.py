@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from safe_bench.runner import Progress, run_suite
-from safe_bench.store import Store
-from safe_bench.suite import load_suite
+from safe_bench.benchmark.runner import Progress, run_suite
+from safe_bench.benchmark.store import Store
+from safe_bench.benchmark.suite import load_suite
 
 SMOKE = Path(__file__).with_name("smoke.toml")
 TINY = """\

@@ -8,11 +8,12 @@ from numbers import Integral
 
 import pandas as pd
 
-from generators.conformance import TrainProfile
-from generators.runtime import cpu_threads, seed_everything
+from safe_bench.data.schema import Schema
+from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
-from safe_bench.schema import Schema
-from safe_bench.validation import conform
+
+from .conformance import TrainProfile
+from .runtime import cpu_threads, seed_everything
 
 
 class SchemaGenerator(ABC):
@@ -20,14 +21,14 @@ class SchemaGenerator(ABC):
 
     ``fit`` seeds Python, NumPy (and torch, for a generator that ``uses_torch``), brings train to canonical form and hands it
     to ``_fit``; ``sample`` seeds again and passes ``_sample``'s raw table through
-    :meth:`generators.conformance.TrainProfile.finish`, so every adapter's output is
+    :meth:`safe_bench_generators.conformance.TrainProfile.finish`, so every adapter's output is
     held to the same rules. Subclasses implement ``_fit(train, schema, seed)`` and
     ``_sample(n, seed)``.
     """
 
     name = "generator"
     #: Whether the generator trains with torch (then torch is seeded too, and its fit
-    #: and sample run on ``threads`` CPU threads, see :func:`generators.runtime.cpu_threads`).
+    #: and sample run on ``threads`` CPU threads, see :func:`safe_bench_generators.runtime.cpu_threads`).
     uses_torch = False
     #: CPU threads of a torch generator's fit and sample (its ``threads`` setting).
     threads = 1

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from generators.base import SchemaGenerator
-from safe_bench.encoding import as_numbers
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.values import as_numbers
+
+from .base import SchemaGenerator
 
 
 class _Baseline(SchemaGenerator):

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from safe_bench.encoding import as_numbers
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.values import as_numbers
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from generators.base import SchemaGenerator
+from safe_bench.data.io import read_table, write_table
+from safe_bench.data.schema import Kind, Schema
 from safe_bench.errors import GeneratorError, InputError
-from safe_bench.io import read_table, write_table
 from safe_bench.private import keep_private
-from safe_bench.schema import Kind, Schema
+
+from .base import SchemaGenerator
 
 
 class CommandGenerator(SchemaGenerator):

@@ -1,7 +1,7 @@
 """What every synthetic sample must respect, checked in one place for every adapter.
 
 A generator's raw output is brought to the canonical form of
-:func:`safe_bench.validation.conform` and held to the train table it learned from:
+:func:`safe_bench.data.validation.conform` and held to the train table it learned from:
 the schema's columns and kinds, categories seen in train only, no missing value where
 train had none, a survival time > 0 and an event in {0, 1}.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from safe_bench.data.schema import Schema
+from safe_bench.data.validation import conform
 from safe_bench.errors import GeneratorError, InputError
-from safe_bench.schema import Schema
-from safe_bench.validation import conform
 
 
 class RepairWarning(UserWarning):
@@ -41,7 +41,7 @@ class TrainProfile:
 
     @classmethod
     def fit(cls, train: pd.DataFrame, schema: Schema) -> TrainProfile:
-        """Learn from a canonical train table (see :func:`safe_bench.validation.conform`)."""
+        """Learn from a canonical train table (see :func:`safe_bench.data.validation.conform`)."""
         categories = {col: frozenset(_labels(train[col])) for col in schema.categorical}
         complete = frozenset(col for col in schema.features if not train[col].isna().any())
         min_time = float(train[schema.survival.time].min()) if schema.survival else None

@@ -3,7 +3,7 @@
 Xu, Skoularidou, Cuesta-Infante & Veeramachaneni, "Modeling Tabular Data using
 Conditional GAN", NeurIPS 2019. Both models read the table through the package's own
 transformer (mode-specific normalisation: a Bayesian Gaussian mixture per continuous
-column, one-hot for discrete ones); :class:`generators.codec.TabularCodec` first turns
+column, one-hot for discrete ones); :class:`safe_bench_generators.codec.TabularCodec` first turns
 missing values into presence flags and labels, which the package does not accept.
 
 Reproducibility: each fit and sample seeds Python, NumPy and torch and hands the seed to
@@ -31,11 +31,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from generators.base import SchemaGenerator
-from generators.codec import TabularCodec
-from generators.runtime import check_threads, choose_device, require
+from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
-from safe_bench.schema import Schema
+
+from .base import SchemaGenerator
+from .codec import TabularCodec
+from .runtime import check_threads, choose_device, require
 
 
 class _CtganAdapter(SchemaGenerator):
@@ -43,7 +44,7 @@ class _CtganAdapter(SchemaGenerator):
 
     ``options`` are the synthesizer's own keyword arguments (``enable_gpu`` aside, which
     follows ``device``). ``threads`` CPU threads fit and sample (default 1, see
-    :func:`generators.runtime.cpu_threads`).
+    :func:`safe_bench_generators.runtime.cpu_threads`).
     """
 
     synthesizer = ""

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from safe_bench.data.io import read_table
+from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
-from safe_bench.io import read_table
-from safe_bench.schema import Schema
 
 
 class FileSource:

@@ -22,7 +22,7 @@ the categorical part enters the network as a one-hot vector (the reference feeds
 log one-hot), and there is no class-conditional sampling (the survival event is a
 categorical column like any other).
 
-Missing values and datetimes are handled by :class:`generators.codec.TabularCodec`
+Missing values and datetimes are handled by :class:`safe_bench_generators.codec.TabularCodec`
 (presence flags become categorical columns). Reproducibility: every random draw comes
 from torch and NumPy generators seeded by ``fit``/``sample``; on the CPU the same seed
 and ``threads`` give the same table, on a GPU it does not (non-deterministic reductions).
@@ -39,11 +39,12 @@ import torch
 from sklearn.preprocessing import QuantileTransformer
 from torch import nn
 
-from generators.base import SchemaGenerator
-from generators.codec import TabularCodec
-from generators.runtime import check_threads, choose_device
+from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
-from safe_bench.schema import Schema
+
+from .base import SchemaGenerator
+from .codec import TabularCodec
+from .runtime import check_threads, choose_device
 
 
 def cosine_betas(steps: int, max_beta: float = 0.999) -> np.ndarray:
@@ -197,7 +198,7 @@ class TabDDPMGenerator(SchemaGenerator):
     rows, ``lr`` and ``weight_decay`` of AdamW, ``num_timesteps`` diffusion steps,
     ``layers`` widths of the MLP, ``dim_t`` width of the projection and time embedding,
     ``dropout``. ``device="auto"`` uses a GPU when torch has one; ``threads`` CPU
-    threads fit and sample (default 1, see :func:`generators.runtime.cpu_threads`).
+    threads fit and sample (default 1, see :func:`safe_bench_generators.runtime.cpu_threads`).
     """
 
     name = "tabddpm"

@@ -10,20 +10,14 @@ interval: S statistical fidelity, C clinical utility, P privacy preservation.
 >>> result.score("SAFE"), result.to_frame()                         # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("safe-bench")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-from safe_bench.datasets import Dataset, list_datasets, load_dataset
+from safe_bench.data.datasets import Dataset, list_datasets, load_dataset
+from safe_bench.data.protocol import Split, split
+from safe_bench.data.schema import Kind, Schema, Survival, infer_schema, load_schema
 from safe_bench.errors import InputError, MetricSkipped, SafeBenchError
-from safe_bench.evaluation import EvaluationResult, GeneratorRun, evaluate, evaluate_generator
+from safe_bench.evaluation.evaluate import EvaluationResult, GeneratorRun, evaluate, evaluate_generator
 from safe_bench.generator import Generator, available_generators, load_generator, register_generator
-from safe_bench.metrics import METRICS, Measurement, MetricResult
-from safe_bench.protocol import Split, split
-from safe_bench.schema import Kind, Schema, Survival, infer_schema, load_schema
+from safe_bench.metrics.registry import METRICS, Measurement, MetricResult
+from safe_bench.provenance import __version__
 
 __all__ = [
     "__version__",

@@ -16,8 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
-from safe_bench.schema import Schema
 
 ENTRY_POINT_GROUP = "safe_bench.generators"
 

@@ -1,14 +1,20 @@
 """Which source a result or a page came from: the git commit of the checkout safe-bench
 runs from (``-dirty`` when tracked files differ from it), or ``None`` for an installed
-release, whose version number says it."""
+release, whose version number (:data:`__version__`) says it."""
 
 from __future__ import annotations
 
 import subprocess
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 _SOURCE = Path(__file__).resolve().parents[1]
+
+try:
+    __version__ = version("safe-bench")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
 
 
 def _git(*args: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
 
 #: Fewest real rows a category must hold to be named in an output.
 MIN_CELL = 5

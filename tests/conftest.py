@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from safe_bench.datasets import Dataset, load_dataset
-from safe_bench.protocol import Split, split
+from safe_bench.data.datasets import Dataset, load_dataset
+from safe_bench.data.protocol import Split, split
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def shuffle_columns(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 def tiny_site(tmp_path_factory):
     """A tiny results store of real evaluations and its leaderboard site (tests/report_data.py)."""
     from report_data import make_store
-    from safe_bench.cli import main
+    from safe_bench.cli.main import main
 
     root = tmp_path_factory.mktemp("site")
     store = make_store(root / "tiny.sqlite")

@@ -10,10 +10,10 @@ import os
 import time
 
 import pandas as pd
+from safe_bench_generators.baselines import IndependentGenerator
 
-from generators.baselines import IndependentGenerator
+from safe_bench.data.schema import Schema
 from safe_bench.generator import register_generator
-from safe_bench.schema import Schema
 
 
 class RaisingGenerator(IndependentGenerator):

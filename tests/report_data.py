@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from safe_bench import evaluate, load_dataset, load_generator, split
-from safe_bench.store import CellRecord, Store
+from safe_bench.benchmark.store import CellRecord, Store
 
 #: Fast metrics of every pillar, with figures of each kind (S.pairs: SVG, C.km: PNG small multiples).
 FAST = ["S.ks", "S.tv", "S.pairs", "C.km", "P.exact", "P.dcr_share"]

@@ -105,7 +105,7 @@ def test_dataset_and_cell_pages_open_and_link(browser, tiny_site):
 
 
 def test_a_script_in_a_column_name_is_shown_as_text(browser, tmp_path, gbsg2, gbsg2_split):
-    from safe_bench.schema import Schema
+    from safe_bench.data.schema import Schema
 
     data = {k: v for k, v in gbsg2.schema.to_dict().items() if k not in ("scores", "findings")}
     data["columns"] = {(XSS if k == "menostat" else k): v for k, v in data["columns"].items()}

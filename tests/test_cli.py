@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from safe_bench.cli import build_parser, main
-from safe_bench.io import write_table
+from safe_bench.cli.main import build_parser, main
+from safe_bench.data.io import write_table
 
 COMMANDS = ["evaluate", "split", "demo", "datasets", "generators", "metrics"]
 

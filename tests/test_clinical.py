@@ -13,14 +13,21 @@ from lifelines.statistics import logrank_test, multivariate_logrank_test
 from lifelines.utils import concordance_index, restricted_mean_survival_time
 
 from safe_bench import evaluate, load_dataset, load_generator
-from safe_bench.datasets.mds_ipssr_sim import GROUP_SHARES, MEDIAN_SURVIVAL_YEARS, RISK_GROUPS, simulate
+from safe_bench.data.claims import Finding
+from safe_bench.data.datasets.mds_ipssr_sim import GROUP_SHARES, MEDIAN_SURVIVAL_YEARS, RISK_GROUPS, simulate
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
-from safe_bench.findings import Finding
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
-from safe_bench.protocol import split
-from safe_bench.schema import Kind, Schema
-from safe_bench.survival import EventTimes, StepCurve, concordance_pairs, curve_distance, kaplan_meier, weighted_concordance
-from safe_bench.validation import conform
+from safe_bench.metrics.clinical.estimators import (
+    EventTimes,
+    StepCurve,
+    concordance_pairs,
+    curve_distance,
+    kaplan_meier,
+    weighted_concordance,
+)
 
 C_METRICS = ["C.km", "C.logrank", "C.cox", "C.rmst", "C.censoring", "C.tstr", "C.score", "C.findings"]
 

@@ -6,8 +6,8 @@ import pytest
 from sksurv import datasets as sk
 
 from safe_bench import list_datasets, load_dataset
-from safe_bench.datasets import summary
-from safe_bench.validation import conform
+from safe_bench.data.datasets import summary
+from safe_bench.data.validation import conform
 
 REAL = {
     "gbsg2": ("load_gbsg2", {}),

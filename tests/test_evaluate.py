@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safe_bench import EvaluationResult, evaluate, evaluate_generator, load_generator
-from safe_bench.evaluation import SCHEMA_VERSION
+from safe_bench.evaluation.evaluate import SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")

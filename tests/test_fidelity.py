@@ -19,13 +19,13 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from threadpoolctl import threadpool_limits
 
 from safe_bench import evaluate, load_generator
-from safe_bench.datasets import load_dataset
-from safe_bench.encoding import Encoding
-from safe_bench.metrics import PILLAR_NAMES
-from safe_bench.protocol import split
-from safe_bench.schema import Kind, Schema
-from safe_bench.uncertainty import centred_replicates, resamples, within_sampling
-from safe_bench.validation import conform
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.validation import conform
+from safe_bench.evaluation.encoding import Encoding
+from safe_bench.evaluation.uncertainty import centred_replicates, resamples, within_sampling
+from safe_bench.metrics.registry import PILLAR_NAMES
 from tests.conftest import shuffle_columns
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safe_bench import evaluate
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
 
 S_METRICS = ["S.ks", "S.tv", "S.missing", "S.range", "S.pairs", "S.kway", "S.detect", "S.prdc"]
 SCHEMA = Schema({"x": Kind.NUMERIC, "y": Kind.NUMERIC, "when": Kind.DATETIME, "c": Kind.CATEGORICAL, "b": Kind.BOOLEAN})

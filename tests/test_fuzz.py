@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from safe_bench.cli import main
+from safe_bench.cli.main import main
 
 #: Cases run per family, printed at the end of the module.
 CASES: Counter[str] = Counter()
@@ -799,7 +799,7 @@ def test_a_carriage_return_in_a_csv_header_is_bad_csv_not_a_traceback(schema_tab
 
 
 def test_a_quoted_carriage_return_in_a_csv_header_is_read(tmp_path):
-    from safe_bench.io import read_table
+    from safe_bench.data.io import read_table
 
     path = tmp_path / "t.csv"
     path.write_bytes(b'age,"\r",grade\n1,2,3\n4,5,6\n')

@@ -19,10 +19,10 @@ from junitparser import Error, Failure, JUnitXml
 from scipy import stats
 
 from safe_bench import evaluate, load_generator
-from safe_bench.cli import main
-from safe_bench.gate import Estimate, PolicyError, judge, judge_rule, parse_policy, scores_from_result
-from safe_bench.io import write_table
-from safe_bench.store import CellRecord, Store
+from safe_bench.benchmark.store import CellRecord, Store
+from safe_bench.cli.main import main
+from safe_bench.data.io import write_table
+from safe_bench.gate.gate import Estimate, PolicyError, judge, judge_rule, parse_policy, scores_from_result
 
 #: The metrics the shipped default policy names, and only those: fast to compute.
 FAST = ["S.ks", "S.tv", "C.km", "P.exact", "P.dcr_share", "P.mia"]
@@ -96,8 +96,8 @@ def test_policy_parses_absolute_and_relative_rules():
 
 
 def test_the_shipped_policies_and_the_ci_example_agree():
-    from safe_bench.cli import build_parser
-    from safe_bench.gate import load_policy
+    from safe_bench.cli.main import build_parser
+    from safe_bench.gate.gate import load_policy
 
     policy = load_policy(DEFAULT_POLICY)
     assert policy.judge == "ci" and len(policy.rules) >= 5
@@ -226,7 +226,7 @@ def test_shipped_policy_over_seeds_passes_a_sound_generator_and_blocks_the_other
 
 
 def test_junit_is_valid_junit_with_one_case_per_rule(leak):
-    from safe_bench.gate import load_policy
+    from safe_bench.gate.gate import load_policy
 
     _, path, _, report = leak
     n_rules = len(load_policy(DEFAULT_POLICY).rules)

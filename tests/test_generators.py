@@ -16,17 +16,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from safe_bench_generators.codec import TabularCodec
+from safe_bench_generators.command import CommandGenerator
+from safe_bench_generators.conformance import RepairWarning, TrainProfile
+from safe_bench_generators.tabddpm import Diffusion, cosine_betas, log_one_hot
 
-from generators.codec import TabularCodec
-from generators.command import CommandGenerator
-from generators.conformance import RepairWarning, TrainProfile
-from generators.tabddpm import Diffusion, cosine_betas, log_one_hot
-from safe_bench.cli import main
-from safe_bench.datasets import load_dataset
+from safe_bench.cli.main import main
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.protocol import split
+from safe_bench.data.validation import conform
 from safe_bench.errors import GeneratorError, InputError
 from safe_bench.generator import load_generator
-from safe_bench.protocol import split
-from safe_bench.validation import conform
 
 PLUGIN = Path(__file__).parent / "plugin_fixture"
 
@@ -226,7 +226,7 @@ def test_reverse_chain_with_an_oracle_denoiser_returns_the_data():
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from safe_bench.cli import main; sys.exit(main())", *args],
+        [sys.executable, "-c", "import sys; from safe_bench.cli.main import main; sys.exit(main())", *args],
         capture_output=True, text=True, env=env, timeout=300,
     )
 

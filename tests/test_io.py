@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from safe_bench import InputError
-from safe_bench.io import read_table, write_table
+from safe_bench.data.io import read_table, write_table
 
 
 def test_csv_and_parquet_round_trip(tmp_path, gbsg2):
@@ -58,7 +58,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path):
 
 
 def test_written_files_are_readable_by_others(tmp_path):
-    from safe_bench.io import write_text
+    from safe_bench.data.io import write_text
 
     write_text("{}", tmp_path / "r.json")
     assert (tmp_path / "r.json").stat().st_mode & 0o044 == 0o044

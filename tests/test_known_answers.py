@@ -1,6 +1,6 @@
 """Known answers: the scores order tables of known character correctly, in every seed.
 
-Tables come from the split itself (safe_bench.known_answers), not from generators:
+Tables come from the split itself (safe_bench.evaluation.known_answers), not from generators:
 fresh real rows, a verbatim copy of train, a copy with 1 % noise, outcomes permuted,
 the primary effect reversed, times doubled, independent columns. GBSG2, AIDS and
 FLCHAIN are bundled. Two tables are not, so the scores are checked on data they were
@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from safe_bench.datasets import list_datasets, load_dataset
-from safe_bench.evaluation import EvaluationResult, evaluate, evaluate_generator
-from safe_bench.findings import PrimaryEffect
+from safe_bench.data.claims import PrimaryEffect
+from safe_bench.data.datasets import list_datasets, load_dataset
+from safe_bench.data.schema import Kind, Schema, Survival
+from safe_bench.evaluation.evaluate import EvaluationResult, evaluate, evaluate_generator
+from safe_bench.evaluation.known_answers import SCENARIOS, known_split, reverse_effect, scenario_table
 from safe_bench.generator import load_generator
-from safe_bench.known_answers import SCENARIOS, known_split, reverse_effect, scenario_table
-from safe_bench.schema import Kind, Schema, Survival
 
 SEEDS = range(5)
 N_BOOTSTRAP = 10

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from safe_bench import neighbours
-from safe_bench.encoding import Encoding
-from safe_bench.neighbours import nearest
+from safe_bench.evaluation.encoding import Encoding
+from safe_bench.metrics.privacy import neighbours
+from safe_bench.metrics.privacy.neighbours import nearest
 
 
 @pytest.fixture(autouse=True, params=["many groups", "few groups", "brute force"])

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from safe_bench.datasets import load_dataset
-from safe_bench.evaluation import evaluate_generator
+from safe_bench.data.datasets import load_dataset
+from safe_bench.evaluation.evaluate import evaluate_generator
 from safe_bench.generator import load_generator
 
 PINNED = Path(__file__).parent / "pinned"

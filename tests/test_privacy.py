@@ -12,14 +12,15 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from safe_bench import attacks, evaluate, load_generator
-from safe_bench.cli import main
-from safe_bench.comparison import EvaluationData
-from safe_bench.datasets import load_dataset
-from safe_bench.known_answers import known_split, scenario_table
-from safe_bench.metrics import privacy
-from safe_bench.protocol import split
-from safe_bench.schema import Kind, Survival, infer_schema
+from safe_bench import evaluate, load_generator
+from safe_bench.cli.main import main
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Kind, Survival, infer_schema
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.evaluation.known_answers import known_split, scenario_table
+from safe_bench.metrics.privacy import attacks
+from safe_bench.metrics.privacy import metrics as privacy
 
 
 @pytest.fixture(scope="module")

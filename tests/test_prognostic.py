@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from safe_bench.data.claims import Finding
+from safe_bench.data.prognostic import Expression, PrognosticScore, risk_group_codes
+from safe_bench.data.schema import Kind, Schema, Survival, load_schema
 from safe_bench.errors import InputError
-from safe_bench.findings import Finding
-from safe_bench.prognostic import Expression, PrognosticScore, risk_group_codes
-from safe_bench.schema import Kind, Schema, Survival, load_schema
 
 N, C, B = Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN
 

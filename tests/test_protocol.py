@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from safe_bench import InputError, split
-from safe_bench.comparison import EvaluationData
-from safe_bench.encoding import Encoding
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.evaluation.encoding import Encoding
 
 
 def test_split_is_70_30_stratified_disjoint_and_seeded(gbsg2):
@@ -64,7 +64,7 @@ def test_encoding_distance_weights_follow_safe_md(gbsg2_split, gbsg2):
 
 def test_a_spread_is_decided_by_equality_and_encoded_numbers_stay_finite():
     from safe_bench import Kind, Schema
-    from safe_bench.encoding import MAX_SPREADS
+    from safe_bench.evaluation.encoding import MAX_SPREADS
 
     schema = Schema(kinds={"x": Kind.NUMERIC})
     # np.std of seven 0.7s is 1.1e-16 (their mean rounds): still a constant column

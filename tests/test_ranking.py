@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from safe_bench.errors import InputError
-from safe_bench.ranking import (
+from safe_bench.benchmark.ranking import (
     average_intervals,
     critical_difference,
     dataset_ranks,
@@ -20,6 +19,7 @@ from safe_bench.ranking import (
     paired_difference,
     seed_means,
 )
+from safe_bench.errors import InputError
 
 
 def cells(table: dict[str, dict[str, list[float]]]) -> pd.DataFrame:

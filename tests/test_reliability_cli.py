@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from safe_bench.cli import main
+from safe_bench.cli.main import main
 
 ROOT = Path(__file__).parents[1]
 EVALUATE = ["evaluate", "--dataset", "gbsg2", "--generator", "independent", "--metrics", "S.ks,P.exact",
@@ -50,7 +50,7 @@ def without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     """torch and ctgan as if the `generators` extra were not installed."""
     for module in ("torch", "ctgan"):
         monkeypatch.setitem(sys.modules, module, None)  # `import torch` raises ModuleNotFoundError
-    monkeypatch.delitem(sys.modules, "generators.tabddpm", raising=False)  # imports torch when loaded
+    monkeypatch.delitem(sys.modules, "safe_bench_generators.tabddpm", raising=False)  # imports torch when loaded
 
 
 @pytest.mark.parametrize("generator", ["ctwgan", "tvae", "tabddpm"])

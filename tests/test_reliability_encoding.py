@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from safe_bench import evaluate
-from safe_bench.datasets import load_dataset
-from safe_bench.encoding import Encoding
-from safe_bench.protocol import split
-from safe_bench.schema import Kind
+from safe_bench.data.datasets import load_dataset
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Kind
+from safe_bench.evaluation.encoding import Encoding
 
 CODES = 3_000
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from safe_bench import evaluate
-from safe_bench.cli import main
-from safe_bench.io import write_table
+from safe_bench.cli.main import main
+from safe_bench.data.io import write_table
 
 FAST = ["--metrics", "S.ks", "--bootstrap", "10"]
 

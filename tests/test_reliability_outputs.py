@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from safe_bench_generators.baselines import IndependentGenerator
 
-from generators.baselines import IndependentGenerator
-from safe_bench.cli import main
+from safe_bench.cli.main import main
+from safe_bench.data.schema import Schema
 from safe_bench.generator import register_generator
-from safe_bench.schema import Schema
 
 #: What the leaking command prints before it fails: a marker and its first training row.
 MARKER = "TRAINING ROW OF PATIENT"

@@ -50,7 +50,7 @@ def test_killing_the_supervisor_leaves_no_process_behind(tmp_path: Path, backend
     suite.write_text(SUITE, encoding="utf-8")
     store, log = tmp_path / "slow.sqlite", tmp_path / "slow.log"
     code = (f"import sys; sys.path.insert(0, {str(TESTS)!r}); import fake_generators; fake_generators.register(); "
-            f"from safe_bench.cli import main; sys.exit(main(['run', {str(suite)!r}, '--store', {str(store)!r}, "
+            f"from safe_bench.cli.main import main; sys.exit(main(['run', {str(suite)!r}, '--store', {str(store)!r}, "
             f"'--log', {str(log)!r}, '-q', *{options!r}]))")
     supervisor = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     family = []

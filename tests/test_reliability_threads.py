@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from safe_bench_generators.tabddpm import TabDDPMGenerator
 
-from generators.tabddpm import TabDDPMGenerator
 from safe_bench import load_generator
 from safe_bench.errors import InputError
 

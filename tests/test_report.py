@@ -19,13 +19,13 @@ from scipy import stats
 
 from report_data import DATASETS, FAST, GENERATORS, SEEDS
 from safe_bench import evaluate, load_generator
-from safe_bench.cli import main
-from safe_bench.evaluation import EvaluationResult
-from safe_bench.io import write_table
-from safe_bench.metrics import MetricResult
+from safe_bench.benchmark.store import Store
+from safe_bench.cli.main import main
+from safe_bench.data.io import write_table
+from safe_bench.evaluation.evaluate import EvaluationResult
+from safe_bench.metrics.registry import MetricResult
 from safe_bench.report import evaluation_html
 from safe_bench.report.figures import Point, _cliques, pareto_front
-from safe_bench.store import Store
 
 XSS = "<script>alert(1)</script>"
 
@@ -163,7 +163,7 @@ def test_a_column_named_like_a_script_is_text(gbsg2, gbsg2_split):
     for role in ("groups", "sensitive", "quasi_identifiers"):
         if role in schema.get("roles", {}):
             schema["roles"][role] = [rename.get(c, c) for c in schema["roles"][role]]
-    from safe_bench.schema import Schema
+    from safe_bench.data.schema import Schema
 
     evil = Schema.from_dict(schema)
     train, holdout = (t.rename(columns=rename) for t in (gbsg2_split.train, gbsg2_split.holdout))
@@ -304,7 +304,7 @@ def test_dataset_pages_show_seed_means_and_link_their_cells(site):
 def test_a_failed_cell_is_listed_with_its_reason_and_ranked_last(site, tmp_path):
     import shutil
 
-    from safe_bench.store import CellRecord
+    from safe_bench.benchmark.store import CellRecord
 
     store = tmp_path / "with-failure.sqlite"
     shutil.copy(site[0], store)
@@ -390,7 +390,7 @@ def test_the_leaderboard_shows_an_incomplete_cell_as_incomplete(site, tmp_path, 
 
     from report_data import STORE_METRICS
     from safe_bench import split
-    from safe_bench.store import CellRecord
+    from safe_bench.benchmark.store import CellRecord
 
     store = tmp_path / "with-incomplete.sqlite"
     shutil.copy(site[0], store)

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 import fake_generators
-from safe_bench.cli import main
+from safe_bench.benchmark.runner import JoblibBackend, Progress, SerialBackend, run_suite
+from safe_bench.benchmark.store import Store, data_hash
+from safe_bench.benchmark.suite import load_suite
+from safe_bench.cli.main import main
 from safe_bench.errors import InputError
-from safe_bench.runner import JoblibBackend, Progress, SerialBackend, run_suite
-from safe_bench.store import Store, data_hash
-from safe_bench.suite import load_suite
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 #: Cheap metrics, one or two per pillar, so that a cell evaluates in a fraction of a second.
@@ -209,7 +209,7 @@ def test_a_run_killed_with_sigkill_resumes_without_recomputing(tmp_path: Path) -
                         seeds="[0, 1, 2, 3, 4]")
     db = tmp_path / "kill.sqlite"
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fake_generators; "
-            "fake_generators.register(); from safe_bench.cli import main; "
+            "fake_generators.register(); from safe_bench.cli.main import main; "
             f"sys.exit(main(['run', {str(suite)!r}, '--store', {str(db)!r}, '-q']))")
     process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:
@@ -244,7 +244,7 @@ def test_sigterm_stops_workers_and_cells_and_keeps_finished_cells(tmp_path: Path
                         seeds="[0, 1, 2, 3, 4, 5]")
     db = tmp_path / "term.sqlite"
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fake_generators; "
-            "fake_generators.register(); from safe_bench.cli import main; "
+            "fake_generators.register(); from safe_bench.cli.main import main; "
             f"sys.exit(main(['run', {str(suite)!r}, '--store', {str(db)!r}, '--jobs', '2', '-q']))")
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
@@ -285,7 +285,7 @@ def test_joblib_processes_store_the_same_results(baseline_suite: Path, reference
 @pytest.mark.slow
 def test_a_dask_cluster_stores_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    from safe_bench.runner import DaskBackend
+    from safe_bench.benchmark.runner import DaskBackend
 
     events = []
     progress = Progress(stream=io.StringIO())

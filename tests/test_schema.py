@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from safe_bench import InputError, Kind, Schema, Survival, infer_schema, load_schema
-from safe_bench.schema import infer_kind
+from safe_bench.data.schema import infer_kind
 
 
 @pytest.mark.parametrize(

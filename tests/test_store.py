@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from conftest import shuffle_columns
+from safe_bench.benchmark.store import RESULT_COLUMNS, CellRecord, Store, data_hash, digest
+from safe_bench.data.protocol import Split
+from safe_bench.data.schema import Schema
+from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
-from safe_bench.evaluation import EvaluationResult, evaluate
-from safe_bench.protocol import Split
-from safe_bench.schema import Schema
-from safe_bench.store import RESULT_COLUMNS, CellRecord, Store, data_hash, digest
-from safe_bench.validation import conform
+from safe_bench.evaluation.evaluate import EvaluationResult, evaluate
 
 METRICS = ["S.ks", "S.tv", "C.km", "P.dcr_share"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from safe_bench.comparison import EvaluationData
-from safe_bench.uncertainty import Stream, resamples, stream
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.evaluation.uncertainty import Stream, resamples, stream
 
 
 def test_every_purpose_has_its_own_stream():

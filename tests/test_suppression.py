@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from safe_bench.schema import Kind, Schema
+from safe_bench.data.schema import Kind, Schema
 from safe_bench.suppression import MIN_CELL, rare_levels, suppress
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from safe_bench import InputError, Kind, Schema, Survival, evaluate
-from safe_bench.validation import conform
+from safe_bench.data.validation import conform
 
 SCHEMA = Schema(
     kinds={"age": Kind.NUMERIC, "grade": Kind.CATEGORICAL, "time": Kind.NUMERIC, "event": Kind.BOOLEAN},

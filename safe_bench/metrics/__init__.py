@@ -1,20 +1,8 @@
-"""The SAFE metrics, one module per pillar, all in one registry (:data:`METRICS`), which
-third-party metrics join through the ``safe_bench.metrics`` entry points
-(:mod:`safe_bench.metrics.plugins`)."""
+"""The SAFE metrics: one sub-package per pillar (``fidelity`` S, ``clinical`` C,
+``privacy`` P), each holding its metrics and the engines they run on; ``base`` is the
+metric contract and ``registry`` the complete registry (bundled pillars, then the
+third-party plug-ins of :mod:`safe_bench.metrics.plugins`).
 
-from safe_bench.metrics import clinical, fidelity, privacy  # noqa: F401  (registration)
-from safe_bench.metrics.base import (
-    METRICS,
-    PILLAR_NAMES,
-    PILLARS,
-    Measurement,
-    Metric,
-    MetricResult,
-    metric,
-    run_metric,
-)
-from safe_bench.metrics.plugins import load_plugins
-
-load_plugins()
-
-__all__ = ["METRICS", "PILLARS", "PILLAR_NAMES", "Measurement", "Metric", "MetricResult", "metric", "run_metric"]
+Importing a sub-module registers nothing by itself; import
+:mod:`safe_bench.metrics.registry` for the full :data:`~safe_bench.metrics.registry.METRICS`.
+"""

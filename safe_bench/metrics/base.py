@@ -1,6 +1,6 @@
 """The metric contract: what a metric is, what it returns, and how it is run.
 
-A metric is a small function of a :class:`~safe_bench.comparison.Comparison` (train,
+A metric is a small function of a :class:`~safe_bench.evaluation.comparison.Comparison` (train,
 the table under test, the holdout, the shared encoding and neighbours) returning a
 :class:`Measurement`. It is registered with :func:`metric`, which records its id,
 pillar, goal and range (as SDMetrics does) so that reports treat every metric alike.
@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from safe_bench.comparison import Comparison, EvaluationData
 from safe_bench.errors import MetricSkipped
+from safe_bench.evaluation.comparison import Comparison, EvaluationData
+from safe_bench.evaluation.uncertainty import centred_replicates, percentile_ci
 from safe_bench.private import describe_error
-from safe_bench.uncertainty import centred_replicates, percentile_ci
 
 Pillar = Literal["S", "C", "P"]
 PILLARS: tuple[Pillar, ...] = ("S", "C", "P")
@@ -57,7 +57,7 @@ class Measurement:
 
 def bootstrapped(value: float, score: float, replicates: np.ndarray, details: dict[str, Any]) -> Measurement:
     """A measurement whose interval comes from bootstrap replicates of the score
-    (re-centred on the estimate, see :func:`safe_bench.uncertainty.centred_replicates`)."""
+    (re-centred on the estimate, see :func:`safe_bench.evaluation.uncertainty.centred_replicates`)."""
     centred = centred_replicates(score, np.asarray(replicates, dtype=float))
     return Measurement(value=value, score=score, ci=percentile_ci(centred), replicates=centred, details=details)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from safe_bench.metrics import MetricResult
+from safe_bench.metrics.registry import MetricResult
 from safe_bench.report.figures import (
     Bars,
     Curve,

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from safe_bench.evaluation import EvaluationResult
-from safe_bench.metrics import METRICS, PILLAR_NAMES, PILLARS, MetricResult
+from safe_bench.evaluation.evaluate import EvaluationResult
+from safe_bench.evaluation.scoring import PillarScore
+from safe_bench.metrics.registry import METRICS, PILLAR_NAMES, PILLARS, MetricResult
 from safe_bench.report import details as read
 from safe_bench.report.figures import Figure, Interval, intervals
 from safe_bench.report.format import ci_text, fmt
-from safe_bench.scoring import PillarScore
 
 #: At most this many rows of one detail table are shown.
 MAX_DETAIL_ROWS = 60

@@ -17,10 +17,9 @@ from typing import Any
 
 import jinja2
 
-from safe_bench import __version__
-from safe_bench.evaluation import EvaluationResult
-from safe_bench.io import write_text
-from safe_bench.provenance import source_commit
+from safe_bench.data.io import write_text
+from safe_bench.evaluation.evaluate import EvaluationResult
+from safe_bench.provenance import __version__, source_commit
 from safe_bench.report.evaluation import evaluation_page as build_evaluation_page
 from safe_bench.report.format import ci_text, fmt
 

@@ -1,15 +1,15 @@
 """The leaderboard of a results store: what its site, Markdown and JSON show.
 
 Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with the
-95 % interval of :func:`safe_bench.ranking.combine_seeds` (each seed's bootstrap
+95 % interval of :func:`safe_bench.benchmark.ranking.combine_seeds` (each seed's bootstrap
 interval and the spread between seeds; a single seed keeps its own interval), the
-estimate the release gate shows (:func:`safe_bench.gate.scores_from_results`), ranked
-by SAFE (:mod:`safe_bench.ranking`). Across datasets, generators are ordered by their
+estimate the release gate shows (:func:`safe_bench.gate.gate.scores_from_results`), ranked
+by SAFE (:mod:`safe_bench.benchmark.ranking`). Across datasets, generators are ordered by their
 average rank; their scores there are the mean of the per-dataset means, with the
-interval of that mean over these datasets (:func:`safe_bench.ranking.average_intervals`;
+interval of that mean over these datasets (:func:`safe_bench.benchmark.ranking.average_intervals`;
 whether the ranking generalises across cohorts is the Friedman test's question). The
 critical-difference diagram and the Friedman test come from
-:func:`safe_bench.ranking.leaderboard`.
+:func:`safe_bench.benchmark.ranking.leaderboard`.
 
 A score that failed in a seed (``incomplete``: a metric errored) or does not apply
 (``not scored``) is shown as such with its reason, never as the mean of the seeds or
@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from safe_bench.benchmark.ranking import Leaderboard as Ranking
+from safe_bench.benchmark.ranking import average_intervals
+from safe_bench.benchmark.ranking import leaderboard as rank_generators
+from safe_bench.benchmark.store import Store
 from safe_bench.errors import InputError
-from safe_bench.gate import Estimate, scores_from_results
-from safe_bench.ranking import Leaderboard as Ranking
-from safe_bench.ranking import average_intervals
-from safe_bench.ranking import leaderboard as rank_generators
-from safe_bench.store import Store
+from safe_bench.gate.gate import Estimate, scores_from_results
 
 SUBJECTS = ("SAFE", "S", "C", "P")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from safe_bench.report.format import ci_text, fmt
 
 if TYPE_CHECKING:
-    from safe_bench.gate import Estimate, GateReport
+    from safe_bench.gate.gate import Estimate, GateReport
     from safe_bench.report.leaderboard import Board
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\n": " ", "\r": " ", "`": "&#96;"}
@@ -43,7 +43,7 @@ _MARK = {"pass": "✅ pass", "fail": "❌ fail", "missing": "⚠️ missing", "e
 
 def gate_markdown(report: GateReport) -> str:
     """The gate's verdicts as a pull-request comment: verdict first, failing rules first."""
-    from safe_bench.gate import anchored, verdict_rows
+    from safe_bench.gate.gate import anchored, verdict_rows
 
     counts = report.counts()
     total = len(report.verdicts)

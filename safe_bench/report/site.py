@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safe_bench.evaluation import EvaluationResult, plain
-from safe_bench.io import write_text
+from safe_bench.benchmark.store import Store
+from safe_bench.data.io import write_text
+from safe_bench.evaluation.evaluate import EvaluationResult, plain
 from safe_bench.report.figures import Figure, Point, critical_difference, tradeoff
 from safe_bench.report.html import built_at, evaluation_html, render
 from safe_bench.report.leaderboard import Board, Row, build_board, slug
 from safe_bench.report.markdown import leaderboard_markdown
-from safe_bench.store import Store
 
 _TRADEOFF_CAPTION = (
     "Each generator at its statistical fidelity (S) and privacy preservation (P), with 95 % intervals; "

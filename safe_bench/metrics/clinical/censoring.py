@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from safe_bench.comparison import Comparison
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import proportion_threshold, within_sampling
 from safe_bench.metrics.base import Evidence, Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     frame_key,
@@ -22,8 +23,7 @@ from safe_bench.metrics.clinical.cohort import (
     tau,
     weights_of,
 )
-from safe_bench.survival import EventTimes, Horizon
-from safe_bench.uncertainty import proportion_threshold, within_sampling
+from safe_bench.metrics.clinical.estimators import EventTimes, Horizon
 
 
 def _follow_up(cmp: Comparison, role: str) -> EventTimes:

@@ -1,6 +1,6 @@
 """What the clinical metrics share: each table's survival endpoint, tau, the group
 variables and their levels, curves for figures, and the keys of their work in the
-evaluation's cache (:meth:`~safe_bench.comparison.Comparison.cached`).
+evaluation's cache (:meth:`~safe_bench.evaluation.comparison.Comparison.cached`).
 
 What the schema does not declare is derived from train, as SAFE.md says: every
 categorical covariate becomes a group variable. A group level needs
@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from safe_bench.comparison import Comparison
+from safe_bench.data.schema import Schema
 from safe_bench.errors import MetricSkipped
-from safe_bench.schema import Schema
-from safe_bench.survival import EventTimes, Horizon, StepCurve, kaplan_meier
-from safe_bench.uncertainty import Stream
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import Stream
+from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, StepCurve, kaplan_meier
 
 #: A group level needs this many train rows to be compared.
 MIN_GROUP_ROWS = 10

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from safe_bench.comparison import Comparison
-from safe_bench.findings import claim_weights, weighted_score
+from safe_bench.data.claims import claim_weights, weighted_score
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import Stream, within_sampling
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import ALPHA, require_events
 from safe_bench.metrics.clinical.coxmodel import Z95, CoxFit, CoxPair, cox_pair
-from safe_bench.uncertainty import Stream, within_sampling
 
 
 def ci_overlap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray) -> np.ndarray:
@@ -45,7 +45,7 @@ def reversed_terms(train: CoxFit, table: CoxFit, coef: np.ndarray, alpha: float 
 
 def term_scores(train: CoxFit, table: CoxFit, coef: np.ndarray) -> np.ndarray:
     """Per term: 0 when reversed, else the standardized difference scored against 1.96
-    (:func:`~safe_bench.uncertainty.within_sampling`)."""
+    (:func:`~safe_bench.evaluation.uncertainty.within_sampling`)."""
     difference = standardized_difference(train, table, coef)
     return np.where(reversed_terms(train, table, coef), 0.0, within_sampling(difference, Z95))
 

@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from safe_bench.comparison import Comparison
-from safe_bench.encoding import as_numbers
+from safe_bench.data.schema import Kind, Schema
+from safe_bench.data.values import as_numbers
 from safe_bench.errors import MetricSkipped
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import Stream
 from safe_bench.metrics.clinical.cohort import (
     ALPHA,
     MIN_EVENTS,
@@ -37,9 +39,7 @@ from safe_bench.metrics.clinical.cohort import (
     label,
     level_label,
 )
-from safe_bench.schema import Kind, Schema
-from safe_bench.survival import normal_p
-from safe_bench.uncertainty import Stream
+from safe_bench.metrics.clinical.estimators import normal_p
 
 #: A categorical covariate with more levels than this is left out of the model.
 MAX_LEVELS = 20

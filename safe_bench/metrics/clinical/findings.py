@@ -5,7 +5,7 @@ multivariable model ("pnodes raises the hazard: HR > 1") and every group variabl
 log-rank test ("survival differs across tgrade") with p < 0.05, Benjamini-Hochberg
 adjusted over all those candidates. The schema's primary effect (treatment or
 exposure) is always a finding, listed first, and weighs as much as all the others
-together (:func:`~safe_bench.findings.claim_weights`).
+together (:func:`~safe_bench.data.claims.claim_weights`).
 
 Each finding is judged by direction and effect size, not by significance alone:
 
@@ -32,15 +32,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import false_discovery_control
 
-from safe_bench.comparison import Comparison
-from safe_bench.errors import MetricSkipped
-from safe_bench.findings import (
+from safe_bench.data.claims import (
     HAZARD_RATIO,
     LOGRANK,
     Finding,
     claim_weights,
     weighted_score,
 )
+from safe_bench.errors import MetricSkipped
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import Stream, within_sampling
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     ALPHA,
@@ -62,6 +63,7 @@ from safe_bench.metrics.clinical.coxmodel import (
     cox_pair,
     train_fit,
 )
+from safe_bench.metrics.clinical.estimators import LogRank
 from safe_bench.metrics.clinical.logrank import (
     agreement,
     describe_test,
@@ -69,8 +71,6 @@ from safe_bench.metrics.clinical.logrank import (
     table_tests,
     train_test,
 )
-from safe_bench.survival import LogRank
-from safe_bench.uncertainty import Stream, within_sampling
 
 
 def derived_findings(cmp: Comparison) -> tuple[list[Finding], list[str]]:

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from safe_bench.comparison import Comparison
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import within_sampling
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import curve_grid, curve_of, describe_strata, strata_stats
-from safe_bench.uncertainty import within_sampling
 
 
 @metric("C.km", pillar="C", name="Kaplan-Meier agreement", requires=("survival",), reference_details=True)
@@ -20,7 +20,7 @@ def km_agreement(cmp: Comparison) -> Measurement:
     the sup-norm. Each curve's IAD / tau is judged against the 95th percentile of the
     same distance between two real samples of train's and the table's sizes (two
     bootstrap samples of train): score 1 within it, ``q95 / distance`` beyond
-    (:func:`~safe_bench.uncertainty.within_sampling`), so a stretched or compressed
+    (:func:`~safe_bench.evaluation.uncertainty.within_sampling`), so a stretched or compressed
     follow-up falls clearly; a stratum the table lost scores 0. Score: the mean over
     curves. Interval: bootstrap over rows of the table under test.
 

@@ -8,7 +8,7 @@ differences of log O/E, each over its variance for two real samples of train's a
 table's sizes (``var log O ~ 1/O``, Poisson): ``sqrt(sum_k (log r_Yk - log r_Tk)^2 /
 ((1/O_Tk) (1 + |train| / |table|)))`` (0.5 added to O and E), judged against the 95th
 percentile of that chi-square's root with K - 1 degrees of freedom
-(:func:`~safe_bench.uncertainty.within_sampling`). A table agrees with a
+(:func:`~safe_bench.evaluation.uncertainty.within_sampling`). A table agrees with a
 non-significant train only when its groups are also alike, and with a significant
 one only when its groups differ as much. A significant train difference whose best and
 worst levels swap places on the table is *reversed* and scores 0.
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from safe_bench.comparison import Comparison
 from safe_bench.errors import MetricSkipped
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import within_sampling
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     ALPHA,
@@ -35,8 +36,7 @@ from safe_bench.metrics.clinical.cohort import (
     size_factor,
     weights_of,
 )
-from safe_bench.survival import LogRank
-from safe_bench.uncertainty import within_sampling
+from safe_bench.metrics.clinical.estimators import LogRank
 
 
 def logrank_on(

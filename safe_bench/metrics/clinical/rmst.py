@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from safe_bench.comparison import Comparison
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.uncertainty import within_sampling
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import describe_strata, strata_stats
-from safe_bench.uncertainty import within_sampling
 
 
 @metric("C.rmst", pillar="C", name="Restricted mean survival agreement", requires=("survival",), reference_details=True)
@@ -20,7 +20,7 @@ def rmst_agreement(cmp: Comparison) -> Measurement:
     stratum's |RMST difference| is judged against the 95th percentile of the same
     difference between two real samples of train's and the table's sizes (two
     bootstrap samples of train): score 1 within it, ``q95 / difference`` beyond
-    (:func:`~safe_bench.uncertainty.within_sampling`); a stratum the table lost scores
+    (:func:`~safe_bench.evaluation.uncertainty.within_sampling`); a stratum the table lost scores
     0. Score: the mean over strata. Interval: bootstrap over rows of the table."""
     stats = strata_stats(cmp)
     difference = np.abs(stats.rmst - stats.train_rmst)

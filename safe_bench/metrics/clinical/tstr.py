@@ -4,7 +4,7 @@ Tasks, from the schema: the survival endpoint (a Cox model with a small elastic-
 penalty, fitted by coordinate descent as in Simon et al., J Stat Softw 2011; scored by
 Harrell's C-index), a categorical target (gradient boosting, ROC AUC, one-vs-rest for more than
 two classes) and a numeric target (gradient boosting, R^2). Every model reads the
-covariates in one train-fitted encoding (:class:`~safe_bench.encoding.Encoding`).
+covariates in one train-fitted encoding (:class:`~safe_bench.evaluation.encoding.Encoding`).
 Models are trained on at most :data:`MAX_TRAIN_ROWS` rows and tested on at most
 :data:`TEST_ROWS` holdout rows (seeded subsamples, sizes in details). They run on one
 OpenMP thread: on a busy machine gradient boosting's spinning threads made a fit on a
@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from safe_bench.comparison import Comparison
-from safe_bench.encoding import Encoding
+from safe_bench.data.schema import Kind, Schema
 from safe_bench.errors import MetricSkipped
+from safe_bench.evaluation.comparison import Comparison
+from safe_bench.evaluation.encoding import Encoding
+from safe_bench.evaluation.uncertainty import Stream
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     frame_key,
@@ -31,9 +33,7 @@ from safe_bench.metrics.clinical.cohort import (
     require_events,
     weights_of,
 )
-from safe_bench.schema import Kind, Schema
-from safe_bench.survival import concordance_pairs, weighted_concordance
-from safe_bench.uncertainty import Stream
+from safe_bench.metrics.clinical.estimators import concordance_pairs, weighted_concordance
 
 #: Models are trained on a seeded subsample of at most this many rows.
 MAX_TRAIN_ROWS = 20_000

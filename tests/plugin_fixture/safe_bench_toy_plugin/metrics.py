@@ -3,8 +3,8 @@
 
 import numpy as np
 
+from safe_bench.evaluation.uncertainty import within_sampling
 from safe_bench.metrics.base import bootstrapped, metric
-from safe_bench.uncertainty import within_sampling
 
 
 @metric("S.toy_means", pillar="S", name="Toy plug-in: standardized mean gap")

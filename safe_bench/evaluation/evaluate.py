@@ -1,0 +1,324 @@
+"""The SAFE evaluation: canonical tables in, metric results and pillar scores out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safe_bench.data.protocol import split
+from safe_bench.data.schema import Schema, infer_schema
+from safe_bench.data.validation import category_mismatches, conform
+from safe_bench.errors import GeneratorError, InputError, SafeBenchError
+from safe_bench.evaluation.comparison import N_BOOTSTRAP, EvaluationData
+from safe_bench.evaluation.scoring import Composite, PillarScore, Status, check_weights, score_pillars
+from safe_bench.generator import Generator
+from safe_bench.metrics.privacy.verdict import privacy_verdict
+from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult, run_metric
+from safe_bench.private import describe_error
+from safe_bench.suppression import rare_levels, suppress
+
+#: Version of the result layout written by :meth:`EvaluationResult.to_json`.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EvaluationResult:
+    """Every metric result, the pillar and SAFE scores, and what was evaluated."""
+
+    metrics: list[MetricResult]
+    pillars: dict[str, PillarScore]
+    schema: Schema
+    seed: int
+    n_bootstrap: int
+    rows: dict[str, int]
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, id: str) -> MetricResult:
+        """The result of metric ``id`` (e.g. ``"S.ks"``)."""
+        for result in self.metrics:
+            if result.id == id:
+                return result
+        raise KeyError(f"metric {id!r} was not evaluated")
+
+    def score(self, pillar: str = "SAFE") -> float | None:
+        """The score of a pillar (``"S"``, ``"C"``, ``"P"``) or of ``"SAFE"``."""
+        return self.pillars[pillar].score
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric: id, pillar, value, score, CI, reference, status, reason."""
+        cols = ["id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason"]
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.metrics], columns=cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "label": self.label,
+            "seed": self.seed,
+            "n_bootstrap": self.n_bootstrap,
+            "rows": self.rows,
+            "schema": self.schema.to_dict(),
+            "pillars": {k: v.to_dict() for k, v in self.pillars.items()},
+            "metrics": [r.to_dict() for r in self.metrics],
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Deterministic JSON: NaN and infinities as null, floats to 12 significant digits."""
+        return json.dumps(plain(self.to_dict()), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "result") -> EvaluationResult:
+        """Read :meth:`to_dict`'s layout; anything else is an InputError naming ``source``,
+        the entry and the field."""
+        check_result(data, source)
+        metrics = [MetricResult.from_dict(m) for m in data["metrics"]]
+        return cls(
+            metrics=metrics,
+            pillars=pillars_from_dict(data["pillars"], metrics),
+            schema=Schema.from_dict(data["schema"], source=f"{source}: schema"),
+            seed=data["seed"],
+            n_bootstrap=data["n_bootstrap"],
+            rows=dict(data["rows"]),
+            label=data.get("label", ""),
+            extra=dict(data.get("extra", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "result") -> EvaluationResult:
+        """Read :meth:`to_json`'s text; ``source`` names it in error messages."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source} is not JSON ({exc.msg} at line {exc.lineno}); "
+                             "expected an evaluation written by `safe-bench evaluate --json`") from None
+        return cls.from_dict(data, source=source)
+
+
+_RESULT_KEYS = {"schema_version", "label", "seed", "n_bootstrap", "rows", "schema", "pillars", "metrics", "extra"}
+_METRIC_KEYS = {"id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason", "details"}
+_SCORE_FIELDS = ("score", "ci_low", "ci_high", "reference")
+
+
+def check_result(data: Any, source: str) -> None:
+    """Raise InputError unless ``data`` has the layout of :meth:`EvaluationResult.to_dict`:
+    the keys, a metric and pillar list of known fields, scores null or numbers in 0..1."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source} is not an evaluation result (a JSON object written by `safe-bench evaluate "
+                         f"--json`), but {type(data).__name__}")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"{source}: unsupported result schema_version {data.get('schema_version')!r} "
+                         f"(this safe-bench reads {SCHEMA_VERSION})")
+    _check_keys(data, source, required=_RESULT_KEYS - {"label", "extra"}, allowed=_RESULT_KEYS)
+    for key in ("seed", "n_bootstrap"):
+        if not isinstance(data[key], int) or isinstance(data[key], bool):
+            raise InputError(f"{source}: {key!r} must be a whole number, not {data[key]!r}")
+    for key in ("rows", "pillars", "schema"):
+        if not isinstance(data[key], Mapping):
+            raise InputError(f"{source}: {key!r} must be an object, not {type(data[key]).__name__}")
+    if not isinstance(data["metrics"], list):
+        raise InputError(f"{source}: 'metrics' must be a list, not {type(data['metrics']).__name__}")
+    for i, entry in enumerate(data["metrics"]):
+        where = f"{source}: metric {entry.get('id', i)!r}" if isinstance(entry, Mapping) else f"{source}: metric {i}"
+        _check_scores(entry, where, required=_METRIC_KEYS, allowed=_METRIC_KEYS | {"name", "goal", "range"})
+        for key in ("id", "pillar"):
+            if not isinstance(entry[key], str):
+                raise InputError(f"{where}: field {key!r} must be text, not {entry[key]!r}")
+        if not isinstance(entry["details"], Mapping):
+            raise InputError(f"{where}: field 'details' must be an object, not {type(entry['details']).__name__}")
+    for key, entry in data["pillars"].items():
+        _check_scores(entry, f"{source}: pillar {key!r}", required={"pillar", "name", *_SCORE_FIELDS},
+                      allowed=_PILLAR_FIELDS)
+
+
+def _check_keys(entry: Mapping[str, Any], where: str, *, required: set[str], allowed: set[str]) -> None:
+    missing, unknown = sorted(required - set(entry)), sorted(set(entry) - allowed)
+    if missing:
+        raise InputError(f"{where} lacks the field(s) {missing}; is it an evaluation written by "
+                         "`safe-bench evaluate --json`?")
+    if unknown:
+        raise InputError(f"{where} has unknown field(s) {unknown}")
+
+
+def _check_scores(entry: Any, where: str, *, required: set[str], allowed: set[str]) -> None:
+    """A metric or pillar entry: known fields, scores null or numbers in 0..1, text status."""
+    if not isinstance(entry, Mapping):
+        raise InputError(f"{where} must be an object, not {type(entry).__name__}")
+    _check_keys(entry, where, required=required, allowed=allowed)
+    for key in _SCORE_FIELDS:
+        value = entry[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and not (number and 0 <= value <= 1):
+            raise InputError(f"{where}: field {key!r} must be a score from 0 to 1 or null, not {value!r}")
+    value = entry.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise InputError(f"{where}: field 'value' must be a number or null, not {value!r}")
+    for key in ("status", "reason"):
+        if not isinstance(entry.get(key, ""), str):
+            raise InputError(f"{where}: field {key!r} must be text, not {entry[key]!r}")
+
+
+_PILLAR_FIELDS = {f.name for f in fields(PillarScore)}
+_LEGACY = "stored by an earlier safe-bench, which averaged the metrics that ran"
+
+
+def pillars_from_dict(data: Mapping[str, Mapping[str, Any]], metrics: Sequence[MetricResult]) -> dict[str, PillarScore]:
+    """Pillar scores as stored. A result written before pillars had a ``status`` (and
+    ``skipped``, ``errors``, ``composite``) is read as today's scoring would give it: a
+    pillar beside a failed metric of its own was the mean of the metrics that ran, a
+    number from a partial set, so it is ``incomplete`` with no number, and so is SAFE
+    when it counted that pillar or covered only some pillars; a pillar without a score
+    is ``not scored``; SAFE was the weighted arithmetic mean (``composite="mean"``)."""
+    pillars = {k: PillarScore(**{f: v[f] for f in v if f in _PILLAR_FIELDS}) for k, v in data.items()}
+    if all("status" in v for v in data.values()):
+        return pillars
+    for key, p in pillars.items():
+        p.skipped = {m.id: m.reason for m in metrics if m.pillar == key and m.status == "skipped"}
+        p.errors = {m.id: m.reason for m in metrics if m.pillar == key and m.status == "error"}
+    for key, p in pillars.items():
+        if key == "SAFE":
+            p.composite = "mean"
+            failed = [q for q in PILLARS if q in pillars and pillars[q].errors]
+            partial = p.reason.startswith("pillar(s) ")  # "pillar(s) P could not be scored: SAFE covers S, C only"
+            stale = partial or any(q in p.metrics for q in failed)
+            why = f"{', '.join(failed)} incomplete" if failed else p.reason
+            reason = f"SAFE needs every weighted pillar: {why} ({_LEGACY})"
+            unscored: Status = "incomplete" if failed else "not scored"
+        else:
+            stale = bool(p.errors) and p.score is not None
+            reason = f"incomplete: metric(s) failed: {', '.join(p.errors)} ({_LEGACY})"
+            unscored = "incomplete" if p.errors else "not scored"
+        if stale:
+            p.score = p.ci_low = p.ci_high = p.reference = p.worst = None
+            p.reason = reason
+        p.status = "ok" if p.score is not None else unscored
+    return pillars
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars and arrays to Python, non-finite floats to None."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return float(f"{value:.12g}") if math.isfinite(value) else None
+    return value
+
+
+def select_metrics(selection: Iterable[str] | None) -> list[Metric]:
+    """Metrics by id or pillar letter (all by default), in pillar order S, C, P."""
+    chosen = list(METRICS.values())
+    if selection is not None:
+        wanted = [s.strip() for s in selection if s.strip()]
+        unknown = [s for s in wanted if s not in METRICS and s not in PILLARS]
+        if unknown:
+            raise InputError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)} or a pillar S, C, P")
+        chosen = [m for m in chosen if m.id in wanted or m.pillar in wanted]
+    return sorted(chosen, key=lambda m: PILLARS.index(m.pillar))
+
+
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    schema: Schema | None = None,
+    *,
+    seed: int = 0,
+    metrics: Sequence[str] | None = None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    weights: Mapping[str, float] | None = None,
+    composite: Composite = "geometric",
+    label: str = "",
+) -> EvaluationResult:
+    """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
+
+    ``holdout`` holds real rows the generator never saw; without it the metrics that
+    need one are skipped with that reason. Without ``schema`` the kinds are inferred
+    from ``real`` (see :func:`safe_bench.data.schema.infer_schema`). Every input is checked
+    before any work starts. A categorical column coded otherwise in ``synthetic`` than in
+    ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.data.validation.category_mismatches`),
+    and so is an identifier-like categorical column left out of distances (see
+    :mod:`safe_bench.evaluation.encoding`).
+    """
+    if n_bootstrap < 10:
+        raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
+    if weights is not None:
+        check_weights(weights)
+    if schema is None:
+        schema = infer_schema(real)
+    chosen = select_metrics(metrics)
+    train = conform(real, schema, table="real")
+    synth = conform(synthetic, schema, table="synthetic")
+    hold = None if holdout is None else conform(holdout, schema, table="holdout")
+    data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
+    notes = category_mismatches(train, synth, schema) + data.encoding.notes
+    rare = rare_levels((train, hold), schema)
+    results = [dataclasses.replace(r, details=suppress(r.details, rare)) for r in (run_metric(spec, data) for spec in chosen)]
+    extra: dict[str, Any] = {"notes": notes} if notes else {}
+    if any(r.pillar == "P" for r in results):
+        extra["privacy_verdict"] = privacy_verdict(results).to_dict()
+    return EvaluationResult(
+        metrics=results,
+        pillars=score_pillars(results, weights=weights, n_bootstrap=n_bootstrap, seed=seed, composite=composite),
+        schema=schema,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
+        label=label,
+        extra=extra,
+    )
+
+
+@dataclass
+class GeneratorRun:
+    """One generator on one real table: the split, the synthetic table and its evaluation."""
+
+    result: EvaluationResult
+    synthetic: pd.DataFrame
+    fit_seconds: float
+    sample_seconds: float
+
+
+def evaluate_generator(
+    real: pd.DataFrame,
+    schema: Schema,
+    generator: Generator,
+    *,
+    seed: int = 0,
+    n: int | None = None,
+    label: str = "",
+    **options: Any,
+) -> GeneratorRun:
+    """Split ``real`` (the holdout is set aside first), fit the generator on train, sample
+    ``n`` rows (train's size by default) and evaluate them. ``options`` go to :func:`evaluate`."""
+    frame = conform(real, schema, table="real")
+    parts = split(frame, schema, seed=seed)
+    start = time.perf_counter()
+    try:
+        generator.fit(parts.train.copy(), schema, seed=seed)
+        fitted = time.perf_counter()
+        synthetic = generator.sample(len(parts.train) if n is None else n, seed=seed)
+    except SafeBenchError:
+        raise
+    except Exception as exc:  # a plug-in's failure: named, never quoted
+        raise GeneratorError(f"generator {generator.name!r} failed: "
+                             f"{describe_error(exc, name=f'generator-{generator.name}')}") from None
+    sampled = time.perf_counter()
+    if not isinstance(synthetic, pd.DataFrame):
+        raise InputError(f"generator {generator.name!r} returned {type(synthetic).__name__}, not a DataFrame")
+    result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, label=label or generator.name, **options)
+    return GeneratorRun(result, synthetic, fitted - start, sampled - fitted)

@@ -1,0 +1,1 @@
+"""Gate: a policy of rules judged on an evaluation or a stored run, for CI."""

@@ -1,0 +1,1 @@
+"""Pillar S, statistical fidelity: do the synthetic columns look like the real ones?"""
