@@ -110,15 +110,14 @@ def ours(original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame,
     """safe-bench's risks (and run times) with the same settings."""
     from safe_bench.errors import MetricSkipped
     from safe_bench.evaluation.comparison import EvaluationData
-    from safe_bench.metrics.privacy import attacks
-    from safe_bench.metrics.privacy import metrics as privacy
+    from safe_bench.metrics.privacy import anonymeter, attacks
 
     previous = attacks.N_ATTACKS, attacks.N_PREDICATES, attacks.MAX_ATTEMPTS
     attacks.N_ATTACKS, attacks.N_PREDICATES, attacks.MAX_ATTEMPTS = ATTACKS, ATTACKS, 10_000_000  # anonymeter's
     try:
         cmp = EvaluationData(original, synthetic, control, schema, seed=seed).comparison()
         out: dict[str, dict] = {}
-        for metric in (privacy.singling_out, privacy.linkability, privacy.attribute_inference):
+        for metric in (anonymeter.singling_out, anonymeter.linkability, anonymeter.attribute_inference):
             started = time.perf_counter()
             try:
                 measured = metric(cmp)
@@ -126,9 +125,9 @@ def ours(original: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame,
                 out[metric.__name__] = {"skipped": str(exc)}
                 continue
             seconds = time.perf_counter() - started
-            if metric is privacy.singling_out:
+            if metric is anonymeter.singling_out:
                 parts = {f"singling out ({m})": d for m, d in measured.details["modes"].items()}
-            elif metric is privacy.linkability:
+            elif metric is anonymeter.linkability:
                 parts = {"linkability": measured.details}
             else:
                 parts = {f"inference ({c})": d for c, d in measured.details["columns"].items()}

@@ -42,8 +42,7 @@ from safe_bench import evaluate
 from safe_bench.data.schema import Kind
 from safe_bench.data.validation import conform
 from safe_bench.evaluation.comparison import EvaluationData
-from safe_bench.metrics.privacy import attacks
-from safe_bench.metrics.privacy import metrics as privacy
+from safe_bench.metrics.privacy import anonymeter, attacks
 from safe_bench.metrics.privacy.neighbours import nearest
 
 _SDTYPES = {Kind.NUMERIC: "numerical", Kind.DATETIME: "datetime", Kind.CATEGORICAL: "categorical", Kind.BOOLEAN: "boolean"}
@@ -147,7 +146,8 @@ def test_p_pillar_100k(benchmark):
 
 def _our_attacks(cmp) -> dict[str, int]:
     """The three attack metrics; the number of attacks each made."""
-    singling, link, inference = (m(cmp).details for m in (privacy.singling_out, privacy.linkability, privacy.attribute_inference))
+    metrics = (anonymeter.singling_out, anonymeter.linkability, anonymeter.attribute_inference)
+    singling, link, inference = (m(cmp).details for m in metrics)
     return {
         **{f"singling out ({mode})": d["attacks"] for mode, d in singling["modes"].items()},
         "linkability": link["attacks"],

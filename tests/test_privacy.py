@@ -19,8 +19,7 @@ from safe_bench.data.protocol import split
 from safe_bench.data.schema import Kind, Survival, infer_schema
 from safe_bench.evaluation.comparison import EvaluationData
 from safe_bench.evaluation.known_answers import known_split, scenario_table
-from safe_bench.metrics.privacy import attacks
-from safe_bench.metrics.privacy import metrics as privacy
+from safe_bench.metrics.privacy import attacks, distances, membership
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +142,8 @@ def test_distance_metrics_match_scikit_learn(gbsg2_data):
     train, synthetic, holdout = data.matrix("train"), data.matrix("synthetic"), data.matrix("holdout")
     y_t, h_t = _sklearn_distances(synthetic, train, 2), _sklearn_distances(holdout, train, 2)
     for metric, synthetic_values, holdout_values in [
-        (privacy.dcr_p5, y_t[:, 0], h_t[:, 0]),
-        (privacy.nndr, y_t[:, 0] / y_t[:, 1], h_t[:, 0] / h_t[:, 1]),
+        (distances.dcr_p5, y_t[:, 0], h_t[:, 0]),
+        (distances.nndr, y_t[:, 0] / y_t[:, 1], h_t[:, 0] / h_t[:, 1]),
     ]:
         cut = np.sort(holdout_values)[int(np.ceil(0.05 * len(holdout_values))) - 1]  # 5th percentile, by hand
         share, fresh_share = (synthetic_values <= cut).mean(), (holdout_values <= cut).mean()
@@ -153,7 +152,7 @@ def test_distance_metrics_match_scikit_learn(gbsg2_data):
         assert got.score == pytest.approx(1 - max(0.0, share - fresh_share) / (1 - fresh_share), rel=1e-9)
     subsample = data.matrix(data.subsample("train", len(data.tables["holdout"])))
     coefficient = 1 - _sklearn_distances(synthetic, subsample).mean() / _sklearn_distances(synthetic, holdout).mean()
-    assert privacy.leakage(cmp).value == pytest.approx(coefficient, rel=1e-9)
+    assert distances.leakage(cmp).value == pytest.approx(coefficient, rel=1e-9)
 
 
 def test_mia_auc_and_its_bootstrap_match_scikit_learn(gbsg2_data):
@@ -163,11 +162,11 @@ def test_mia_auc_and_its_bootstrap_match_scikit_learn(gbsg2_data):
     others = _sklearn_distances(data.matrix("holdout"), data.matrix("synthetic"))[:, 0]
     labels = np.r_[np.ones(len(members)), np.zeros(len(others))]
     expected = roc_auc_score(labels, -np.r_[members, others])
-    assert privacy.membership_inference(data.comparison()).value == pytest.approx(expected, rel=1e-12)
-    pieces = privacy._auc_pieces(members, others)
+    assert membership.membership_inference(data.comparison()).value == pytest.approx(expected, rel=1e-12)
+    pieces = membership._auc_pieces(members, others)
     rng = np.random.default_rng(0)
     m, o = rng.integers(0, len(members), len(members)), rng.integers(0, len(others), len(others))
-    weighted = privacy._weighted_auc(*pieces, np.bincount(m, minlength=len(members)), np.bincount(o, minlength=len(others)))
+    weighted = membership._weighted_auc(*pieces, np.bincount(m, minlength=len(members)), np.bincount(o, minlength=len(others)))
     assert weighted == pytest.approx(roc_auc_score(labels, -np.r_[members[m], others[o]]), rel=1e-12)
 
 

@@ -14,8 +14,14 @@ from safe_bench.metrics.clinical import censoring  # noqa: F401  isort: skip
 from safe_bench.metrics.clinical import tstr  # noqa: F401  isort: skip
 from safe_bench.metrics.clinical import risk_groups  # noqa: F401  isort: skip
 from safe_bench.metrics.clinical import findings  # noqa: F401  isort: skip
-from safe_bench.metrics.fidelity import metrics as fidelity  # noqa: F401  isort: skip
-from safe_bench.metrics.privacy import metrics as privacy  # noqa: F401  isort: skip
+from safe_bench.metrics.fidelity import marginals  # noqa: F401  isort: skip
+from safe_bench.metrics.fidelity import pairs  # noqa: F401  isort: skip
+from safe_bench.metrics.fidelity import detection  # noqa: F401  isort: skip
+from safe_bench.metrics.fidelity import prdc  # noqa: F401  isort: skip
+from safe_bench.metrics.privacy import copies  # noqa: F401  isort: skip
+from safe_bench.metrics.privacy import distances  # noqa: F401  isort: skip
+from safe_bench.metrics.privacy import membership  # noqa: F401  isort: skip
+from safe_bench.metrics.privacy import anonymeter  # noqa: F401  isort: skip
 from safe_bench.metrics.base import (  # isort: skip
     METRICS,
     PILLAR_NAMES,
