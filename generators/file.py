@@ -9,13 +9,14 @@ import pandas as pd
 from safe_bench.data.io import read_table
 from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
+from safe_bench.generator import TableSource
 
 
-class FileSource:
+class FileSource(TableSource):
     """Serves a synthetic table someone already generated; ``fit`` learns nothing.
 
-    ``sample(n)`` returns the whole file whatever ``n`` is: the table is evaluated as
-    it was generated.
+    ``sample(n)`` returns the whole file whatever ``n`` is (a :class:`TableSource`): the
+    table is evaluated as it was generated, with the file's rows.
     """
 
     name = "file"

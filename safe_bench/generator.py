@@ -3,7 +3,8 @@
 Generators are plug-ins: anything with ``fit(train, schema, *, seed)`` and
 ``sample(n, *, seed)``, registered under the ``safe_bench.generators`` entry-point
 group (the bundled ones in :mod:`generators` register the same way a third party
-does), or in-process with :func:`register_generator`.
+does), or in-process with :func:`register_generator`. A :class:`TableSource` serves a
+table made elsewhere rather than sampling one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ class Generator(Protocol):
     def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None: ...
 
     def sample(self, n: int, *, seed: int) -> pd.DataFrame: ...
+
+
+class TableSource:
+    """Base class of a generator that serves a table made elsewhere (an already generated
+    file) instead of sampling one: ``sample(n)`` returns that table whatever ``n`` is, so
+    its row count is the table's. Any other generator must return the ``n`` rows asked
+    for (:func:`safe_bench.evaluation.evaluate.evaluate_generator` holds it to that)."""
 
 
 _LOCAL: dict[str, Callable[..., Generator]] = {}

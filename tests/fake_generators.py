@@ -46,6 +46,15 @@ class WrongColumnsGenerator(IndependentGenerator):
         return super().sample(n, seed=seed).rename(columns={"age": "age_years"})
 
 
+class ShortGenerator(IndependentGenerator):
+    """Returns one row fewer than asked for."""
+
+    name = "short"
+
+    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
+        return super().sample(n, seed=seed).iloc[:-1]
+
+
 class SlowGenerator(IndependentGenerator):
     """The independent baseline, ``delay`` seconds slower to fit."""
 
@@ -60,5 +69,6 @@ class SlowGenerator(IndependentGenerator):
 
 
 def register() -> None:
-    for cls in (RaisingGenerator, HangingGenerator, CrashingGenerator, WrongColumnsGenerator, SlowGenerator):
+    for cls in (RaisingGenerator, HangingGenerator, CrashingGenerator, WrongColumnsGenerator, ShortGenerator,
+                SlowGenerator):
         register_generator(cls.name, cls)

@@ -9,8 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fake_generators
 from safe_bench import EvaluationResult, evaluate, evaluate_generator, load_generator
-from safe_bench.evaluation.evaluate import SCHEMA_VERSION
+from safe_bench.data.io import write_table
+from safe_bench.errors import GeneratorError
+from safe_bench.evaluation.evaluate import SCHEMA_VERSION, Stages
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,42 @@ def test_without_holdout_the_metrics_that_need_one_are_skipped_with_the_reason(g
     assert exact.status == "skipped"
     assert exact.reason == "no holdout: pass --holdout with real rows the generator never saw"
     assert result.metric("S.ks").ok and result.metric("S.ks").reference is None
+
+
+CHEAP = {"metrics": ["S.ks", "P.dcr_share"], "n_bootstrap": 10}
+
+
+def test_the_protocol_reports_its_stages_and_the_one_it_failed_in(gbsg2):
+    fake_generators.register()
+    entered: list[str] = []
+    stages = Stages(entered.append)
+    run = evaluate_generator(gbsg2.frame, gbsg2.schema, load_generator("independent"), seed=0, stages=stages, **CHEAP)
+    assert entered == ["split", "fit", "sample", "evaluate"] and set(stages.seconds) == set(entered)
+    assert run.fit_seconds == stages.seconds["fit"] and run.result.label == "independent"
+
+    again = Stages(entered.append)
+    entered.clear()
+    reused = evaluate_generator(gbsg2.frame, gbsg2.schema, load_generator("raising"), seed=0, synthetic=run.synthetic,
+                                stages=again, **CHEAP)
+    assert entered == ["split", "evaluate"] and (reused.fit_seconds, reused.sample_seconds) == (0.0, 0.0)
+    assert reused.result.to_json() == run.result.to_json().replace('"label": "independent"', '"label": "raising"')
+
+    failing = Stages()
+    with pytest.raises(GeneratorError, match="generator 'raising' failed: RuntimeError; its message and traceback"):
+        evaluate_generator(gbsg2.frame, gbsg2.schema, load_generator("raising"), seed=0, stages=failing, **CHEAP)
+    assert failing.current == "fit" and set(failing.seconds) == {"split"}
+
+
+def test_a_sample_has_the_rows_asked_for_and_a_table_source_its_own(gbsg2, tmp_path):
+    """A generator returning fewer rows than asked is broken; a file source serves its
+    file whatever is asked, and is evaluated with the file's rows."""
+    fake_generators.register()
+    with pytest.raises(GeneratorError, match="generator 'short' returned 479 rows; 480 were asked for"):
+        evaluate_generator(gbsg2.frame, gbsg2.schema, load_generator("short"), seed=0, **CHEAP)
+    path = tmp_path / "synthetic.csv"
+    write_table(gbsg2.frame.iloc[:300], path)
+    run = evaluate_generator(gbsg2.frame, gbsg2.schema, load_generator("file", path=str(path)), seed=0, n=100, **CHEAP)
+    assert run.result.rows["synthetic"] == 300 and len(run.synthetic) == 300
 
 
 mixed_tables = st.integers(min_value=2, max_value=40).flatmap(

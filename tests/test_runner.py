@@ -20,6 +20,7 @@ from safe_bench.benchmark.runner import JoblibBackend, Progress, SerialBackend, 
 from safe_bench.benchmark.store import Store, data_hash
 from safe_bench.benchmark.suite import load_suite
 from safe_bench.cli.main import main
+from safe_bench.data.io import write_table
 from safe_bench.errors import InputError
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -192,6 +193,36 @@ def test_retry_failed_runs_only_the_failed_cells(tmp_path: Path) -> None:
     with Store(db) as store:
         runs = store.cells().set_index("generator")["run"]
     assert runs.to_dict() == {"independent": 1, "raising": 2}
+
+
+@pytest.mark.slow
+def test_evaluate_and_run_share_one_protocol(tmp_path: Path, gbsg2, capsys: pytest.CaptureFixture[str]) -> None:
+    """`safe-bench evaluate --generator` and a suite's cell run the same protocol: a file
+    source (its row count is its file's, not the one asked for) gives the same result
+    JSON in both, but for the label ("file on gbsg2" there, the suite's entry name here),
+    and a generator that returns fewer rows than asked for fails in both, the same way."""
+    fake_generators.register()
+    table = tmp_path / "synthetic.csv"
+    write_table(gbsg2.frame.sample(300, random_state=0), table)
+    suite = write_suite(tmp_path / "file.toml", f"[generators.file]\nparams = {{ path = {str(table)!r} }}\n"
+                                                "[generators.short]\n", seeds="[0]")
+    assert main(["run", str(suite), "--store", str(tmp_path / "file.sqlite"), "-q"]) == 0
+    with Store(tmp_path / "file.sqlite") as store:
+        cells = store.cells().set_index("generator")
+        stored = store.result(cells.loc["file", "key"]).to_json()
+    short = "generator 'short' returned 479 rows; 480 were asked for"
+    assert (cells.loc["file", "status"], cells.loc["short", "status"], cells.loc["short", "stage"]) == ("ok", "failed", "sample")
+    assert cells.loc["short", "reason"] == f"GeneratorError: {short}"
+
+    out = tmp_path / "file.json"
+    options = ["--dataset", "gbsg2", "--seed", "0", "--bootstrap", "10", "--metrics", "S.ks,S.tv,C.km,P.dcr_share", "-q"]
+    assert main(["evaluate", "--generator", "file", "--option", f"path={table}", "--json", str(out), *options]) == 0
+    evaluated = out.read_text(encoding="utf-8").removesuffix("\n")
+    assert json.loads(evaluated)["rows"] == {"train": 480, "holdout": 206, "synthetic": 300}
+    assert evaluated.replace('"label": "file on gbsg2"', '"label": "file"') == stored
+    capsys.readouterr()
+    assert main(["evaluate", "--generator", "short", *options]) == 2
+    assert capsys.readouterr().err == f"safe-bench: error: {short}\n"
 
 
 # -- resuming ---------------------------------------------------------------------

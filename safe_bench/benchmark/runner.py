@@ -50,11 +50,10 @@ from threadpoolctl import threadpool_limits
 from safe_bench.benchmark.store import CellRecord, Store, data_hash, digest
 from safe_bench.benchmark.suite import Suite
 from safe_bench.data.datasets import Dataset
-from safe_bench.data.protocol import HOLDOUT_FRACTION, split
+from safe_bench.data.protocol import HOLDOUT_FRACTION
 from safe_bench.data.schema import Schema
-from safe_bench.data.validation import conform
-from safe_bench.errors import GeneratorError, InputError, SafeBenchError
-from safe_bench.evaluation.evaluate import evaluate
+from safe_bench.errors import InputError, SafeBenchError
+from safe_bench.evaluation.evaluate import Stages, evaluate_generator
 from safe_bench.generator import Generator, load_generator
 from safe_bench.private import describe_error
 from safe_bench.provenance import __version__, source_commit
@@ -117,53 +116,24 @@ def _outcome(task: CellTask, status: str, **fields: Any) -> CellOutcome:
 
 # -- one cell ------------------------------------------------------------------
 def execute(task: CellTask, notify: Callable[[str], None]) -> CellOutcome:
-    """Split, fit, sample and evaluate; any exception becomes a failed outcome."""
-    seed, label = task.record.seed, task.record.generator
-    timings: dict[str, float] = {}
-    stage = "split"
-
-    def enter(name: str) -> float:
-        nonlocal stage
-        stage = name
-        notify(name)
-        return time.perf_counter()
-
+    """The SAFE protocol on one cell (:func:`~safe_bench.evaluation.evaluate.evaluate_generator`,
+    the cached synthetic table evaluated when there is one); any exception becomes a
+    failed outcome naming the stage it happened in."""
+    stages = Stages(notify)
     try:
-        enter("split")
-        parts = split(task.frame, task.schema, seed=seed)
-        synthetic = task.synthetic
-        if synthetic is None:
-            start = enter("fit")
-            task.generator.fit(parts.train.copy(), task.schema, seed=seed)
-            timings["fit"] = time.perf_counter() - start
-            start = enter("sample")
-            wanted = len(parts.train) if task.n is None else task.n
-            synthetic = _checked(task.generator.sample(wanted, seed=seed), task, wanted)
-            timings["sample"] = time.perf_counter() - start
-        start = enter("evaluate")
-        result = evaluate(parts.train, synthetic, parts.holdout, task.schema, seed=seed, metrics=task.metrics,
-                          n_bootstrap=task.n_bootstrap, weights=task.weights, label=label)
-        timings["evaluate"] = time.perf_counter() - start
+        run = evaluate_generator(task.frame, task.schema, task.generator, seed=task.record.seed, n=task.n,
+                                 label=task.record.generator, synthetic=task.synthetic, metrics=task.metrics,
+                                 n_bootstrap=task.n_bootstrap, weights=task.weights, stages=stages)
     except Exception as exc:
-        return _outcome(task, "failed", stage=stage, reason=_reason(exc, task), timings=timings)
-    fresh = None if task.synthetic is not None else synthetic
-    return _outcome(task, "ok", timings=timings, result_json=result.to_json(), synthetic=fresh)
+        return _outcome(task, "failed", stage=stages.current or "", reason=_reason(exc, task),
+                        timings=dict(stages.seconds))
+    fresh = None if task.synthetic is not None else run.synthetic
+    return _outcome(task, "ok", timings=dict(stages.seconds), result_json=run.result.to_json(), synthetic=fresh)
 
 
 def _reason(exc: Exception, task: CellTask) -> str:
     """Why a cell failed, as stored (:func:`safe_bench.private.describe_error`)."""
     return describe_error(exc, name=f"cell-{task.record.generator}-seed{task.record.seed}")[:_REASON_CHARS]
-
-
-def _checked(raw: Any, task: CellTask, wanted: int) -> pd.DataFrame:
-    """The generator's sample in canonical form, or a GeneratorError naming what does not fit."""
-    try:
-        synthetic = conform(raw, task.schema, table=f"synthetic table of {task.record.generator!r}")
-    except InputError as exc:
-        raise GeneratorError(str(exc)) from None
-    if len(synthetic) != wanted:
-        raise GeneratorError(f"generator {task.record.generator!r} returned {len(synthetic)} rows; {wanted} were asked for")
-    return synthetic
 
 
 def _die_with(supervisor: int) -> None:

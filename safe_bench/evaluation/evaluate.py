@@ -1,4 +1,11 @@
-"""The SAFE evaluation: canonical tables in, metric results and pillar scores out."""
+"""The SAFE evaluation: canonical tables in, metric results and pillar scores out.
+
+:func:`evaluate` judges a synthetic table against train and holdout and gives an
+:class:`EvaluationResult` (its JSON layout written and read here).
+:func:`evaluate_generator` is the SAFE protocol for one generator (split, fit, sample,
+check the sample, evaluate), timed stage by stage (:class:`Stages`): the one path of
+``safe-bench evaluate --generator`` and of every benchmark cell.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,10 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,7 +27,7 @@ from safe_bench.data.validation import category_mismatches, conform
 from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.evaluation.comparison import N_BOOTSTRAP, EvaluationData
 from safe_bench.evaluation.scoring import Composite, PillarScore, Status, check_weights, score_pillars
-from safe_bench.generator import Generator
+from safe_bench.generator import Generator, TableSource
 from safe_bench.metrics.privacy.verdict import privacy_verdict
 from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult, run_metric
 from safe_bench.private import describe_error
@@ -283,9 +291,44 @@ def evaluate(
     )
 
 
+#: The stages of the SAFE protocol for one generator, in order.
+Stage = Literal["split", "fit", "sample", "evaluate"]
+
+
+class Stages:
+    """The stages of one generator run, timed as they are entered.
+
+    ``current`` is the stage entered last (the one a failure happened in; ``None``
+    before the first), ``seconds`` how long each stage that ended took. ``notify`` is
+    told each stage as it begins (the benchmark runner reports it as progress).
+    """
+
+    def __init__(self, notify: Callable[[Stage], None] | None = None) -> None:
+        self.notify = notify
+        self.current: Stage | None = None
+        self.seconds: dict[Stage, float] = {}
+        self._since = time.perf_counter()
+
+    def enter(self, stage: Stage) -> None:
+        """End the current stage and begin ``stage``."""
+        self.finish()
+        self.current = stage
+        if self.notify is not None:
+            self.notify(stage)
+
+    def finish(self) -> None:
+        """Record how long the current stage took, up to now."""
+        now = time.perf_counter()
+        if self.current is not None:
+            self.seconds[self.current] = now - self._since
+        self._since = now
+
+
 @dataclass
 class GeneratorRun:
-    """One generator on one real table: the split, the synthetic table and its evaluation."""
+    """One generator on one real table: the synthetic table (canonical, as evaluated),
+    its evaluation and the seconds fitting and sampling took (0 when a table made
+    before was evaluated)."""
 
     result: EvaluationResult
     synthetic: pd.DataFrame
@@ -301,24 +344,74 @@ def evaluate_generator(
     seed: int = 0,
     n: int | None = None,
     label: str = "",
-    **options: Any,
+    synthetic: pd.DataFrame | None = None,
+    metrics: Sequence[str] | None = None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    weights: Mapping[str, float] | None = None,
+    composite: Composite = "geometric",
+    stages: Stages | None = None,
 ) -> GeneratorRun:
-    """Split ``real`` (the holdout is set aside first), fit the generator on train, sample
-    ``n`` rows (train's size by default) and evaluate them. ``options`` go to :func:`evaluate`."""
-    frame = conform(real, schema, table="real")
-    parts = split(frame, schema, seed=seed)
-    start = time.perf_counter()
+    """The SAFE protocol for one generator, the one path of ``safe-bench evaluate
+    --generator`` and of every benchmark cell.
+
+    ``real`` is brought to canonical form and split (the holdout is set aside first);
+    the generator is fitted on train and asked for ``n`` rows (train's size by default);
+    its sample is checked (:func:`_checked_sample`) and evaluated against train and the
+    holdout by :func:`evaluate` with ``metrics``, ``n_bootstrap``, ``weights``,
+    ``composite`` and ``label`` (the generator's name by default). ``synthetic``, a table
+    the generator made before from the same data, settings, seed and ``n`` (the results
+    store's cache), is evaluated instead, without fitting again. ``stages`` times the
+    stages (``split``, ``fit``, ``sample``, ``evaluate``) and is told of each.
+
+    A failure of the generator's own code is a GeneratorError naming the generator, its
+    message and traceback kept private (:func:`safe_bench.private.describe_error`).
+    """
+    stages = Stages() if stages is None else stages
+    stages.enter("split")
+    parts = split(conform(real, schema, table="real"), schema, seed=seed)
+    if synthetic is None:
+        stages.enter("fit")
+        with _generator_code(generator):
+            generator.fit(parts.train.copy(), schema, seed=seed)
+        stages.enter("sample")
+        wanted = len(parts.train) if n is None else n
+        with _generator_code(generator):
+            raw = generator.sample(wanted, seed=seed)
+        synthetic = _checked_sample(raw, schema, generator, wanted)
+    stages.enter("evaluate")
+    result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, metrics=metrics,
+                      n_bootstrap=n_bootstrap, weights=weights, composite=composite, label=label or generator.name)
+    stages.finish()
+    return GeneratorRun(result, synthetic, stages.seconds.get("fit", 0.0), stages.seconds.get("sample", 0.0))
+
+
+@contextmanager
+def _generator_code(generator: Generator) -> Iterator[None]:
+    """Run a generator's own code: safe-bench's errors pass as they are, any other (a
+    plug-in's, which may quote a training row) becomes a GeneratorError that does not
+    quote it."""
     try:
-        generator.fit(parts.train.copy(), schema, seed=seed)
-        fitted = time.perf_counter()
-        synthetic = generator.sample(len(parts.train) if n is None else n, seed=seed)
+        yield
     except SafeBenchError:
         raise
-    except Exception as exc:  # a plug-in's failure: named, never quoted
+    except Exception as exc:
         raise GeneratorError(f"generator {generator.name!r} failed: "
                              f"{describe_error(exc, name=f'generator-{generator.name}')}") from None
-    sampled = time.perf_counter()
-    if not isinstance(synthetic, pd.DataFrame):
-        raise InputError(f"generator {generator.name!r} returned {type(synthetic).__name__}, not a DataFrame")
-    result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, label=label or generator.name, **options)
-    return GeneratorRun(result, synthetic, fitted - start, sampled - fitted)
+
+
+def _checked_sample(raw: pd.DataFrame, schema: Schema, generator: Generator, wanted: int) -> pd.DataFrame:
+    """A generator's sample in canonical form (:func:`safe_bench.data.validation.conform`),
+    or a GeneratorError naming what does not fit.
+
+    The sample must have the ``wanted`` rows asked for: a generator that returns fewer
+    or more is broken, and its table would not be comparable with the others'. A
+    :class:`~safe_bench.generator.TableSource` is the exception: it serves a table made
+    elsewhere, whose row count is the table's whatever was asked.
+    """
+    try:
+        synthetic = conform(raw, schema, table=f"synthetic table of {generator.name!r}")
+    except InputError as exc:
+        raise GeneratorError(str(exc)) from None
+    if len(synthetic) != wanted and not isinstance(generator, TableSource):
+        raise GeneratorError(f"generator {generator.name!r} returned {len(synthetic)} rows; {wanted} were asked for")
+    return synthetic
