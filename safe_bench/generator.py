@@ -25,7 +25,7 @@ ENTRY_POINT_GROUP = "safe_bench.generators"
 
 @runtime_checkable
 class Generator(Protocol):
-    """Learns from the train table, then samples synthetic rows (DESIGN.md)."""
+    """Learns from the train table, then samples synthetic rows."""
 
     name: str
 

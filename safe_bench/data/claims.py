@@ -1,4 +1,4 @@
-"""Findings: the clinical claims a synthetic table must reproduce (SAFE.md, C.findings).
+"""Findings: the clinical claims a synthetic table must reproduce (C.findings).
 
 A finding is declared in the schema, or derived from train (every significant Cox
 hazard ratio and every significant log-rank difference)::

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 from safe_bench.data.schema import Kind, Schema
 from safe_bench.errors import InputError
 
-#: Default share of the real rows kept back as the holdout (SAFE.md: 70 % / 30 %).
+#: Default share of the real rows kept back as the holdout (the SAFE protocol: 70 % / 30 %).
 HOLDOUT_FRACTION = 0.3
 #: Fewest real rows the protocol accepts: both sides need a few rows of each stratum.
 MIN_ROWS = 10

@@ -1,7 +1,7 @@
 """One train-fitted numeric view of the data, shared by every metric.
 
 Fitted on the train table alone: nothing here ever looks at synthetic or holdout
-rows while fitting. In the distance space (SAFE.md, P pillar):
+rows while fitting. In the distance space (pillar P):
 
 - numeric and datetime columns are robust-scaled, ``(x - median) / IQR`` (the IQR
   falls back to the standard deviation, then to 1, for a column constant in train),

@@ -2,7 +2,7 @@
 variables and their levels, curves for figures, and the keys of their work in the
 evaluation's cache (:meth:`~safe_bench.evaluation.comparison.Comparison.cached`).
 
-What the schema does not declare is derived from train, as SAFE.md says: every
+What the schema does not declare is derived from train, as SAFE prescribes: every
 categorical covariate becomes a group variable. A group level needs
 :data:`MIN_GROUP_ROWS` train rows to be compared; a group variable needs two such
 levels. What is left out, and why, is listed in each metric's details.
@@ -28,7 +28,7 @@ from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, StepCurv
 MIN_GROUP_ROWS = 10
 #: A table needs this many events for a log-rank test, a Cox model or a finding.
 MIN_EVENTS = 10
-#: SAFE.md: tau is this percentile of train's observed times.
+#: SAFE's tau is this percentile of train's observed times.
 TAU_PERCENTILE = 90
 #: Significance level of log-rank tests, Cox terms and derived findings.
 ALPHA = 0.05
@@ -69,7 +69,7 @@ def require_events(cmp: Comparison, role: str, what: str) -> None:
 
 
 def tau(cmp: Comparison) -> float:
-    """SAFE.md's tau: the 90th percentile of train's observed times."""
+    """SAFE's tau: the 90th percentile of train's observed times."""
     assert cmp.schema.survival is not None
     return float(np.percentile(cmp.train[cmp.schema.survival.time], TAU_PERCENTILE))
 
@@ -106,7 +106,7 @@ def curve_of(cmp: Comparison, role: str, rows: np.ndarray) -> dict[str, Any] | N
 
 # -- groups ---------------------------------------------------------------------------
 def group_columns(schema: Schema) -> list[str]:
-    """The declared group variables, or else every categorical covariate (SAFE.md)."""
+    """The declared group variables, or else every categorical covariate."""
     return list(schema.groups) or [c for c in schema.categorical if c in schema.covariates]
 
 

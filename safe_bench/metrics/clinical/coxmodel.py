@@ -1,6 +1,6 @@
 """The multivariable Cox model of the clinical metrics (Cox, JRSS B 1972), with lifelines.
 
-One design, derived from train: every covariate enters (SAFE.md), numeric ones as they
+One design, derived from train: every covariate enters, numeric ones as they
 are (datetimes in days, booleans 0/1), categorical ones as indicators of each level
 against a reference level, the first in sorted order (R's treatment contrasts). A
 covariate is left out, with the reason in details, when train has no variation in it,
