@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from safe_bench.benchmark.runner import Progress, run_suite
+from safe_bench.benchmark.progress import Progress
+from safe_bench.benchmark.runner import run_suite
 from safe_bench.benchmark.store import Store
 from safe_bench.benchmark.suite import load_suite
 

@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 
 import fake_generators
-from safe_bench.benchmark.runner import JoblibBackend, Progress, SerialBackend, run_suite
+from safe_bench.benchmark.backends import JoblibBackend, SerialBackend
+from safe_bench.benchmark.progress import Progress
+from safe_bench.benchmark.runner import run_suite
 from safe_bench.benchmark.store import Store, data_hash
 from safe_bench.benchmark.suite import load_suite
 from safe_bench.cli.main import main
@@ -316,7 +318,7 @@ def test_joblib_processes_store_the_same_results(baseline_suite: Path, reference
 @pytest.mark.slow
 def test_a_dask_cluster_stores_the_same_results(baseline_suite: Path, reference: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    from safe_bench.benchmark.runner import DaskBackend
+    from safe_bench.benchmark.backends import DaskBackend
 
     events = []
     progress = Progress(stream=io.StringIO())

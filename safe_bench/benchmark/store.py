@@ -2,7 +2,7 @@
 
 A benchmark cell is one (dataset, generator, seed). Its key is a hash of the real
 data, the generator and its settings, the seed, the sample size, the evaluation
-options and the package version (made by :func:`safe_bench.benchmark.runner.plan`), so running
+options and the package version (made by :func:`safe_bench.benchmark.plan.plan`), so running
 a suite again skips every cell already stored; a run killed mid-way (even with
 SIGKILL) loses no finished cell, because a cell is written in one transaction once it
 has finished. Synthetic tables are cached as Parquet in a folder beside the database

@@ -11,8 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from safe_bench.benchmark.backends import open_backend
+from safe_bench.benchmark.progress import Progress
 from safe_bench.benchmark.ranking import Leaderboard, leaderboard, paired_difference
-from safe_bench.benchmark.runner import Progress, open_backend, run_suite
+from safe_bench.benchmark.runner import run_suite
 from safe_bench.benchmark.store import Store
 from safe_bench.benchmark.suite import load_suite
 from safe_bench.cli.console import closed_pipe_is_not_an_error

@@ -306,7 +306,7 @@ class Stages:
     def __init__(self, notify: Callable[[Stage], None] | None = None) -> None:
         self.notify = notify
         self.current: Stage | None = None
-        self.seconds: dict[Stage, float] = {}
+        self.seconds: dict[str, float] = {}
         self._since = time.perf_counter()
 
     def enter(self, stage: Stage) -> None:
