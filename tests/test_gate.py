@@ -19,10 +19,13 @@ from junitparser import Error, Failure, JUnitXml
 from scipy import stats
 
 from safe_bench import evaluate, load_generator
+from safe_bench.benchmark.seeds import Estimate, scores_from_result
 from safe_bench.benchmark.store import CellRecord, Store
 from safe_bench.cli.main import main
 from safe_bench.data.io import write_table
-from safe_bench.gate.gate import Estimate, PolicyError, judge, judge_rule, parse_policy, scores_from_result
+from safe_bench.gate.judge import judge, judge_rule
+from safe_bench.gate.policy import PolicyError, parse_policy
+from safe_bench.report.gate import gate_markdown
 
 #: The metrics the shipped default policy names, and only those: fast to compute.
 FAST = ["S.ks", "S.tv", "C.km", "P.exact", "P.dcr_share", "P.mia"]
@@ -97,7 +100,7 @@ def test_policy_parses_absolute_and_relative_rules():
 
 def test_the_shipped_policies_and_the_ci_example_agree():
     from safe_bench.cli.main import build_parser
-    from safe_bench.gate.gate import load_policy
+    from safe_bench.gate.policy import load_policy
 
     policy = load_policy(DEFAULT_POLICY)
     assert policy.judge == "ci" and len(policy.rules) >= 5
@@ -149,27 +152,27 @@ def test_ci_judge_uses_the_conservative_bound_and_estimate_judge_the_point(runs)
     assert judge_rule(ci_rule, scores, None).observed == pytest.approx(safe.ci_low)
     above = (safe.ci_high + safe.score) / 2  # '<=' is judged on the upper bound
     upper = parse_policy(f'[[rule]]\ncheck = "SAFE <= {above!r}"\n').rules[0]
-    verdict = judge_rule(upper, scores, None)
-    assert verdict.status == "fail" and verdict.observed == pytest.approx(safe.ci_high)
+    check = judge_rule(upper, scores, None)
+    assert check.status == "fail" and check.observed == pytest.approx(safe.ci_high)
 
 
 def test_reference_rule_is_anchored_on_the_holdout_score(runs):
     scores = scores_from_result(runs["gaussian_copula", 0][0])
     c = scores["C"]
     rule = parse_policy('[[rule]]\ncheck = "C >= reference - 0.1"\n').rules[0]
-    verdict = judge_rule(rule, scores, None)
-    assert verdict.threshold == pytest.approx(c.reference - 0.1)
-    assert verdict.status == ("pass" if c.ci_low >= c.reference - 0.1 else "fail")
+    check = judge_rule(rule, scores, None)
+    assert check.threshold == pytest.approx(c.reference - 0.1)
+    assert check.status == ("pass" if c.ci_low >= c.reference - 0.1 else "fail")
 
 
 def test_a_skipped_metric_cannot_hold(runs, gbsg2, gbsg2_split):
     synthetic = runs["gaussian_copula", 0][1]
     no_holdout = evaluate(gbsg2_split.train, synthetic, None, gbsg2.schema, n_bootstrap=10, metrics=FAST)
     policy = parse_policy('[[rule]]\ncheck = "P.dcr_share >= 0.5"\n[[rule]]\ncheck = "S >= 0.1"\n')
-    report = judge(policy, {"": scores_from_result(no_holdout)}, label="no holdout")
-    missing, holds = report.verdicts
+    outcome = judge(policy, {"": scores_from_result(no_holdout)}, label="no holdout")
+    missing, holds = outcome.checks
     assert missing.status == "missing" and "no holdout" in missing.message
-    assert holds.status == "pass" and report.exit_code == 1
+    assert holds.status == "pass" and outcome.exit_code == 1
 
 
 # -- the command: exit codes and outputs -------------------------------------------------
@@ -226,7 +229,7 @@ def test_shipped_policy_over_seeds_passes_a_sound_generator_and_blocks_the_other
 
 
 def test_junit_is_valid_junit_with_one_case_per_rule(leak):
-    from safe_bench.gate.gate import load_policy
+    from safe_bench.gate.policy import load_policy
 
     _, path, _, report = leak
     n_rules = len(load_policy(DEFAULT_POLICY).rules)
@@ -375,8 +378,7 @@ def test_store_mode_judges_every_dataset_as_its_own_test_case(files, runs):
 
 def test_markdown_escapes_what_it_quotes():
     policy = parse_policy('[policy]\nname = "a|b <script>"\n[[rule]]\ncheck = "S >= 0.5"\nwhy = "x | <b>y</b>"\n')
-    report = judge(policy, {"": {"S": Estimate(0.7, 0.6, 0.8, 0.9)}}, label="t<a>|")
-    md = report.to_markdown()
+    md = gate_markdown(judge(policy, {"": {"S": Estimate(0.7, 0.6, 0.8, 0.9)}}, label="t<a>|"))
     assert "<script>" not in md and "<b>" not in md and "&lt;script&gt;" in md
     row = next(line for line in md.splitlines() if line.startswith("| ✅"))
     cells = re.split(r"(?<!\\)\|", row)[1:-1]

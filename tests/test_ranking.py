@@ -14,9 +14,9 @@ from safe_bench.benchmark.ranking import (
     friedman,
     friedman_statistic,
     iman_davenport,
-    leaderboard,
     nemenyi_q,
     paired_difference,
+    rank_generators,
     seed_means,
 )
 from safe_bench.errors import InputError
@@ -47,13 +47,13 @@ def test_ranks_by_hand_ties_share_the_mean_rank() -> None:
     assert ranks.loc["d1"].tolist() == [1, 2, 3]
     assert ranks.loc["d2"].tolist() == [2.5, 2.5, 1]
     assert ranks.loc["d3"].tolist() == [1, 3, 2]
-    board = leaderboard(HAND)
-    assert board.table["generator"].tolist() == ["A", "C", "B"]
-    assert board.table["average_rank"].tolist() == pytest.approx([1.5, 2.0, 2.5])
+    ranking = rank_generators(HAND)
+    assert ranking.table["generator"].tolist() == ["A", "C", "B"]
+    assert ranking.table["average_rank"].tolist() == pytest.approx([1.5, 2.0, 2.5])
     # Friedman by hand: 12N/(k(k+1)) * (sum R^2 - k(k+1)^2/4) = 3 * (12.5 - 12) = 1.5; one pair
     # tied on d2: correction 1 - (2^3 - 2) / (N(k^3 - k)) = 1 - 6/72.
-    assert board.friedman.statistic == pytest.approx(1.5 / (1 - 6 / 72))
-    assert board.critical_difference == pytest.approx(2.343 * np.sqrt(3 * 4 / (6 * 3)), abs=1e-3)
+    assert ranking.friedman.statistic == pytest.approx(1.5 / (1 - 6 / 72))
+    assert ranking.critical_difference == pytest.approx(2.343 * np.sqrt(3 * 4 / (6 * 3)), abs=1e-3)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -181,8 +181,8 @@ def test_a_generator_without_score_ranks_last_or_its_dataset_is_dropped() -> Non
     assert last.loc["d3"].tolist() == [1, 2.5, 2.5]
     dropped = dataset_ranks(seed_means(scores), missing="drop")
     assert list(dropped.index) == ["d1", "d2"]
-    board = leaderboard(scores)
-    assert board.table.set_index("generator").loc["B", "missing_cells"] == 2
+    ranking = rank_generators(scores)
+    assert ranking.table.set_index("generator").loc["B", "missing_cells"] == 2
 
 
 def test_paired_bootstrap_of_a_difference() -> None:
@@ -204,7 +204,7 @@ def test_paired_bootstrap_of_a_difference() -> None:
 
 
 def test_one_dataset_has_ranks_but_no_friedman_test() -> None:
-    board = leaderboard(HAND[HAND.dataset == "d1"])
-    assert board.friedman is None and board.critical_difference is None
-    assert "at least 2 datasets" in board.note
-    assert board.table["generator"].tolist() == ["A", "B", "C"]
+    ranking = rank_generators(HAND[HAND.dataset == "d1"])
+    assert ranking.friedman is None and ranking.critical_difference is None
+    assert "at least 2 datasets" in ranking.note
+    assert ranking.table["generator"].tolist() == ["A", "B", "C"]

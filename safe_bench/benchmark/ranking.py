@@ -98,7 +98,7 @@ def combine_seeds(scores: Sequence[float] | np.ndarray, lows: Sequence[float | N
     [0, 1]). The price: tau^2 estimated from few seeds is itself noisy, and the normal
     quantile under-covers when seeds truly differ (IntHout, Ioannidis & Borm, BMC Med
     Res Methodol 14 (2014) 25) -- which is why the release gate does not judge this
-    interval but each seed's own (:mod:`safe_bench.gate.gate`). With one seed, its own
+    interval but each seed's own (:mod:`safe_bench.gate.judge`). With one seed, its own
     interval; a seed without an interval counts no within-seed variance, and without
     any the mean has no interval.
     """
@@ -310,8 +310,10 @@ def paired_difference(
 
 
 @dataclass(frozen=True)
-class Leaderboard:
-    """Generators ranked across datasets, with the evidence for the ranking."""
+class Ranking:
+    """Generators ranked across datasets, with the evidence for the ranking: the
+    statistics behind a leaderboard (the page people read is
+    :class:`safe_bench.report.leaderboard.LeaderboardPage`)."""
 
     table: pd.DataFrame
     means: pd.DataFrame
@@ -333,8 +335,8 @@ class Leaderboard:
         }
 
 
-def leaderboard(scores: pd.DataFrame, *, missing: Missing = "last", alpha: float = 0.05) -> Leaderboard:
-    """The leaderboard: per generator its average rank (best first), the mean over datasets
+def rank_generators(scores: pd.DataFrame, *, missing: Missing = "last", alpha: float = 0.05) -> Ranking:
+    """The ranking: per generator its average rank (best first), the mean over datasets
     of its seed means, the datasets it scored on and its cells without a score."""
     means = seed_means(scores)
     if means.empty:
@@ -355,4 +357,4 @@ def leaderboard(scores: pd.DataFrame, *, missing: Missing = "last", alpha: float
     else:
         test, cd = None, None
         note = f"the Friedman and Nemenyi tests need at least 2 datasets and 2 generators (have {n} and {k})"
-    return Leaderboard(table, means, ranks, test, cd, alpha, note)
+    return Ranking(table, means, ranks, test, cd, alpha, note)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from safe_bench.benchmark.backends import open_backend
 from safe_bench.benchmark.progress import Progress
-from safe_bench.benchmark.ranking import Leaderboard, leaderboard, paired_difference
+from safe_bench.benchmark.ranking import Ranking, paired_difference, rank_generators
 from safe_bench.benchmark.runner import run_suite
 from safe_bench.benchmark.store import Store
 from safe_bench.benchmark.suite import load_suite
@@ -221,7 +221,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_leaderboard(board: Leaderboard, score: str, cells: pd.DataFrame) -> str:
+def render_leaderboard(board: Ranking, score: str, cells: pd.DataFrame) -> str:
     """The leaderboard, the per-dataset means and ranks, the tests and the failed cells, as text."""
     rows = [[str(r["rank"]), r["generator"], f"{r['average_rank']:.2f}", _fmt(r["mean_score"]), str(r["datasets"]),
              str(r["missing_cells"])] for r in board.table.to_dict("records")]
@@ -277,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
         run_suite(suite, store, backend=backend, progress=progress, retry_failed=args.retry_failed)
         if not args.quiet:
-            print(render_leaderboard(leaderboard(store.scores()), "SAFE", store.cells()))
+            print(render_leaderboard(rank_generators(store.scores()), "SAFE", store.cells()))
             print(f"\nresults in {path} (see `safe-bench results {path}`)")
     return 0
 
@@ -287,7 +287,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         scores, cells = store.scores(args.score), store.cells()
         if scores["score"].isna().all():
             raise InputError(f"no cell in {args.store} has a {args.score!r} score")
-        board = leaderboard(scores, missing=args.missing, alpha=args.alpha)
+        board = rank_generators(scores, missing=args.missing, alpha=args.alpha)
         text = [render_leaderboard(board, args.score, cells)]
         for a, b in args.compare:
             d = paired_difference(scores, a, b, n_bootstrap=args.bootstrap)
@@ -303,7 +303,10 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from safe_bench.gate.gate import check_baseline, judge, load_policy, scores_from_result, scores_from_results
+    from safe_bench.benchmark.seeds import scores_from_result, scores_from_results
+    from safe_bench.gate.judge import check_baseline, judge
+    from safe_bench.gate.policy import load_policy
+    from safe_bench.report.gate import gate_json, gate_junit, gate_markdown, gate_text
 
     policy = load_policy(args.policy)
     modes = {"--real/--synthetic": bool(args.real or args.synthetic or args.holdout), "--result": bool(args.result),
@@ -357,18 +360,18 @@ def cmd_gate(args: argparse.Namespace) -> int:
             result = _evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
         notes = list(result.extra.get("notes", []))
         candidate, label = {"": scores_from_result(result)}, result.label or Path(args.result or args.synthetic).name
-    report = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
-    report.notes += notes
+    outcome = judge(policy, candidate, label=label, baseline=baseline, baseline_label=baseline_label)
+    outcome.notes += notes
     if unfinished is not None and args.generator:
-        report.notes += [f"{c.dataset} seed {c.seed}: no result ({c.status} during {c.stage}: {c.reason}); "
+        outcome.notes += [f"{c.dataset} seed {c.seed}: no result ({c.status} during {c.stage}: {c.reason}); "
                          "judged on the seeds that finished"
                          for c in unfinished.itertuples() if c.dataset in candidate]
-    for path, text in ((args.junit, report.to_junit), (args.markdown, report.to_markdown), (args.json, report.to_json)):
+    for path, render in ((args.junit, gate_junit), (args.markdown, gate_markdown), (args.json, gate_json)):
         if path:
-            write_text(text(), path)
+            write_text(render(outcome), path)
     if not args.quiet:
-        print(report.render_text())
-    return report.exit_code
+        print(gate_text(outcome))
+    return outcome.exit_code
 
 
 def cmd_report(args: argparse.Namespace) -> int:

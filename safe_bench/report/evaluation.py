@@ -1,5 +1,5 @@
-"""What the page of one evaluation shows: the SAFE verdict, then per pillar its metrics,
-figures and detail tables, all read from the result (scores and metric ``details``).
+"""What the page of one evaluation shows: SAFE and its pillars first, then per pillar its
+metrics, figures and detail tables, all read from the result (scores and metric ``details``).
 
 Details are read defensively: a figure whose data a metric does not provide is left
 out with a note saying so, never a crash. Only aggregates reach the page.
@@ -36,7 +36,7 @@ class ScoreRow:
     reference: float | None
     status: str = "ok"
     reason: str = ""
-    verdict: str = ""
+    against_reference: str = ""
 
     @property
     def score_text(self) -> str:
@@ -94,7 +94,7 @@ class EvaluationPage:
     sections: list[PillarSection]
 
 
-def verdict(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
+def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
     """How a score compares with the real-vs-real reference, judged on its interval."""
     if score is None:
         return "not scored"
@@ -113,7 +113,7 @@ def _pillar_row(p: PillarScore) -> ScoreRow:
     composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
     name = PILLAR_NAMES.get(p.pillar, composite)
     return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
-                    verdict(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status)
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status)
 
 
 def _metric_row(m: MetricResult) -> ScoreRow:

@@ -76,7 +76,7 @@ def render(template: str, *, title: str, nav: Sequence[tuple[str, str]] = (), **
 
 def evaluation_html(result: EvaluationResult, *, title: str | None = None,
                     nav: Sequence[tuple[str, str]] = (), provenance: str | None = None) -> str:
-    """The page of one evaluation: the SAFE verdict, then per pillar metrics and figures."""
+    """The page of one evaluation: SAFE and its pillars first, then per pillar metrics and figures."""
     page = build_evaluation_page(result, title=title)
     return render("evaluation.html", title=page.title, nav=nav, page=page, provenance=provenance or built_at())
 

@@ -3,13 +3,13 @@
 Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with the
 95 % interval of :func:`safe_bench.benchmark.ranking.combine_seeds` (each seed's bootstrap
 interval and the spread between seeds; a single seed keeps its own interval), the
-estimate the release gate shows (:func:`safe_bench.gate.gate.scores_from_results`), ranked
-by SAFE (:mod:`safe_bench.benchmark.ranking`). Across datasets, generators are ordered by their
+estimate the release gate shows (:func:`safe_bench.benchmark.seeds.scores_from_results`),
+ranked by SAFE (:class:`safe_bench.benchmark.ranking.Ranking`). Across datasets, generators are ordered by their
 average rank; their scores there are the mean of the per-dataset means, with the
 interval of that mean over these datasets (:func:`safe_bench.benchmark.ranking.average_intervals`;
 whether the ranking generalises across cohorts is the Friedman test's question). The
 critical-difference diagram and the Friedman test come from
-:func:`safe_bench.benchmark.ranking.leaderboard`.
+:func:`safe_bench.benchmark.ranking.rank_generators`.
 
 A score that failed in a seed (``incomplete``: a metric errored) or does not apply
 (``not scored``) is shown as such with its reason, never as the mean of the seeds or
@@ -28,12 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from safe_bench.benchmark.ranking import Leaderboard as Ranking
-from safe_bench.benchmark.ranking import average_intervals
-from safe_bench.benchmark.ranking import leaderboard as rank_generators
+from safe_bench.benchmark.ranking import Ranking, average_intervals, rank_generators
+from safe_bench.benchmark.seeds import Estimate, scores_from_results
 from safe_bench.benchmark.store import Store
 from safe_bench.errors import InputError
-from safe_bench.gate.gate import Estimate, scores_from_results
 
 SUBJECTS = ("SAFE", "S", "C", "P")
 
@@ -77,7 +75,7 @@ class Row:
 
 
 @dataclass
-class DatasetBoard:
+class DatasetPage:
     """One dataset: its generators ranked by SAFE, and its cells."""
 
     name: str
@@ -93,12 +91,12 @@ class DatasetBoard:
 
 
 @dataclass
-class Board:
-    """The whole leaderboard."""
+class LeaderboardPage:
+    """The whole leaderboard, as its pages show it."""
 
     title: str
     overall: list[Row]
-    datasets: list[DatasetBoard]
+    datasets: list[DatasetPage]
     ranking: Ranking
     cells: pd.DataFrame = field(repr=False)
 
@@ -166,7 +164,7 @@ def _seconds(cells: pd.DataFrame) -> float | None:
     return float(times.mean()) if len(times) else None
 
 
-def build_board(store: Store, *, title: str) -> Board:
+def leaderboard_page(store: Store, *, title: str) -> LeaderboardPage:
     """The leaderboard of a store (page links are left for the site to fill in)."""
     cells = store.cells()
     if cells.empty:
@@ -195,14 +193,14 @@ def build_board(store: Store, *, title: str) -> Board:
                             seeds=sum(link.status == "ok" for link in links), cells=len(links), links=links))
         rows.sort(key=lambda r: (r.rank if math.isfinite(r.rank) else math.inf, r.generator))
         reference = {k: _mean_ref([r.scores[k] for r in rows]) for k in SUBJECTS}
-        datasets.append(DatasetBoard(name, slug(name, taken), rows, reference))
+        datasets.append(DatasetPage(name, slug(name, taken), rows, reference))
     overall = []
     for g, rank, average_rank in ranking.table[["generator", "rank", "average_rank"]].itertuples(index=False):
         est = {k: _mean_estimate({name: d.get(k, empty) for name, d in per_gen[g].items()}) for k in SUBJECTS}
         overall.append(Row(str(g), float(rank), est, _seconds(cells[cells["generator"] == g]),
                            seeds=int((cells[(cells["generator"] == g)]["status"] == "ok").sum()),
                            cells=int((cells["generator"] == g).sum()), mean_rank=float(average_rank)))
-    return Board(title, overall, datasets, ranking, cells)
+    return LeaderboardPage(title, overall, datasets, ranking, cells)
 
 
 def _mean_ref(values: list[Estimate]) -> float | None:
