@@ -3,7 +3,10 @@
 Bootstrap resamples are drawn from ``numpy.random.default_rng((seed, b))``: every
 metric that resamples a table of the same size in the same evaluation sees the same
 resamples (common random numbers), so pillar scores can be bootstrapped jointly. Every
-other random draw comes from a stream named by its purpose (:class:`Stream`).
+other random draw comes from a stream named by its purpose (:class:`Stream`), seeded
+``(seed, PURPOSES, purpose, ...)``: its third seed word is never zero, where a resample's
+(two words, zero-padded by numpy's ``SeedSequence``) always is, so no purpose draws a
+resample's numbers, whatever the number of resamples.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ LEVEL = 0.95
 ONE_SIDED_Z = float(stats.norm.ppf(LEVEL))
 
 
+#: The second seed word of every purpose stream: it sets them apart from resamples.
+PURPOSES = 0x5AFE
+
+
+@enum.unique
 class Stream(enum.IntEnum):
-    """Every purpose a seeded random draw serves besides the bootstrap resamples, with
-    the second seed word of its stream ``(seed, word, ...)``. The words are those the
-    metrics have always used, so results are unchanged; the small ones (1-3, 41-43,
-    61-63) equal the index of a bootstrap resample below 100, whose stream is
-    ``(seed, b)``: their draws coincide with resample b's (to be moved to words no
-    resample uses together with C.tstr's penalty choice, which the move showed to
-    matter; see the issue notes)."""
+    """Every purpose a seeded random draw serves besides the bootstrap resamples: the
+    third seed word of its stream ``(seed, PURPOSES, word, ...)`` (never zero)."""
 
     HOLDOUT_HALVES = 1
     PILLAR_COMBINATION = 2
@@ -51,7 +54,7 @@ class Stream(enum.IntEnum):
 def stream(seed: int, purpose: Stream, *extra: int) -> np.random.Generator:
     """The random stream of ``purpose`` in the evaluation seeded ``seed`` (``extra``
     words tell apart draws of one purpose, e.g. subsample sizes)."""
-    return np.random.default_rng((seed, int(purpose), *extra))
+    return np.random.default_rng((seed, PURPOSES, int(purpose), *extra))
 
 
 def resamples(n: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray]:
