@@ -496,6 +496,20 @@ def is_date(value: object) -> bool:
     return True
 
 
+def check_column_names(frame: object, *, table: str) -> None:
+    """A DataFrame with at least one column and no duplicate column names."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{table} table must be a pandas DataFrame, not {type(frame).__name__}")
+    names = [str(c) for c in frame.columns]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{table} table has duplicate column name {name!r}", column=name, table=table)
+        seen.add(name)
+    if not names:
+        raise InputError(f"{table} table has no columns", table=table)
+
+
 def infer_schema(
     frame: pd.DataFrame,
     *,
@@ -512,8 +526,6 @@ def infer_schema(
     The survival event column is boolean whatever its spelling. Roles are never
     guessed: pass them, or declare them in a schema file.
     """
-    from safe_bench.data.validation import check_column_names
-
     check_column_names(frame, table="real")
     overrides = {str(k): Kind(v) for k, v in dict(kinds or {}).items()}
     unknown = set(overrides) - set(map(str, frame.columns))

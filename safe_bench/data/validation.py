@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from safe_bench.data.schema import Kind, Schema, is_date
+from safe_bench.data.schema import Kind, Schema, check_column_names, is_date
 from safe_bench.errors import InputError
 
 #: Seeds lie in 0 .. MAX_SEED: numpy and scikit-learn take seeds below 2**32.
@@ -28,20 +28,6 @@ MAX_SEED = 2**32 - 1
 
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "f", "no", "n"}
-
-
-def check_column_names(frame: object, *, table: str) -> None:
-    """A DataFrame with at least one column and no duplicate column names."""
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{table} table must be a pandas DataFrame, not {type(frame).__name__}")
-    names = [str(c) for c in frame.columns]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise InputError(f"{table} table has duplicate column name {name!r}", column=name, table=table)
-        seen.add(name)
-    if not names:
-        raise InputError(f"{table} table has no columns", table=table)
 
 
 def conform(frame: pd.DataFrame, schema: Schema, *, table: str) -> pd.DataFrame:

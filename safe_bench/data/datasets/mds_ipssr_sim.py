@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from safe_bench.data.datasets import Dataset, register_dataset
+from safe_bench.data.datasets.registry import Dataset, register_dataset
 from safe_bench.data.prognostic import PrognosticScore
 from safe_bench.data.schema import Kind, Schema, Survival
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from safe_bench.data.claims import PrimaryEffect
-from safe_bench.data.datasets import Dataset, register_dataset
+from safe_bench.data.datasets.registry import Dataset, register_dataset
 from safe_bench.data.prognostic import PrognosticScore
 from safe_bench.data.schema import Kind, Schema, Survival
 
