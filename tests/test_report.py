@@ -119,7 +119,8 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
     assert {"Association differences between column pairs", "Kaplan-Meier curves: train, synthetic and holdout"} <= set(captions)
     assert len(page.attributes("src")) == len(captions)
     assert "Cox model: hazard ratios on train and synthetic: not drawn: C.cox was not evaluated." in page.words
-    assert "Attack risks with 95 % intervals: not drawn: P.singling_out was not evaluated;" in page.words
+    assert ("Attack risks with 95 % intervals: not drawn: P.attribute was not evaluated; P.linkability was not "
+            "evaluated; P.singling_out was not evaluated.") in page.words
 
 
 def test_evaluation_page_is_deterministic(copy_run):
@@ -174,24 +175,22 @@ def test_a_column_named_like_a_script_is_text(gbsg2, gbsg2_split):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_figures_without_their_details_are_left_out_with_a_note(copy_run):
-    """Metric details that lack what a figure needs, or have an odd layout, give notes, not errors."""
+def test_figures_without_their_data_are_left_out_with_a_note(copy_run):
+    """A figure whose metrics have nothing to draw (every column left out, a metric that
+    failed, a pair never compared) is not drawn, and the note says why."""
     result, _ = copy_run
     data = json.loads(result.to_json())
     for m in data["metrics"]:
-        if m["id"] == "S.pairs":
-            m["details"] = {"pairs": {"a | b": {"train": "high", "synthetic": None}, "weird": 3}}
         if m["id"] == "S.ks":
-            m["details"] = {"columns": {"age": {"histogram": {"edges": "x", "train": [1], "synthetic": [1]}}}}
+            m["details"] = {"columns": {"age": {"skipped": "all values missing in train"}}}
         if m["id"] == "S.tv":
             m["status"], m["reason"] = "error", "ValueError: broken"
-    html = evaluation_html(EvaluationResult.from_dict(data))
-    text = Page(html).words
-    assert "Marginals: train versus synthetic: not drawn: the metric details do not have the expected layout" in text
-    assert "Association differences between column pairs: not drawn:" in text
-    lacking = [dict(m, details={}) for m in data["metrics"]]
-    html = evaluation_html(EvaluationResult.from_dict({**data, "metrics": lacking}))
-    assert "not drawn: S.pairs details carry no pair" in Page(html).words
+        if m["id"] == "S.pairs":
+            m["details"] = {"pairs": {"a | b": {"association": "pearson", "skipped": "a column is constant in train"}}}
+    text = Page(evaluation_html(EvaluationResult.from_dict(data))).words
+    assert ("Marginals: train versus synthetic: not drawn: S.ks compared no numeric column; S.tv error: "
+            "ValueError: broken.") in text
+    assert "Association differences between column pairs: not drawn: S.pairs compared no column pair." in text
 
 
 def test_marginal_and_privacy_figures_come_from_aggregates_that_check_out(copy_run, gbsg2_split):

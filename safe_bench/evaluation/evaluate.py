@@ -88,7 +88,7 @@ class EvaluationResult:
         """Read :meth:`to_dict`'s layout; anything else is an InputError naming ``source``,
         the entry and the field."""
         check_result(data, source)
-        metrics = [MetricResult.from_dict(m) for m in data["metrics"]]
+        metrics = [MetricResult.from_dict(m, source) for m in data["metrics"]]
         return cls(
             metrics=metrics,
             pillars=pillars_from_dict(data["pillars"], metrics),

@@ -6,20 +6,34 @@ the table under test, the holdout, the shared encoding and neighbours) returning
 pillar, goal and range (as SDMetrics does) so that reports treat every metric alike.
 :func:`run_metric` runs it on the synthetic table and, as the real-vs-real ceiling,
 on the holdout, and turns the outcome into a :class:`MetricResult`.
+
+A metric whose details something else reads declares them typed (:class:`Details`, a
+frozen dataclass beside the metric, written out by ``to_dict`` and read back by
+``from_dict``), and registers with them what it contributes to the reports and the
+privacy verdict, as SDMetrics' properties own their visualisation: its figure (a
+:class:`~safe_bench.metrics.charts.Drawing`) and its verdict role (a
+:class:`~safe_bench.metrics.signals.VerdictRole`). Readers get the typed details with
+:func:`read_details`; a stored result whose details are malformed is an
+:class:`~safe_bench.errors.InputError` naming the metric when it is read back
+(:meth:`MetricResult.from_dict`).
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from safe_bench.errors import MetricSkipped
 from safe_bench.evaluation.comparison import Comparison, EvaluationData
 from safe_bench.evaluation.uncertainty import centred_replicates, percentile_ci
+from safe_bench.metrics.charts import Drawing
+from safe_bench.metrics.signals import VerdictRole
+from safe_bench.metrics.stored import Stored
 from safe_bench.private import describe_error
 
 Pillar = Literal["S", "C", "P"]
@@ -36,6 +50,30 @@ _REQUIREMENT_REASONS = {
     "survival": "no survival endpoint: declare [survival] time and event in the schema",
     "target": "no target: declare roles.target in the schema",
 }
+
+
+T = TypeVar("T", bound="Details")
+
+
+class Details(ABC):
+    """A metric's typed details: a frozen dataclass defined beside the metric. ``to_dict``
+    gives exactly the details' JSON layout in the result; ``read`` reads it back from a
+    :class:`~safe_bench.metrics.stored.Stored` object, raising an InputError that names
+    the field when the layout is not the metric's."""
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """The details as written into the result."""
+
+    @classmethod
+    @abstractmethod
+    def read(cls: type[T], stored: Stored) -> T:
+        """The details from their stored form."""
+
+    @classmethod
+    def from_dict(cls: type[T], data: object, where: str = "details") -> T:
+        """The details from their stored form; ``where`` names them in error messages."""
+        return cls.read(Stored(data, where))
 
 
 @dataclass(frozen=True)
@@ -116,6 +154,9 @@ class Metric:
     description: str = ""
     reference_details: bool = False
     evidence: Evidence = Evidence()
+    details: type[Details] | None = None
+    figure: Drawing[Any] | None = None
+    verdict: VerdictRole | None = None
 
 
 @dataclass
@@ -157,9 +198,15 @@ class MetricResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MetricResult:
+    def from_dict(cls, data: Mapping[str, Any], source: str = "result") -> MetricResult:
+        """Read :meth:`to_dict`'s layout; typed details (and the reference run's, when
+        kept) are checked, an InputError naming ``source`` and the metric when they are
+        malformed."""
         keys = ("id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason", "details")
-        return cls(**{k: data[k] for k in keys})
+        result = cls(**{k: data[k] for k in keys})
+        read_details(result, source)
+        read_reference_details(result, source)
+        return result
 
 
 METRICS: dict[str, Metric] = {}
@@ -175,14 +222,22 @@ def metric(
     requires: tuple[str, ...] = (),
     reference_details: bool = False,
     evidence: Evidence | None = None,
+    details: type[Details] | None = None,
+    figure: Drawing[Any] | None = None,
+    verdict: VerdictRole | None = None,
 ) -> Callable[[Callable[[Comparison], Measurement]], Callable[[Comparison], Measurement]]:
     """Register ``compute`` as metric ``id``; its docstring becomes the description.
 
     With ``reference_details`` the holdout reference's details are kept beside the
-    synthetic ones, as ``details["reference_details"]`` (e.g. the holdout's curves)."""
+    synthetic ones, as ``details["reference_details"]`` (e.g. the holdout's curves).
+    ``details`` is the class of its typed details (its measurements carry their
+    ``to_dict()``), which ``figure`` (its part in a report figure) and ``verdict`` (its
+    part in the privacy verdict) read."""
     unknown = set(requires) - set(_REQUIREMENT_REASONS)
     if unknown:
         raise ValueError(f"metric {id}: unknown requirement(s) {sorted(unknown)}")
+    if details is None and (figure is not None or verdict is not None):
+        raise ValueError(f"metric {id}: a figure or a verdict role reads typed details: declare details=")
 
     def register(compute: Callable[[Comparison], Measurement]) -> Callable[[Comparison], Measurement]:
         if id in METRICS:
@@ -198,10 +253,38 @@ def metric(
             description=(compute.__doc__ or "").strip().split("\n\n")[0],
             reference_details=reference_details,
             evidence=evidence or Evidence(),
+            details=details,
+            figure=figure,
+            verdict=verdict,
         )
         return compute
 
     return register
+
+
+def _where(source: str | None, result: MetricResult, what: str) -> str:
+    return f"{source + ': ' if source else ''}metric {result.id!r} {what}"
+
+
+def read_details(result: MetricResult, source: str | None = None) -> Details | None:
+    """The typed details of a metric that finished and declares them (None otherwise:
+    not run to the end, or no typed details); an InputError naming ``source`` (the
+    file, when read from one) and the metric when the details are malformed."""
+    spec = METRICS.get(result.id)
+    if spec is None or spec.details is None or not result.ok:
+        return None
+    return spec.details.from_dict(result.details, _where(source, result, "details"))
+
+
+def read_reference_details(result: MetricResult, source: str | None = None) -> Details | None:
+    """The typed details of the holdout reference run, for a metric that keeps them
+    (``reference_details``) when the reference was measured; None otherwise."""
+    spec = METRICS.get(result.id)
+    if spec is None or spec.details is None or not spec.reference_details or not result.ok:
+        return None
+    if "reference_details" not in result.details:
+        return None
+    return spec.details.from_dict(result.details["reference_details"], _where(source, result, "reference details"))
 
 
 def _unmet(spec: Metric, data: EvaluationData) -> str | None:

@@ -26,14 +26,18 @@ from safe_bench.metrics.base import (  # isort: skip
     METRICS,
     PILLAR_NAMES,
     PILLARS,
+    Details,
     Measurement,
     Metric,
     MetricResult,
     metric,
+    read_details,
+    read_reference_details,
     run_metric,
 )
 from safe_bench.metrics.plugins import load_plugins  # isort: skip
 
 load_plugins()
 
-__all__ = ["METRICS", "PILLARS", "PILLAR_NAMES", "Measurement", "Metric", "MetricResult", "metric", "run_metric"]
+__all__ = ["METRICS", "PILLARS", "PILLAR_NAMES", "Details", "Measurement", "Metric", "MetricResult", "metric", "read_details",
+           "read_reference_details", "run_metric"]

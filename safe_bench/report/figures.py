@@ -2,9 +2,11 @@
 data URIs (no file beside the page, no network): SVG, or PNG for dense small multiples.
 
 Each drawer takes numbers (scores, intervals, curves, binned shares), never a table,
-so no record can reach a figure. The output is deterministic: fixed SVG hash salt, no date.
-Matplotlib's object-oriented API is used without pyplot, so drawing touches no global
-state and needs no display.
+so no record can reach a figure. The pieces a metric's figure is made of (bars, curves,
+effects, intervals) are defined with the metrics, which own their figures
+(:mod:`safe_bench.metrics.charts`); these drawers turn them into images. The output
+is deterministic: fixed SVG hash salt, no date. Matplotlib's object-oriented API is
+used without pyplot, so drawing touches no global state and needs no display.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.typing import RcKeyType
 
-Values = Sequence[float] | np.ndarray  # numbers to draw, as a list or an array
+from safe_bench.metrics.charts import Bars, Curve, Effect, Interval
+from safe_bench.metrics.stored import Values
+
 REAL = "#3b3b3b"
 SYNTHETIC = "#1f6fb4"
 HOLDOUT = "#d9480f"
@@ -124,17 +128,6 @@ def _short(label: str, width: int = 34) -> str:
 
 
 # -- scores with intervals -----------------------------------------------------------
-@dataclass(frozen=True)
-class Interval:
-    """A labelled score with its 95 % interval and a reference (holdout) score."""
-
-    label: str
-    score: float
-    low: float | None = None
-    high: float | None = None
-    reference: float | None = None
-
-
 def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (higher is better)",
               reference_label: str = "holdout (real vs real)", caption: str = "",
               zoom: bool = True, breaks: Sequence[int] = ()) -> Figure:
@@ -167,17 +160,6 @@ def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (hig
 
 
 # -- survival --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Curve:
-    """A step curve (e.g. a Kaplan-Meier estimate), optionally with a band."""
-
-    label: str
-    x: Values
-    y: Values
-    low: Values | None = None
-    high: Values | None = None
-
-
 def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
                 caption: str = "", ncols: int = 3) -> Figure:
     """Small multiples of step curves (real in dark grey, synthetic in blue, holdout in orange)."""
@@ -196,15 +178,6 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=8, loc="lower left")
     return Figure(title, _uri(fig, raster=True), caption, wide=min(ncols, len(panels)) > 2)
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A covariate's effect (e.g. a hazard ratio) with its 95 % interval, on two tables."""
-
-    label: str
-    real: tuple[float, float, float] | None  # estimate, low, high
-    synthetic: tuple[float, float, float] | None
 
 
 def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio (log scale)",
@@ -234,15 +207,6 @@ def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio
 
 
 # -- distributions -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Bars:
-    """Shares per bin or category for several tables (same bins for all)."""
-
-    name: str
-    bins: Sequence[str] | Values  # category labels, or len(shares)+1 bin edges
-    shares: Mapping[str, Values]  # table label -> share per bin
-
-
 def bar_panels(title: str, panels: Sequence[Bars], *, caption: str = "", ncols: int = 3) -> Figure:
     """Small multiples of overlaid distributions: histograms on bin edges, or bars per category."""
     if not panels:

@@ -23,6 +23,7 @@ from safe_bench.errors import MetricSkipped
 from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import Stream
 from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, StepCurve, kaplan_meier
+from safe_bench.metrics.stored import Stored, Values
 
 #: A group level needs this many train rows to be compared.
 MIN_GROUP_ROWS = 10
@@ -81,19 +82,39 @@ def curve_grid(cmp: Comparison) -> np.ndarray:
     return np.round(np.linspace(0.0, last, CURVE_POINTS), 6)
 
 
-def describe_curve(curve: StepCurve, grid: np.ndarray) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SurvivalCurve:
+    """A survival curve for details and figures: survival and its 95 % band on a grid
+    of times, and the median (None when the curve never reaches 0.5)."""
+
+    survival: Values
+    low: Values
+    high: Values
+    median: float | None
+
+    def to_dict(self) -> dict[str, Values | float | None]:
+        return {"survival": self.survival, "low": self.low, "high": self.high, "median": self.median}
+
+    @classmethod
+    def read(cls, stored: Stored) -> SurvivalCurve:
+        return cls(stored.numbers("survival"), stored.numbers("low"), stored.numbers("high"),
+                   stored.optional_number("median"))
+
+
+def curve_details(curve: SurvivalCurve | None) -> dict[str, Values | float | None] | None:
+    """A curve as written into untyped details (None: fewer than 2 rows)."""
+    return None if curve is None else curve.to_dict()
+
+
+def describe_curve(curve: StepCurve, grid: np.ndarray) -> SurvivalCurve:
     """A curve for figures: survival and its 95 % band on the grid, and the median."""
     low, high = curve.band(grid)
     median = curve.median()
-    return {
-        "survival": np.round(curve.at(grid), DECIMALS),
-        "low": np.round(low, DECIMALS),
-        "high": np.round(high, DECIMALS),
-        "median": median if np.isfinite(median) else None,
-    }
+    return SurvivalCurve(np.round(curve.at(grid), DECIMALS), np.round(low, DECIMALS), np.round(high, DECIMALS),
+                         median if np.isfinite(median) else None)
 
 
-def curve_of(cmp: Comparison, role: str, rows: np.ndarray) -> dict[str, Any] | None:
+def curve_of(cmp: Comparison, role: str, rows: np.ndarray) -> SurvivalCurve | None:
     """:func:`describe_curve` of some rows of table ``role`` (None for fewer than 2 rows)."""
     if rows.sum() < 2:
         return None
@@ -204,13 +225,32 @@ class StrataStats:
     null_rmst: np.ndarray
 
 
-def describe_strata(cmp: Comparison, tau_value: float) -> dict[str, Any]:
-    """What C.km and C.rmst compared: tau, the group variables, and what was left out."""
+@dataclass(frozen=True)
+class StrataDescription:
+    """What C.km and C.rmst compared: tau, the group variables (and where they come
+    from), and what was left out (listed only when something was)."""
+
+    tau: float
+    groups: list[str]
+    groups_source: str
+    left_out: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tau": self.tau, "groups": self.groups, "groups_source": self.groups_source}
+        if self.left_out:
+            out["left_out"] = self.left_out
+        return out
+
+    @classmethod
+    def read(cls, stored: Stored) -> StrataDescription:
+        return cls(stored.number("tau"), stored.texts("groups"), stored.text("groups_source"),
+                   stored.texts("left_out") if stored.has("left_out") else [])
+
+
+def describe_strata(cmp: Comparison, tau_value: float) -> StrataDescription:
+    """:class:`StrataDescription` of the comparison."""
     kept, notes = groups(cmp)
-    out: dict[str, Any] = {"tau": tau_value, "groups": [g.column for g in kept], "groups_source": groups_source(cmp.schema)}
-    if notes:
-        out["left_out"] = notes
-    return out
+    return StrataDescription(tau_value, [g.column for g in kept], groups_source(cmp.schema), notes)
 
 
 def _by_stratum(

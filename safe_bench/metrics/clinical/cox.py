@@ -1,7 +1,13 @@
-"""C.cox: the same multivariable Cox model on train and on the table under test."""
+"""C.cox: the same multivariable Cox model on train and on the table under test.
+
+Its typed details (:class:`CoxDetails`) carry per term the hazard ratio with its
+interval on both tables, which it draws as a forest plot (:data:`COX_FOREST`).
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -9,9 +15,126 @@ import numpy as np
 from safe_bench.data.claims import claim_weights, weighted_score
 from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import Stream, within_sampling
-from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.metrics.base import Details, Measurement, bootstrapped, metric
+from safe_bench.metrics.charts import Chart, Drawing, Effect, Forest, Outcome, Plot, single
 from safe_bench.metrics.clinical.cohort import ALPHA, require_events
 from safe_bench.metrics.clinical.coxmodel import Z95, CoxFit, CoxPair, cox_pair
+from safe_bench.metrics.stored import Stored
+
+
+@dataclass(frozen=True)
+class HazardRatio:
+    """A term's hazard ratio on one table, its 95 % interval and Wald p-value."""
+
+    hr: float
+    low: float
+    high: float
+    p: float
+
+    @classmethod
+    def of(cls, fit: CoxFit, term: int) -> HazardRatio:
+        return cls(fit.hr[term], fit.low[term], fit.high[term], fit.p[term])
+
+    def to_dict(self) -> dict[str, float]:
+        return {"hr": self.hr, "low": self.low, "high": self.high, "p": self.p}
+
+    @classmethod
+    def read(cls, stored: Stored) -> HazardRatio:
+        return cls(stored.number("hr"), stored.number("low"), stored.number("high"), stored.number("p"))
+
+    def drawable(self) -> tuple[float, float, float] | None:
+        """Estimate, low, high for a log-scale figure: None unless all are finite and positive."""
+        values = (self.hr, self.low, self.high)
+        return values if all(math.isfinite(v) for v in values) and min(values) > 0 else None
+
+
+@dataclass(frozen=True)
+class CoxTerm:
+    """One term of C.cox: its hazard ratio on train and on the table, the table's p-value
+    at train's size (None when the sizes are equal: not written), the standardized
+    difference, score and weight, the verdict, the interval overlap, sign and
+    significance agreement, and whether it is the schema's primary effect."""
+
+    train: HazardRatio
+    table: HazardRatio
+    p_at_train_size: float | None
+    standardized_difference: float
+    score: float
+    weight: float
+    verdict: str
+    overlap: float
+    same_sign: bool
+    same_significance: bool
+    primary: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "train": self.train.to_dict(),
+            "table": self.table.to_dict(),
+            **({"p_at_train_size": self.p_at_train_size} if self.p_at_train_size is not None else {}),
+            "standardized_difference": self.standardized_difference,
+            "score": self.score,
+            "weight": self.weight,
+            "verdict": self.verdict,
+            "overlap": self.overlap,
+            "same_sign": self.same_sign,
+            "same_significance": self.same_significance,
+            **({"primary": True} if self.primary else {}),
+        }
+
+    @classmethod
+    def read(cls, stored: Stored) -> CoxTerm:
+        return cls(
+            HazardRatio.read(stored.child("train")),
+            HazardRatio.read(stored.child("table")),
+            stored.number("p_at_train_size") if stored.has("p_at_train_size") else None,
+            stored.number("standardized_difference"),
+            stored.number("score"),
+            stored.number("weight"),
+            stored.text("verdict"),
+            stored.number("overlap"),
+            stored.flag("same_sign"),
+            stored.flag("same_significance"),
+            stored.has("primary") and stored.flag("primary"),
+        )
+
+
+@dataclass(frozen=True)
+class CoxDetails(Details):
+    """C.cox: the model (as :meth:`~safe_bench.metrics.clinical.coxmodel.CoxPair.describe`
+    writes it: plain JSON no figure reads), train's size over the table's, each term
+    (the primary effect first), sign and significance agreement, how the interval is made."""
+
+    model: dict[str, Any]
+    size_factor: float
+    terms: dict[str, CoxTerm]
+    sign_agreement: float
+    significance_agreement: float
+    interval: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"model": self.model, "size_factor": self.size_factor,
+                "terms": {term: entry.to_dict() for term, entry in self.terms.items()},
+                "sign_agreement": self.sign_agreement, "significance_agreement": self.significance_agreement,
+                "interval": self.interval}
+
+    @classmethod
+    def read(cls, stored: Stored) -> CoxDetails:
+        return cls(dict(stored.child("model").data), stored.number("size_factor"),
+                   {term: CoxTerm.read(entry) for term, entry in stored.children("terms").items()},
+                   stored.number("sign_agreement"), stored.number("significance_agreement"), stored.text("interval"))
+
+
+def _forest(outcome: Outcome[CoxDetails]) -> Plot | str:
+    effects = [Effect(term, entry.train.drawable(), entry.table.drawable()) for term, entry in outcome.details.terms.items()]
+    if not any(e.real or e.synthetic for e in effects):
+        return "C.cox details carry no hazard ratios with intervals"
+    return Forest(effects, caption="The same multivariable Cox model fitted on train and on the synthetic "
+                  "table: hazard ratio per term with its 95 % interval (log scale; 1 = no effect).")
+
+
+#: The Cox model's hazard ratios on train and on the table under test, drawn by C.cox.
+COX_FOREST: Chart[Plot] = Chart("Cox model: hazard ratios on train and synthetic", single)
 
 
 def ci_overlap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray) -> np.ndarray:
@@ -64,7 +187,8 @@ def overlaps(train: CoxFit, table: CoxFit, coef: np.ndarray) -> np.ndarray:
     )
 
 
-@metric("C.cox", pillar="C", name="Cox model agreement", requires=("survival",), reference_details=True)
+@metric("C.cox", pillar="C", name="Cox model agreement", requires=("survival",), reference_details=True,
+        details=CoxDetails, figure=Drawing(COX_FOREST, _forest))
 def cox_agreement(cmp: Comparison) -> Measurement:
     """The same multivariable Cox model (every covariate) on train and on the table under
     test. Per term: the standardized difference of the log hazard ratios
@@ -97,29 +221,22 @@ def cox_agreement(cmp: Comparison) -> Measurement:
     same_sign = np.sign(train.coef) == np.sign(table.coef)
     p_at_train_size = table.at_size(factor).p
     same_significance = (train.p < ALPHA) == (p_at_train_size < ALPHA)
-    train_rows, table_rows = train.table(), table.table()
-    terms: dict[str, Any] = {}
-    for i in sorted(range(len(train.terms)), key=lambda i: not primary[i]):  # the primary effect first
-        term = train.terms[i]
-        terms[term] = {
-            "train": train_rows[term],
-            "table": table_rows[term],
-            **({"p_at_train_size": p_at_train_size[i]} if factor != 1.0 else {}),
-            "standardized_difference": difference[i],
-            "score": point[i],
-            "weight": weights[i],
-            "verdict": "reversed" if reversed_[i] else ("reproduced" if point[i] == 1.0 else "differs"),
-            "overlap": overlap[i],
-            "same_sign": bool(same_sign[i]),
-            "same_significance": bool(same_significance[i]),
-            **({"primary": True} if primary[i] else {}),
-        }
-    details: dict[str, Any] = {
-        "model": pair.describe(),
-        "size_factor": factor,
-        "terms": terms,
-        "sign_agreement": float(np.mean(same_sign)),
-        "significance_agreement": float(np.mean(same_significance)),
-        "interval": "parametric bootstrap of the table's log hazard ratios, N(beta, V)",
+    terms = {
+        train.terms[i]: CoxTerm(
+            HazardRatio.of(train, i),
+            HazardRatio.of(table, i),
+            p_at_train_size[i] if factor != 1.0 else None,
+            difference[i],
+            point[i],
+            weights[i],
+            "reversed" if reversed_[i] else ("reproduced" if point[i] == 1.0 else "differs"),
+            overlap[i],
+            bool(same_sign[i]),
+            bool(same_significance[i]),
+            primary[i],
+        )
+        for i in sorted(range(len(train.terms)), key=lambda i: not primary[i])  # the primary effect first
     }
-    return bootstrapped(float(np.mean(overlap)), weighted_score(weights, point), reps, details)
+    details = CoxDetails(pair.describe(), factor, terms, float(np.mean(same_sign)), float(np.mean(same_significance)),
+                         "parametric bootstrap of the table's log hazard ratios, N(beta, V)")
+    return bootstrapped(float(np.mean(overlap)), weighted_score(weights, point), reps, details.to_dict())

@@ -1,18 +1,145 @@
-"""C.km: Kaplan-Meier curves of train and the table under test, overall and per group."""
+"""C.km: Kaplan-Meier curves of train and the table under test, overall and per group.
+
+Its typed details (:class:`KmDetails`) carry every curve on a grid of times; it draws
+them, with the holdout's from the reference run, as small multiples (:data:`KM_CURVES`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from safe_bench.errors import InputError
 from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import within_sampling
-from safe_bench.metrics.base import Measurement, bootstrapped, metric
-from safe_bench.metrics.clinical.cohort import curve_grid, curve_of, describe_strata, strata_stats
+from safe_bench.metrics.base import Details, Measurement, bootstrapped, metric
+from safe_bench.metrics.charts import Chart, Curve, CurvePanels, Drawing, Outcome, Plot, single
+from safe_bench.metrics.clinical.cohort import (
+    StrataDescription,
+    SurvivalCurve,
+    curve_grid,
+    curve_of,
+    describe_strata,
+    strata_stats,
+)
+from safe_bench.metrics.stored import Stored, Values
+
+#: At most this many Kaplan-Meier panels (overall first, then the strata with the lowest scores).
+MAX_CURVES = 9
+#: Why a stratum has no distance: the table under test lost it.
+LOST = "fewer than 2 rows in the table under test: scored 0"
 
 
-@metric("C.km", pillar="C", name="Kaplan-Meier agreement", requires=("survival",), reference_details=True)
+@dataclass(frozen=True)
+class Gap:
+    """How far the table's curve of a stratum is from train's: the integrated absolute
+    difference over [0, tau], the sup-norm, and the table's curve."""
+
+    iad: float
+    sup: float
+    table: SurvivalCurve | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"iad": self.iad, "sup": self.sup, "table": None if self.table is None else self.table.to_dict()}
+
+    @classmethod
+    def read(cls, stored: Stored) -> Gap:
+        table = stored.optional_child("table")
+        return cls(stored.number("iad"), stored.number("sup"), None if table is None else SurvivalCurve.read(table))
+
+
+@dataclass(frozen=True)
+class KmStratum:
+    """One stratum of C.km (overall, or a group level): its group variable, rows in
+    train and in the table, score and real-vs-real 95th percentile; its ``gap``, or
+    the ``note`` saying why there is none; train's curve (the synthetic run only: None
+    in the holdout reference run)."""
+
+    group: str | None
+    train_rows: float
+    rows: float
+    score: float
+    real_vs_real_q95: float
+    gap: Gap | None
+    note: str | None
+    train: SurvivalCurve | None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"group": self.group, "train_rows": self.train_rows, "rows": self.rows,
+                                  "score": self.score, "real_vs_real_q95": self.real_vs_real_q95}
+        out.update({"note": self.note} if self.gap is None else self.gap.to_dict())
+        if self.train is not None:
+            out["train"] = self.train.to_dict()
+        return out
+
+    @classmethod
+    def read(cls, stored: Stored) -> KmStratum:
+        measured = not stored.has("note")
+        return cls(stored.optional_text("group"), stored.number("train_rows"), stored.number("rows"),
+                   stored.number("score"), stored.number("real_vs_real_q95"), Gap.read(stored) if measured else None,
+                   None if measured else stored.text("note"),
+                   SurvivalCurve.read(stored.child("train")) if stored.has("train") else None)
+
+    def curves(self) -> list[SurvivalCurve]:
+        return [c for c in (self.train, None if self.gap is None else self.gap.table) if c is not None]
+
+
+@dataclass(frozen=True)
+class KmDetails(Details):
+    """What C.km compared, the grid of times its curves are written on, and each stratum."""
+
+    strata: StrataDescription
+    grid: Values
+    curves: dict[str, KmStratum]
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.strata.to_dict(), "grid": self.grid, "curves": {n: s.to_dict() for n, s in self.curves.items()}}
+
+    @classmethod
+    def read(cls, stored: Stored) -> KmDetails:
+        details = cls(StrataDescription.read(stored), stored.numbers("grid"),
+                      {name: KmStratum.read(s) for name, s in stored.children("curves").items()})
+        for name, stratum in details.curves.items():
+            if any(len(c.survival) != len(details.grid) for c in stratum.curves()):
+                raise InputError(f"{stored.where}: curves: {name}: a curve does not match the time grid")
+        return details
+
+
+def _curve(label: str, grid: Values, curve: SurvivalCurve | None) -> list[Curve]:
+    return [] if curve is None else [Curve(label, grid, curve.survival, curve.low, curve.high)]
+
+
+def _km_panels(outcome: Outcome[KmDetails]) -> Plot | str:
+    """Train, synthetic and holdout curves per stratum: overall first, then the strata
+    with the lowest scores."""
+    details, reference = outcome.details, outcome.reference
+    ranked = sorted(details.curves.items(), key=lambda kv: (kv[0] != "overall", kv[1].score, kv[0]))
+    panels: dict[str, Sequence[Curve]] = {}
+    for name, stratum in ranked[:MAX_CURVES]:
+        if stratum.train is None:
+            continue
+        held = None if reference is None or name not in reference.curves else reference.curves[name].gap
+        panels[name] = (_curve("train (real)", details.grid, stratum.train)
+                        + _curve("synthetic", details.grid, None if stratum.gap is None else stratum.gap.table)
+                        + _curve("holdout (real)", reference.grid if reference else details.grid,
+                                 None if held is None else held.table))
+    if not panels:
+        return "C.km details carry no train curve"
+    caption = ("Survival probability over time, overall and per group level, with 95 % bands (train shaded); the "
+               "holdout is real patients never seen by the generator"
+               + (f"; the {len(panels) - 1} strata with the lowest scores of {len(details.curves) - 1}"
+                  if len(details.curves) > len(panels) else "") + ".")
+    return CurvePanels(panels, xlabel="time", ylabel="survival", caption=caption, ncols=2)
+
+
+#: The Kaplan-Meier curves of train, the table under test and the holdout, drawn by C.km.
+KM_CURVES: Chart[Plot] = Chart("Kaplan-Meier curves: train, synthetic and holdout", single)
+
+
+@metric("C.km", pillar="C", name="Kaplan-Meier agreement", requires=("survival",), reference_details=True,
+        details=KmDetails, figure=Drawing(KM_CURVES, _km_panels))
 def km_agreement(cmp: Comparison) -> Measurement:
     """Kaplan-Meier curves of train and the table under test, overall and per level of
     every group variable: integrated absolute difference over [0, tau] divided by tau
@@ -30,22 +157,14 @@ def km_agreement(cmp: Comparison) -> Measurement:
     stats = strata_stats(cmp)
     scores = np.nan_to_num(within_sampling(stats.gap, stats.null_gap), nan=0.0)
     point = scores[0]
-    details: dict[str, Any] = {**describe_strata(cmp, stats.tau), "grid": curve_grid(cmp), "curves": {}}
+    curves: dict[str, KmStratum] = {}
     for i, stratum in enumerate(stats.strata):
-        entry: dict[str, Any] = {
-            "group": stratum.column,
-            "train_rows": stats.train_rows[i],
-            "rows": stats.table_rows[i],
-            "score": point[i],
-            "real_vs_real_q95": stats.null_gap[i],
-        }
-        if np.isnan(stats.gap[0, i]):
-            entry["note"] = "fewer than 2 rows in the table under test: scored 0"
-        else:
-            entry["iad"], entry["sup"] = stats.gap[0, i] * stats.tau, stats.sup[0, i]
-            entry["table"] = curve_of(cmp, "synthetic", stratum.mask(cmp.synthetic))
-        if not cmp.is_reference:
-            entry["train"] = curve_of(cmp, "train", stratum.mask(cmp.train))
-        details["curves"][stratum.name] = entry
+        lost = np.isnan(stats.gap[0, i])
+        gap = None if lost else Gap(stats.gap[0, i] * stats.tau, stats.sup[0, i],
+                                    curve_of(cmp, "synthetic", stratum.mask(cmp.synthetic)))
+        train = None if cmp.is_reference else curve_of(cmp, "train", stratum.mask(cmp.train))
+        curves[stratum.name] = KmStratum(stratum.column, stats.train_rows[i], stats.table_rows[i], point[i],
+                                         stats.null_gap[i], gap, LOST if lost else None, train)
     value = float(np.nanmean(stats.gap[0])) if np.isfinite(stats.gap[0]).any() else 1.0
-    return bootstrapped(value, float(np.mean(point)), scores[1:].mean(axis=1), details)
+    details = KmDetails(describe_strata(cmp, stats.tau), curve_grid(cmp), curves)
+    return bootstrapped(value, float(np.mean(point)), scores[1:].mean(axis=1), details.to_dict())

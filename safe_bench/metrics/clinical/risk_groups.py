@@ -12,6 +12,7 @@ from safe_bench.evaluation.comparison import Comparison
 from safe_bench.metrics.base import Measurement, bootstrapped, metric
 from safe_bench.metrics.clinical.cohort import (
     MIN_GROUP_ROWS,
+    curve_details,
     curve_grid,
     curve_of,
     frame_key,
@@ -84,9 +85,9 @@ class _ScoreCheck:
         curves: dict[str, Any] = {}
         for g in self.tested:
             label = score.labels[g]
-            curves[label] = {"table": curve_of(cmp, "synthetic", self.table_codes == g)}
+            curves[label] = {"table": curve_details(curve_of(cmp, "synthetic", self.table_codes == g))}
             if not cmp.is_reference:
-                curves[label]["train"] = curve_of(cmp, "train", risk_codes(cmp, "train", score) == g)
+                curves[label]["train"] = curve_details(curve_of(cmp, "train", risk_codes(cmp, "train", score) == g))
         out: dict[str, Any] = {
             "expression": score.expression,
             "cuts": list(score.cuts),

@@ -28,7 +28,7 @@ def rmst_agreement(cmp: Comparison) -> Measurement:
     scores = np.nan_to_num(within_sampling(difference, stats.null_rmst), nan=0.0)
     point = scores[0]
     details: dict[str, Any] = {
-        **describe_strata(cmp, stats.tau),
+        **describe_strata(cmp, stats.tau).to_dict(),
         "strata": {
             s.name: {"train": stats.train_rmst[i], "table": stats.rmst[0, i], "score": point[i],
                      "real_vs_real_q95": stats.null_rmst[i]}

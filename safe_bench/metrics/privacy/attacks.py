@@ -88,18 +88,6 @@ class AttackOutcome:
         value, error = residual_risk(self.train_rate, self.control_rate)
         return _unit(value), _unit(value - error), _unit(value + error)
 
-    def details(self) -> dict[str, float]:
-        value, error = residual_risk(self.train_rate, self.control_rate)
-        return {
-            "attacks": self.attacks,
-            "train_successes": self.train_successes,
-            "control_successes": self.control_successes,
-            "train_rate": self.train_rate[0],
-            "control_rate": self.control_rate[0],
-            "residual": value,
-            "residual_error": error,
-        }
-
 
 def success_rate(successes: float, n: int) -> tuple[float, float]:
     """Wilson score estimate of a success rate and its half-width at :data:`LEVEL`."""

@@ -1,15 +1,22 @@
-"""P.mia: membership inference by distance to the nearest row under test."""
+"""P.mia: membership inference by distance to the nearest row under test. Its typed
+details (:class:`MiaDetails`) carry the attack's ROC curve, which it draws
+(:data:`MEMBERSHIP`), and its AUC raises its signal for the privacy verdict."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import roc_curve
 
 from safe_bench.errors import MetricSkipped
 from safe_bench.evaluation.comparison import Comparison
-from safe_bench.metrics.base import Measurement, bootstrapped, metric
+from safe_bench.metrics.base import Details, Measurement, bootstrapped, metric
+from safe_bench.metrics.charts import Chart, Drawing, Outcome, Plot, RocCurves, single
 from safe_bench.metrics.privacy.neighbours import search
 from safe_bench.metrics.privacy.shares import comparable
+from safe_bench.metrics.signals import SIGNAL_SCORE, Signal, VerdictRole
+from safe_bench.metrics.stored import Stored, Values
 
 #: P.mia: most members and most non-members scored (an AUC from 20k + 20k candidates
 #: has a 95 % interval of about +-0.006).
@@ -34,7 +41,61 @@ def _weighted_auc(order: np.ndarray, below: np.ndarray, upto: np.ndarray, w_memb
     return float((w_others * wins).sum() / (w_members.sum() * w_others.sum()))
 
 
-@metric("P.mia", pillar="P", name="Membership inference (distance attack)", goal="minimize", requires=("holdout",))
+@dataclass(frozen=True)
+class Roc:
+    """An ROC curve: false- and true-positive rates."""
+
+    fpr: Values
+    tpr: Values
+
+    def to_dict(self) -> dict[str, Values]:
+        return {"fpr": self.fpr, "tpr": self.tpr}
+
+    @classmethod
+    def read(cls, stored: Stored) -> Roc:
+        return cls(stored.numbers("fpr"), stored.numbers("tpr"))
+
+
+@dataclass(frozen=True)
+class MiaDetails(Details):
+    """How many members and non-members were scored, the holdout's rows, the ROC curve."""
+
+    members: int
+    non_members: int
+    holdout_rows: int
+    roc: Roc
+
+    def to_dict(self) -> dict[str, object]:
+        return {"members": self.members, "non_members": self.non_members, "holdout_rows": self.holdout_rows,
+                "roc": self.roc.to_dict()}
+
+    @classmethod
+    def read(cls, stored: Stored) -> MiaDetails:
+        return cls(stored.whole("members"), stored.whole("non_members"), stored.whole("holdout_rows"),
+                   Roc.read(stored.child("roc")))
+
+
+def _roc_curve(outcome: Outcome[MiaDetails]) -> Plot | str:
+    if outcome.value is None:
+        return "P.mia carries no AUC"
+    roc = outcome.details.roc
+    return RocCurves({f"distance attack (AUC {outcome.value:.3f})": (roc.fpr, roc.tpr)},
+                     caption="An attacker calls a real patient a training member when a synthetic row lies close to it; "
+                     "the diagonal is guessing. Members: train rows; non-members: holdout rows.")
+
+
+def _membership_signal(details: MiaDetails, value: float, score: float) -> Signal | None:
+    if score >= SIGNAL_SCORE:
+        return None
+    return Signal(f"a distance attack tells training patients from fresh ones with ROC AUC {value:.2f}")
+
+
+#: The membership attack's ROC curve, drawn by P.mia.
+MEMBERSHIP: Chart[Plot] = Chart("Membership inference: ROC curve", single)
+
+
+@metric("P.mia", pillar="P", name="Membership inference (distance attack)", goal="minimize", requires=("holdout",),
+        details=MiaDetails, figure=Drawing(MEMBERSHIP, _roc_curve), verdict=VerdictRole("distance", _membership_signal))
 def membership_inference(cmp: Comparison) -> Measurement:
     """An attacker scores each candidate by its distance to the nearest row under test
     (closer: more likely a training member). Members: a seeded sample of train rows of
@@ -60,6 +121,5 @@ def membership_inference(cmp: Comparison) -> Measurement:
     labels = np.r_[np.ones(len(d_members)), np.zeros(len(d_others))]
     fpr, tpr, _ = roc_curve(labels, -np.r_[d_members, d_others])  # closer to a row under test: a member
     kept = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).round().astype(int))
-    details = {"members": len(d_members), "non_members": len(d_others), "holdout_rows": len(cmp.holdout),
-               "roc": {"fpr": fpr[kept].tolist(), "tpr": tpr[kept].tolist()}}
-    return bootstrapped(auc, 1.0 - 2.0 * max(auc - 0.5, 0.0), replicates, details)
+    details = MiaDetails(len(d_members), len(d_others), len(cmp.holdout), Roc(fpr[kept].tolist(), tpr[kept].tolist()))
+    return bootstrapped(auc, 1.0 - 2.0 * max(auc - 0.5, 0.0), replicates, details.to_dict())

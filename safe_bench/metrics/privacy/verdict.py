@@ -1,8 +1,11 @@
 """The privacy verdict: what the P metrics say together, in plain words.
 
-No single metric decides. Each P metric that was computed may raise one signal when
-its evidence is statistically clear (its interval excludes a perfect score) and
-large enough to matter; the verdict weighs the signals:
+No single metric decides. Each P metric registers its role in the verdict with it
+(:class:`~safe_bench.metrics.signals.VerdictRole`: distance or attack evidence, and the
+signal it reads from its typed details). A metric that was computed may raise its one
+signal when its evidence is statistically clear (its interval excludes a perfect score)
+and large enough to matter; the verdict weighs the signals by family, never naming a
+metric:
 
 - **memorisation**: exact copies or near-copies of training patients, confirmed by
   at least one other distance or membership signal;
@@ -19,15 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from safe_bench.metrics.base import MetricResult
-
-#: Scores below this count as a clear near-copy signal (P.dcr_p5, P.nndr).
-NEAR_COPY_SCORE = 0.5
-#: Scores below this count as large enough to matter (distance metrics, P.mia).
-SIGNAL_SCORE = 0.9
-
-_DISTANCE = ("P.exact", "P.dcr_share", "P.dcr_p5", "P.nndr", "P.mia", "P.leakage")
-_ATTACKS = {"P.attribute": "attribute inference", "P.linkability": "linkage", "P.singling_out": "singling out"}
+from safe_bench.metrics.registry import METRICS, MetricResult, read_details
+from safe_bench.metrics.signals import Signal, VerdictRole
 
 
 @dataclass(frozen=True)
@@ -48,55 +44,33 @@ def _clear(result: MetricResult) -> bool:
     return result.ci_high is not None and result.ci_high < 1.0
 
 
-def _below(result: MetricResult, limit: float) -> bool:
-    return result.score is not None and result.score < limit
-
-
-def _signal(result: MetricResult) -> str | None:
-    """Plain-words evidence from one metric, or None when it raises no signal."""
-    r, d = result, result.details
-    if r.value is None or r.score is None:  # not measured: no evidence
+def _signal(result: MetricResult, role: VerdictRole) -> Signal | None:
+    """The metric's signal, when it measured a real difference; None otherwise."""
+    if result.value is None or result.score is None or not _clear(result):  # not measured, or no clear evidence
         return None
-    if r.id == "P.exact" and _clear(r) and r.value > d["holdout_share"]:
-        return (f"{r.value:.1%} of synthetic rows are exact copies of training patients "
-                f"({d['holdout_share']:.1%} of fresh patients are)")
-    if r.id == "P.dcr_share" and _clear(r) and r.score < SIGNAL_SCORE:
-        return (f"{r.value:.0%} of synthetic rows are closer to a training patient than to a fresh one "
-                f"({d['null_share']:.0%} expected)")
-    if r.id in ("P.dcr_p5", "P.nndr") and _clear(r) and r.score < SIGNAL_SCORE:
-        what = "distance to the closest training patient" if r.id == "P.dcr_p5" else "nearest-to-second-nearest distance ratio"
-        return (f"{r.value:.0%} of synthetic rows have a {what} as low as the lowest 5 % of fresh patients "
-                f"({d['holdout_share']:.0%} of fresh patients do)")
-    if r.id == "P.mia" and _clear(r) and r.score < SIGNAL_SCORE:
-        return f"a distance attack tells training patients from fresh ones with ROC AUC {r.value:.2f}"
-    if r.id == "P.leakage" and _clear(r) and d.get("flagged"):
-        return f"privacy leakage coefficient {r.value:.3f}, above the 0.05 threshold"
-    if r.id in _ATTACKS and _clear(r):
-        return f"{_ATTACKS[r.id]} succeeds more on training patients than on fresh ones (risk {r.value:.2f})"
-    return None
+    return role.signal(read_details(result), result.value, result.score)
 
 
 def privacy_verdict(results: Sequence[MetricResult]) -> PrivacyVerdict:
-    """The verdict from an evaluation's metric results (only the P metrics are read)."""
-    ok = {r.id: r for r in results if r.pillar == "P" and r.ok}
-    signals = {id: text for id, r in ok.items() if (text := _signal(r)) is not None}
-    distance = [id for id in _DISTANCE if id in signals]
-    if sum(id in ok for id in _DISTANCE) < 2:
+    """The verdict from an evaluation's metric results (only the P metrics with a
+    verdict role are read)."""
+    roles = {r.id: role for r in results if r.pillar == "P" and r.ok and (role := _role(r.id)) is not None}
+    raised = {r.id: s for r in results if r.id in roles and (s := _signal(r, roles[r.id])) is not None}
+    signals = {id: s.text for id, s in raised.items()}
+    distance = [id for id in raised if roles[id].family == "distance"]
+    if sum(role.family == "distance" for role in roles.values()) < 2:
         return PrivacyVerdict("not assessed", "not assessed: fewer than two privacy distance metrics could be computed", signals)
-    near_copies = "P.exact" in signals or any(
-        id in signals and _below(ok[id], NEAR_COPY_SCORE) for id in ("P.dcr_p5", "P.nndr")
-    )
+    near_copies = any(s.near_copy for s in raised.values())
     if near_copies and len(distance) >= 2:
         return PrivacyVerdict("memorisation", "memorisation: synthetic rows copy or nearly copy training patients", signals)
     if len(distance) >= 2:
         return PrivacyVerdict(
             "closer than fresh patients", "synthetic rows sit closer to training patients than fresh patients do", signals
         )
-    attacks = [id for id in _ATTACKS if id in signals]
+    attacks = [roles[id].attack for id in raised if roles[id].family == "attack"]
     if attacks and len(signals) >= 2:
-        names = ", ".join(_ATTACKS[id] for id in attacks)
         return PrivacyVerdict(
-            "attack risk", f"attack risk: {names} works better on training patients than on fresh ones", signals
+            "attack risk", f"attack risk: {', '.join(attacks)} works better on training patients than on fresh ones", signals
         )
     if signals:
         (evidence,) = signals.values()
@@ -106,3 +80,8 @@ def privacy_verdict(results: Sequence[MetricResult]) -> PrivacyVerdict:
         "no evidence of memorisation: synthetic rows are no closer to training patients than fresh patients "
         "are, and attacks do no better on them",
     )
+
+
+def _role(metric_id: str) -> VerdictRole | None:
+    spec = METRICS.get(metric_id)
+    return None if spec is None else spec.verdict
