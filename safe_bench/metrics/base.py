@@ -161,7 +161,7 @@ class Metric:
 
 @dataclass
 class MetricResult:
-    """One metric's outcome, as stored, serialised and reported (see DESIGN.md)."""
+    """One metric's outcome, as stored, serialised and reported."""
 
     id: str
     pillar: str
