@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 
 from report_data import GENERATORS
 from safe_bench import evaluate
-from safe_bench.report import evaluation_html
+from safe_bench.report.html import evaluation_html
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1600"]

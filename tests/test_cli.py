@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
+from safe_bench.benchmark.ranking import seed_means
+from safe_bench.benchmark.store import Store
+from safe_bench.cli.main import COMMANDS as COMMAND_MODULES
 from safe_bench.cli.main import build_parser, main
 from safe_bench.data.io import write_table
+from safe_bench.report.leaderboard import leaderboard_page
 
-COMMANDS = ["evaluate", "split", "demo", "datasets", "generators", "metrics"]
+COMMANDS = ["evaluate", "demo", "split", "datasets", "generators", "metrics", "run", "results", "gate", "report"]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +101,40 @@ def test_every_command_has_help(command):
     with pytest.raises(SystemExit) as info:
         parser.parse_args([command, "--help"])
     assert info.value.code == 0
+
+
+def test_each_command_is_a_module_that_adds_and_runs_itself():
+    """The parser lists the command modules in order, each subcommand running its module's ``run``."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert list(commands) == COMMANDS == [m.__name__.rpartition(".")[2] for m in COMMAND_MODULES]
+    for module in COMMAND_MODULES:
+        assert commands[module.__name__.rpartition(".")[2]].get_default("func") is module.run
+
+
+def test_the_command_line_loads_no_page_machinery():
+    """Text commands print without jinja2 or matplotlib: only the HTML pages load them."""
+    code = "import sys, safe_bench.cli.main; print(sorted({'jinja2', 'matplotlib'} & set(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_results_prints_the_leaderboard_pages_ranked_scores(tiny_site, capsys):
+    """Per dataset, each generator's mean over seeds of the score asked for, its interval and
+    its rank: the ranking's seed means, as the leaderboard page holds them."""
+    store, _ = tiny_site
+    assert main(["results", str(store), "--score", "S"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with Store(store, readonly=True) as s:
+        page = leaderboard_page(s, title="tiny", score="S")
+        means = seed_means(s.scores("S")).set_index(["dataset", "generator"])
+    assert lines[0].startswith(f"Leaderboard by S: {len(page.datasets)} dataset(s) ranked, {len(page.overall)} generators")
+    for dataset in page.datasets:
+        line = next(line for line in lines if line.startswith(f"{dataset.name} "))
+        for row in dataset.rows:
+            m = means.loc[(dataset.name, row.generator)]
+            assert (row.ranked.mean, row.ranked.ci_low, row.ranked.ci_high) == (m["mean"], m["ci_low"], m["ci_high"])
+            assert f"{m['mean']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] ({row.rank:g})" in line
 
 
 def test_listing_commands(capsys):

@@ -24,8 +24,8 @@ from safe_bench.cli.main import main
 from safe_bench.data.io import write_table
 from safe_bench.evaluation.evaluate import EvaluationResult
 from safe_bench.metrics.registry import MetricResult
-from safe_bench.report import evaluation_html
 from safe_bench.report.figures import Point, _cliques, pareto_front
+from safe_bench.report.html import evaluation_html
 
 XSS = "<script>alert(1)</script>"
 

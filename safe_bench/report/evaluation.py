@@ -1,5 +1,6 @@
-"""What the page of one evaluation shows: SAFE and its pillars first, then per pillar its
-metrics, figures and detail tables, all read from the result (scores and metric ``details``).
+"""What the page of one evaluation shows: its scores (:mod:`safe_bench.report.scores`),
+SAFE and its pillars first, then per pillar its metrics, figures and detail tables, all
+read from the result (scores and metric ``details``).
 
 Details are read defensively: a figure whose data a metric does not provide is left
 out with a note saying so, never a crash. Only aggregates reach the page.
@@ -14,45 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safe_bench.evaluation.evaluate import EvaluationResult
-from safe_bench.evaluation.scoring import PillarScore
-from safe_bench.metrics.registry import METRICS, PILLAR_NAMES, PILLARS, MetricResult
+from safe_bench.metrics.registry import PILLAR_NAMES, PILLARS, MetricResult
 from safe_bench.report import details as read
 from safe_bench.report.figures import Figure, Interval, intervals
-from safe_bench.report.format import ci_text, fmt
+from safe_bench.report.format import fmt
+from safe_bench.report.scores import EvaluationScores, ScoreRow, evaluation_scores
 
 #: At most this many rows of one detail table are shown.
 MAX_DETAIL_ROWS = 60
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    """A pillar or metric as a table row."""
-
-    id: str
-    name: str
-    score: float | None
-    ci_low: float | None
-    ci_high: float | None
-    reference: float | None
-    status: str = "ok"
-    reason: str = ""
-    against_reference: str = ""
-
-    @property
-    def score_text(self) -> str:
-        """The score; for a pillar without one, ``incomplete`` or ``not scored`` (never a
-        number from the metrics that happened to run)."""
-        if self.score is None and self.status in ("incomplete", "not scored"):
-            return self.status
-        return fmt(self.score)
-
-    @property
-    def ci(self) -> str:
-        return ci_text(self.ci_low, self.ci_high)
-
-    @property
-    def reference_text(self) -> str:
-        return fmt(self.reference)
 
 
 @dataclass(frozen=True)
@@ -85,40 +55,13 @@ class PillarSection:
 
 @dataclass
 class EvaluationPage:
-    """Everything the evaluation template renders."""
+    """Everything the evaluation template renders: the scores, a figure of them all, and
+    a section per pillar."""
 
     title: str
-    facts: list[tuple[str, str]]
-    summary: list[ScoreRow]
+    scores: EvaluationScores
     summary_figure: Figure
     sections: list[PillarSection]
-
-
-def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
-    """How a score compares with the real-vs-real reference, judged on its interval."""
-    if score is None:
-        return "not scored"
-    if reference is None:
-        return "no holdout reference to compare with"
-    if low is not None and high is not None:
-        if high < reference:
-            return "below the real reference: measurably worse than fresh real data"
-        if low > reference:
-            return "above the real reference"
-        return "consistent with the real reference (its interval covers it)"
-    return "below the real reference" if score < reference else "at or above the real reference"
-
-
-def _pillar_row(p: PillarScore) -> ScoreRow:
-    composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
-    name = PILLAR_NAMES.get(p.pillar, composite)
-    return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
-                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status)
-
-
-def _metric_row(m: MetricResult) -> ScoreRow:
-    spec = METRICS.get(m.id)
-    return ScoreRow(m.id, spec.name if spec else m.id, m.score, m.ci_low, m.ci_high, m.reference, m.status, m.reason)
 
 
 def _cell(value: Any) -> str:
@@ -174,33 +117,22 @@ def _score_figure(title: str, groups: Sequence[Sequence[ScoreRow]], caption: str
 
 def evaluation_page(result: EvaluationResult, *, title: str | None = None) -> EvaluationPage:
     """The content of the page of one evaluation."""
-    rows = result.rows
-    facts = [
-        ("synthetic rows", str(rows.get("synthetic", "–"))),
-        ("train rows (real)", str(rows.get("train", "–"))),
-        ("holdout rows (real, never seen)", str(rows.get("holdout") or "none")),
-        ("seed", str(result.seed)),
-        ("bootstrap resamples", str(result.n_bootstrap)),
-    ]
-    if result.schema.survival is not None:
-        facts.append(("survival endpoint", f"{result.schema.survival.time} / {result.schema.survival.event}"))
-    summary = [_pillar_row(result.pillars[k]) for k in ("SAFE", *PILLARS) if k in result.pillars]
-    by_pillar = [[_metric_row(m) for m in result.metrics if m.pillar == key] for key in PILLARS]
+    scores = evaluation_scores(result)
     summary_figure = _score_figure(
-        "SAFE, its pillars and their metrics", [summary, *by_pillar],
+        "SAFE, its pillars and their metrics", [scores.safe_first, *(scores.metrics_of(key) for key in PILLARS)],
         "Dots: the synthetic table's scores with 95 % intervals; ticks: the same score for the holdout "
         "(real patients the generator never saw), the ceiling.")
+    pillars = {row.id: row for row in scores.pillars}
     sections = []
     for key in PILLARS:
         metrics = [m for m in result.metrics if m.pillar == key]
-        if not metrics or key not in result.pillars:
+        if not metrics or key not in pillars:
             continue
-        rows_ = [_metric_row(m) for m in metrics]
-        section = PillarSection(key, PILLAR_NAMES[key], _pillar_row(result.pillars[key]), rows_)
+        section = PillarSection(key, PILLAR_NAMES[key], pillars[key], scores.metrics_of(key))
         section.figures += read.figures_for(key, {m.id: m for m in metrics})
         for m in metrics:
             if m.ok:
                 section.tables += detail_tables(m)
         sections.append(section)
     return EvaluationPage(title or (f"SAFE report: {result.label}" if result.label else "SAFE report"),
-                          facts, summary, summary_figure, sections)
+                          scores, summary_figure, sections)

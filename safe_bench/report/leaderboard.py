@@ -1,15 +1,19 @@
-"""The leaderboard of a results store: what its site, Markdown and JSON show.
+"""The leaderboard of a results store: what its site, Markdown, JSON and the terminal's
+text show (:class:`LeaderboardPage`).
 
-Per dataset, each generator's SAFE, S, C and P are the mean over its seeds with the
-95 % interval of :func:`safe_bench.benchmark.ranking.combine_seeds` (each seed's bootstrap
-interval and the spread between seeds; a single seed keeps its own interval), the
-estimate the release gate shows (:func:`safe_bench.benchmark.seeds.scores_from_results`),
-ranked by SAFE (:class:`safe_bench.benchmark.ranking.Ranking`). Across datasets, generators are ordered by their
-average rank; their scores there are the mean of the per-dataset means, with the
-interval of that mean over these datasets (:func:`safe_bench.benchmark.ranking.average_intervals`;
-whether the ranking generalises across cohorts is the Friedman test's question). The
-critical-difference diagram and the Friedman test come from
-:func:`safe_bench.benchmark.ranking.rank_generators`.
+Generators are ranked by one score (SAFE on the site; any pillar or metric from the
+command line) by :func:`safe_bench.benchmark.ranking.rank_generators`: per dataset, the
+mean over seeds of that score (:class:`RankedScore`), ranks, the average rank across
+datasets, the Friedman test and the critical difference.
+
+Beside it, per dataset, each generator's SAFE, S, C and P are the mean over its seeds
+with the 95 % interval of :func:`safe_bench.benchmark.ranking.combine_seeds` (each
+seed's bootstrap interval and the spread between seeds; a single seed keeps its own
+interval), the estimate the release gate shows
+(:func:`safe_bench.benchmark.seeds.scores_from_results`). Across datasets, a
+generator's scores are the mean of the per-dataset means, with the interval of that
+mean over these datasets (:func:`safe_bench.benchmark.ranking.average_intervals`;
+whether the ranking generalises across cohorts is the Friedman test's question).
 
 A score that failed in a seed (``incomplete``: a metric errored) or does not apply
 (``not scored``) is shown as such with its reason, never as the mean of the seeds or
@@ -28,23 +32,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from safe_bench.benchmark.ranking import Ranking, average_intervals, rank_generators
+from safe_bench.benchmark.ranking import Missing, Ranking, average_intervals, rank_generators
 from safe_bench.benchmark.seeds import Estimate, scores_from_results
 from safe_bench.benchmark.store import Store
-from safe_bench.errors import InputError
 
 SUBJECTS = ("SAFE", "S", "C", "P")
 
 
 @dataclass
 class CellLink:
-    """One stored cell: its seed, status and (when it finished) its page."""
+    """One stored cell: where it ran, its status (and the stage it stopped at, when it did
+    not finish) and, when it finished, its page."""
 
+    dataset: str
+    generator: str
     seed: int
     status: str
+    stage: str
     reason: str
     key: str
     href: str | None
+
+
+@dataclass(frozen=True)
+class RankedScore:
+    """The score a leaderboard ranks by (:attr:`LeaderboardPage.score`), for one generator,
+    as the ranking computed it (:func:`safe_bench.benchmark.ranking.seed_means`): on one
+    dataset, the mean over its finished seeds with its 95 % interval and its status; across
+    datasets, the mean of those means over the datasets it scored on (no interval, no
+    status). ``scored`` counts the seeds (on a dataset) or datasets (across them) with a
+    score, ``unscored`` the cells without one. ``mean`` is NaN when there is none."""
+
+    mean: float
+    scored: int
+    unscored: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    status: str = "ok"
+    reason: str = ""
 
 
 @dataclass
@@ -55,6 +80,7 @@ class Row:
     rank: float
     scores: dict[str, Estimate]
     seconds: float | None
+    ranked: RankedScore
     seeds: int = 0
     cells: int = 0
     mean_rank: float | None = None
@@ -76,18 +102,22 @@ class Row:
 
 @dataclass
 class DatasetPage:
-    """One dataset: its generators ranked by SAFE, and its cells."""
+    """One dataset: its generators ranked by the page's score, and its cells; ``absent``
+    holds the rank of each generator without a cell here (last, or NaN when the dataset
+    is left out of the ranking)."""
 
     name: str
     slug: str
+    score: str
     rows: list[Row]
     reference: dict[str, float | None]
+    absent: dict[str, float] = field(default_factory=dict)
 
     @property
     def subtitle(self) -> str:
         return (f"{len(self.rows)} generators; scores are means over seeds with a 95 % interval combining each "
-                "seed's bootstrap interval with the spread between seeds, ranked by SAFE (1 is best, ties share "
-                "the mean rank; a generator whose SAFE is incomplete or missing ranks last).")
+                f"seed's bootstrap interval with the spread between seeds, ranked by {self.score} (1 is best, ties "
+                f"share the mean rank; a generator whose {self.score} is incomplete or missing ranks last).")
 
 
 @dataclass
@@ -95,19 +125,31 @@ class LeaderboardPage:
     """The whole leaderboard, as its pages show it."""
 
     title: str
+    score: str
     overall: list[Row]
     datasets: list[DatasetPage]
     ranking: Ranking
     cells: pd.DataFrame = field(repr=False)
 
     @property
+    def finished(self) -> int:
+        """How many cells finished (have a result)."""
+        return int((self.cells["status"] == "ok").sum())
+
+    @property
+    def unfinished(self) -> list[CellLink]:
+        """The cells without a result, by dataset, generator and seed."""
+        links = [link for d in self.datasets for row in d.rows for link in row.links if link.status != "ok"]
+        return sorted(links, key=lambda link: (link.dataset, link.generator, link.seed))
+
+    @property
     def subtitle(self) -> str:
         n = len(self.datasets)
-        ok = int((self.cells["status"] == "ok").sum())
         return (f"{len(self.overall)} generators on {n} dataset{'s' if n != 1 else ''}, {len(self.cells)} cells "
-                f"({ok} finished). Generators are ordered by their average SAFE rank across datasets; scores are the "
-                "mean over datasets of the per-dataset means over seeds, with the 95 % interval of that mean over "
-                "these datasets (each seed's bootstrap and the spread between seeds propagated).")
+                f"({self.finished} finished). Generators are ordered by their average {self.score} rank across "
+                "datasets; scores are the mean over datasets of the per-dataset means over seeds, with the 95 % "
+                "interval of that mean over these datasets (each seed's bootstrap and the spread between seeds "
+                "propagated).")
 
     @property
     def friedman(self) -> str:
@@ -164,43 +206,54 @@ def _seconds(cells: pd.DataFrame) -> float | None:
     return float(times.mean()) if len(times) else None
 
 
-def leaderboard_page(store: Store, *, title: str) -> LeaderboardPage:
-    """The leaderboard of a store (page links are left for the site to fill in)."""
+def _ranked_on_dataset(m: Any) -> RankedScore:
+    """A row of :func:`safe_bench.benchmark.ranking.seed_means` as a ranked score."""
+    low, high = (None, None) if pd.isna(m.ci_low) else (float(m.ci_low), float(m.ci_high))
+    return RankedScore(float(m.mean), int(m.seeds), int(m.missing), low, high, str(m.status), str(m.reason))
+
+
+def leaderboard_page(store: Store, *, title: str, score: str = "SAFE", missing: Missing = "last",
+                     alpha: float = 0.05) -> LeaderboardPage:
+    """The leaderboard of a store, ranked by ``score`` (SAFE, a pillar or a metric id; see
+    :func:`safe_bench.benchmark.ranking.rank_generators` for ``missing`` and ``alpha``);
+    page links are left for the site to fill in. A store without a ``score`` to rank is
+    the caller's to refuse, with its own message."""
     cells = store.cells()
-    if cells.empty:
-        raise InputError(f"results store {str(store.path)!r} holds no cell")
     tidy = store.results()
-    scores = store.scores("SAFE")
-    if scores["score"].isna().all():
-        raise InputError(f"no cell in {str(store.path)!r} has a SAFE score: nothing to rank")
-    ranking = rank_generators(scores)
+    ranking = rank_generators(store.scores(score), missing=missing, alpha=alpha)
     generators = list(ranking.table["generator"])
     per_gen = {g: scores_from_results(tidy, g) for g in generators}
+    means = {(m.dataset, m.generator): m for m in ranking.means.itertuples()}
     empty = Estimate(None, reason="no finished cell", status="missing")
     taken: set[str] = set()
     datasets = []
     for name in sorted(cells["dataset"].unique()):
         ds_cells = cells[cells["dataset"] == name]
-        rows = []
+        rows, absent = [], {}
         for g in generators:
+            rank = float(ranking.ranks.loc[name, g]) if name in ranking.ranks.index else math.nan
             g_cells = ds_cells[ds_cells["generator"] == g]
             if g_cells.empty:
+                absent[g] = rank
                 continue
             est = per_gen[g].get(name, {})
-            rank = ranking.ranks.loc[name, g] if name in ranking.ranks.index else math.nan
-            links = [CellLink(int(c.seed), c.status, c.reason, c.key, None) for c in g_cells.itertuples()]
-            rows.append(Row(g, float(rank), {k: est.get(k, empty) for k in SUBJECTS}, _seconds(g_cells),
-                            seeds=sum(link.status == "ok" for link in links), cells=len(links), links=links))
+            links = [CellLink(name, g, int(c.seed), c.status, c.stage, c.reason, c.key, None)
+                     for c in g_cells.itertuples()]
+            rows.append(Row(g, rank, {k: est.get(k, empty) for k in SUBJECTS}, _seconds(g_cells),
+                            _ranked_on_dataset(means[name, g]), seeds=sum(link.status == "ok" for link in links),
+                            cells=len(links), links=links))
         rows.sort(key=lambda r: (r.rank if math.isfinite(r.rank) else math.inf, r.generator))
         reference = {k: _mean_ref([r.scores[k] for r in rows]) for k in SUBJECTS}
-        datasets.append(DatasetPage(name, slug(name, taken), rows, reference))
+        datasets.append(DatasetPage(name, slug(name, taken), score, rows, reference, absent))
     overall = []
-    for g, rank, average_rank in ranking.table[["generator", "rank", "average_rank"]].itertuples(index=False):
+    columns = ["generator", "rank", "average_rank", "mean_score", "datasets", "missing_cells"]
+    for g, rank, average_rank, mean_score, scored, unscored in ranking.table[columns].itertuples(index=False):
         est = {k: _mean_estimate({name: d.get(k, empty) for name, d in per_gen[g].items()}) for k in SUBJECTS}
         overall.append(Row(str(g), float(rank), est, _seconds(cells[cells["generator"] == g]),
+                           RankedScore(float(mean_score), int(scored), int(unscored)),
                            seeds=int((cells[(cells["generator"] == g)]["status"] == "ok").sum()),
                            cells=int((cells["generator"] == g).sum()), mean_rank=float(average_rank)))
-    return LeaderboardPage(title, overall, datasets, ranking, cells)
+    return LeaderboardPage(title, score, overall, datasets, ranking, cells)
 
 
 def _mean_ref(values: list[Estimate]) -> float | None:

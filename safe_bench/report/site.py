@@ -17,6 +17,7 @@ from pathlib import Path
 
 from safe_bench.benchmark.store import Store
 from safe_bench.data.io import write_text
+from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, plain
 from safe_bench.report.figures import Figure, Point, critical_difference, tradeoff
 from safe_bench.report.html import built_at, evaluation_html, render
@@ -51,6 +52,14 @@ def _reference(leaderboard: LeaderboardPage, key: str) -> float | None:
     return sum(refs) / len(refs) if refs else None
 
 
+def _check_rankable(store: Store) -> None:
+    """Refuse a store without a cell, or without a SAFE score to rank by."""
+    if store.cells().empty:
+        raise InputError(f"results store {str(store.path)!r} holds no cell")
+    if store.scores("SAFE")["score"].isna().all():
+        raise InputError(f"no cell in {str(store.path)!r} has a SAFE score: nothing to rank")
+
+
 def write_site(store_path: str | Path, out: str | Path, *, title: str | None = None, cells: bool = True) -> list[Path]:
     """Write the leaderboard site of ``store_path`` into ``out``; returns the files written.
     With ``cells=False`` the per-cell pages are not written (nor linked)."""
@@ -62,6 +71,7 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
         written.append(out / relative)
 
     with Store(store_path, readonly=True) as store:
+        _check_rankable(store)
         leaderboard = leaderboard_page(store, title=title or f"{Path(store_path).stem}")
         pages = _cell_pages(store, leaderboard) if cells else []
         provenance = _provenance(store)

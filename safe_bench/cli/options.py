@@ -1,0 +1,90 @@
+"""What several commands share: argument types that check a value before any work
+starts (a whole number, a significance level, a writable output path), the options
+naming one synthetic table and its real tables, generator settings given as
+``KEY=VALUE``, and the JSON file an output option names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from safe_bench.data.io import check_output, write_text
+from safe_bench.data.validation import MAX_SEED
+from safe_bench.errors import InputError
+from safe_bench.evaluation.evaluate import plain
+
+
+def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            most = "" if maximum is None else f" and at most {maximum}"
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{most}, not {value}")
+        return value
+    return parse
+
+
+#: Seeds numpy and scikit-learn accept; bootstrap resamples enough for an interval.
+SEED, BOOTSTRAP = whole(0, MAX_SEED), whole(10)
+
+
+def alpha(text: str) -> float:
+    """An argparse type: a significance level, strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, not {text}")
+    return value
+
+
+def output(*, folder: bool = False) -> Callable[[str], str]:
+    """An argparse type: a path an output file (or folder) can be written to, checked
+    before any work starts (see :func:`safe_bench.data.io.check_output`)."""
+    def check(text: str) -> str:
+        try:
+            check_output(text, folder=folder)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
+
+
+def add_file_options(group: argparse._ArgumentGroup) -> None:
+    """The tables of one evaluation from files: real (train), synthetic, holdout, and the
+    survival and target columns."""
+    group.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
+    group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
+    group.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
+    group.add_argument("--time", help="survival time column (also completes a --schema that declares none)")
+    group.add_argument("--event", help="survival event column, 0/1 (also completes a --schema that declares none)")
+    group.add_argument("--target", help="target column (also completes a --schema that declares none)")
+
+
+def settings(pairs: Sequence[str]) -> dict[str, Any]:
+    """Generator settings from ``KEY=VALUE`` pairs; values parsed as JSON when they can be
+    (numbers, booleans)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"generator option {pair!r} is not KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def write_json(data: dict[str, Any] | list[Any], path: str | None) -> None:
+    """Write ``data`` as JSON to ``path``, when an output option named one."""
+    if path:
+        write_text(json.dumps(plain(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n", path)

@@ -1,0 +1,148 @@
+"""The scores of one evaluation as every view shows them: the facts of the run (rows,
+seed, resamples), a row per pillar and per metric beside its holdout reference, and the
+privacy verdict. The HTML page (:mod:`safe_bench.report.evaluation`, which adds figures
+and detail tables) and the console's text (:mod:`safe_bench.report.text`) render the
+same :class:`EvaluationScores`; building it draws nothing.
+
+A pillar without a score shows its status (``incomplete`` or ``not scored``), never a
+number from the metrics that happened to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from safe_bench.evaluation.evaluate import EvaluationResult
+from safe_bench.evaluation.scoring import PillarScore
+from safe_bench.metrics.registry import METRICS, PILLAR_NAMES, PILLARS, MetricResult
+from safe_bench.report.format import ci_text, fmt
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """A pillar or metric as a table row; ``pillar`` is the pillar a metric belongs to (a
+    pillar's own key for a pillar row) and ``worst`` a pillar's lowest-scoring part."""
+
+    id: str
+    name: str
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    reference: float | None
+    status: str = "ok"
+    reason: str = ""
+    against_reference: str = ""
+    pillar: str = ""
+    worst: str = ""
+
+    @property
+    def unscored(self) -> bool:
+        """A pillar with no score: shown by its status rather than a number."""
+        return self.score is None and self.status in ("incomplete", "not scored")
+
+    @property
+    def score_text(self) -> str:
+        """The score; for a pillar without one, its status."""
+        return self.status if self.unscored else fmt(self.score)
+
+    @property
+    def ci(self) -> str:
+        return ci_text(self.ci_low, self.ci_high)
+
+    @property
+    def reference_text(self) -> str:
+        return fmt(self.reference)
+
+
+@dataclass(frozen=True)
+class EvaluationScores:
+    """What one evaluation scored: the run's facts, its pillars and metrics (in the
+    result's order) and the privacy verdict's text (empty when there is none)."""
+
+    label: str
+    synthetic_rows: int | None
+    train_rows: int | None
+    holdout_rows: int  # 0: no holdout
+    seed: int
+    n_bootstrap: int
+    survival: str  # "time / event", empty without a survival endpoint
+    pillars: list[ScoreRow]
+    metrics: list[ScoreRow]
+    privacy_verdict: str = ""
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """The run as a page lists it."""
+        facts = [
+            ("synthetic rows", "–" if self.synthetic_rows is None else str(self.synthetic_rows)),
+            ("train rows (real)", "–" if self.train_rows is None else str(self.train_rows)),
+            ("holdout rows (real, never seen)", str(self.holdout_rows or "none")),
+            ("seed", str(self.seed)),
+            ("bootstrap resamples", str(self.n_bootstrap)),
+        ]
+        if self.survival:
+            facts.append(("survival endpoint", self.survival))
+        return facts
+
+    @property
+    def safe_first(self) -> list[ScoreRow]:
+        """SAFE, then the pillars S, C, P (those scored or tried)."""
+        return [self.pillar(k) for k in ("SAFE", *PILLARS) if any(row.id == k for row in self.pillars)]
+
+    def pillar(self, key: str) -> ScoreRow:
+        """The row of a pillar (or SAFE)."""
+        return next(row for row in self.pillars if row.id == key)
+
+    def metrics_of(self, pillar: str) -> list[ScoreRow]:
+        """The metrics of one pillar."""
+        return [row for row in self.metrics if row.pillar == pillar]
+
+
+def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
+    """How a score compares with the real-vs-real reference, judged on its interval."""
+    if score is None:
+        return "not scored"
+    if reference is None:
+        return "no holdout reference to compare with"
+    if low is not None and high is not None:
+        if high < reference:
+            return "below the real reference: measurably worse than fresh real data"
+        if low > reference:
+            return "above the real reference"
+        return "consistent with the real reference (its interval covers it)"
+    return "below the real reference" if score < reference else "at or above the real reference"
+
+
+def pillar_row(p: PillarScore) -> ScoreRow:
+    """A pillar (or SAFE, named by how its pillars are combined) as a row."""
+    composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
+    name = PILLAR_NAMES.get(p.pillar, composite)
+    return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status,
+                    pillar=p.pillar, worst=p.worst or "")
+
+
+def metric_row(m: MetricResult) -> ScoreRow:
+    """A metric as a row (named as registered; an unregistered one by its id)."""
+    spec = METRICS.get(m.id)
+    return ScoreRow(m.id, spec.name if spec else m.id, m.score, m.ci_low, m.ci_high, m.reference, m.status, m.reason,
+                    pillar=m.pillar)
+
+
+def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
+    """The scores of one evaluation, as every view shows them."""
+    rows = result.rows
+    survival = result.schema.survival
+    verdict = result.extra.get("privacy_verdict")
+    return EvaluationScores(
+        label=result.label,
+        synthetic_rows=rows.get("synthetic"),
+        train_rows=rows.get("train"),
+        holdout_rows=rows.get("holdout") or 0,
+        seed=result.seed,
+        n_bootstrap=result.n_bootstrap,
+        survival="" if survival is None else f"{survival.time} / {survival.event}",
+        pillars=[pillar_row(p) for p in result.pillars.values()],
+        metrics=[metric_row(m) for m in result.metrics],
+        privacy_verdict=str(verdict["text"]) if verdict else "",
+    )
