@@ -105,7 +105,8 @@ def test_third_party_output_reaches_no_persisted_output(leaky_run, capsys: pytes
     cells = {c["generator"]: c for c in json.loads((root / "results.json").read_text())["cells"]}
     assert cells["leaky"]["status"] == "failed" and "exited with status 3" in cells["leaky"]["reason"]
     assert cells["row_in_message"]["status"] == "failed"
-    assert cells["row_in_message"]["reason"].startswith("ValueError; its message and traceback (")
+    assert cells["row_in_message"]["reason"].startswith(
+        "GeneratorError: generator 'row_in_message' failed: ValueError; its message and traceback (")
     for generator in ("leaky", "row_in_message"):
         reason = cells[generator]["reason"]
         named = [path for path in kept if f"full text in {path}" in reason]
