@@ -370,19 +370,32 @@ def evaluate_generator(
     stages.enter("split")
     parts = split(conform(real, schema, table="real"), schema, seed=seed)
     if synthetic is None:
-        stages.enter("fit")
-        with _generator_code(generator):
-            generator.fit(parts.train.copy(), schema, seed=seed)
-        stages.enter("sample")
-        wanted = len(parts.train) if n is None else n
-        with _generator_code(generator):
-            raw = generator.sample(wanted, seed=seed)
-        synthetic = _checked_sample(raw, schema, generator, wanted)
+        synthetic = synthesize(generator, parts.train, schema, n=len(parts.train) if n is None else n, seed=seed,
+                               stages=stages)[0]
     stages.enter("evaluate")
     result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, metrics=metrics,
                       n_bootstrap=n_bootstrap, weights=weights, composite=composite, label=label or generator.name)
     stages.finish()
     return GeneratorRun(result, synthetic, stages.seconds.get("fit", 0.0), stages.seconds.get("sample", 0.0))
+
+
+def synthesize(generator: Generator, train: pd.DataFrame, schema: Schema, *, n: int, seed: int, draws: int = 1,
+               stages: Stages | None = None) -> list[pd.DataFrame]:
+    """Fit ``generator`` on ``train``, then sample ``draws`` tables of ``n`` rows (seeded
+    ``seed``, ``seed + 1``, ...), each checked and in canonical form
+    (:func:`_checked_sample`). The fit and the samples are the ``fit`` and ``sample``
+    stages of ``stages``."""
+    stages = Stages() if stages is None else stages
+    stages.enter("fit")
+    with _generator_code(generator):
+        generator.fit(train.copy(), schema, seed=seed)
+    stages.enter("sample")
+    samples = []
+    for i in range(draws):
+        with _generator_code(generator):
+            raw = generator.sample(n, seed=seed + i)
+        samples.append(_checked_sample(raw, schema, generator, n))
+    return samples
 
 
 @contextmanager

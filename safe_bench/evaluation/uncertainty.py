@@ -49,6 +49,11 @@ class Stream(enum.IntEnum):
     COX_FIT = 0xC0C5
     FINDINGS_DRAWS = 0xF1D
     REAL_VS_REAL = 0x4E554C4C
+    SCENARIO_SPLIT = 0x5C1
+    SCENARIO_OUTCOMES = 0x5C2
+    SCENARIO_GENERATOR = 0x5C3
+    SCENARIO_SAMPLE = 0x5C4
+    SCENARIO_PERMUTATION = 0x5C5
 
 
 def stream(seed: int, purpose: Stream, *extra: int) -> np.random.Generator:

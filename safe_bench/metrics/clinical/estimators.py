@@ -79,6 +79,22 @@ class StepCurve:
         breaks = np.concatenate([[0.0], self.times[(self.times > 0) & (self.times < tau)], [tau]])
         return float(np.sum(self.at(breaks[:-1]) * np.diff(breaks)))
 
+    def rmst_variance(self, tau: float) -> float:
+        """Variance of :meth:`rmst` (Klein & Moeschberger, Survival Analysis, 2nd ed., 2003,
+        section 4.5): the sum over event times t_j <= tau of A_j^2 d_j / (n_j (n_j - d_j)),
+        A_j the area under S from t_j to tau; the terms are the steps of Greenwood's sum
+        (a step that empties the risk set adds nothing, as in :meth:`EventTimes.kaplan_meier`)."""
+        if self.variance is None:
+            raise ValueError("this curve carries no variance (weighted curves do not)")
+        inside = self.times <= tau
+        if not inside.any():
+            return 0.0
+        steps = np.diff(np.concatenate([[0.0], self.variance[inside]]))
+        ends = np.append(self.times[inside][1:], tau)
+        pieces = self.survival[inside] * (ends - self.times[inside])  # S is constant on [t_j, t_j+1)
+        after = pieces[::-1].cumsum()[::-1]  # area from t_j to tau
+        return float(np.sum(after**2 * steps))
+
 
 @dataclass(frozen=True)
 class LogRank:
