@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("safe_bench.generator", "safe_bench_generators"),
     ("safe_bench.evaluation",),
     ("safe_bench.benchmark",),
+    ("safe_bench.scenarios",),
     ("safe_bench.gate",),
     ("safe_bench.report",),
     ("safe_bench.cli", "safe_bench"),

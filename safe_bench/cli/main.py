@@ -9,13 +9,25 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from safe_bench.cli import datasets, demo, evaluate, gate, generators, metrics, report, results, run, split
+from safe_bench.cli import (
+    datasets,
+    demo,
+    evaluate,
+    gate,
+    generators,
+    metrics,
+    report,
+    results,
+    run,
+    scenario,
+    split,
+)
 from safe_bench.cli.console import closed_pipe_is_not_an_error
 from safe_bench.errors import GeneratorError, InputError
 from safe_bench.provenance import __version__
 
 #: The commands, in the order ``safe-bench --help`` lists them.
-COMMANDS = (evaluate, demo, split, datasets, generators, metrics, run, results, gate, report)
+COMMANDS = (evaluate, demo, split, datasets, generators, metrics, run, scenario, results, gate, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib
 import numpy as np
@@ -181,14 +181,16 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
 
 
 def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio (log scale)",
-           caption: str = "", log: bool = True, null: float = 1.0) -> Figure:
-    """A forest plot: per covariate the real and the synthetic estimate with intervals."""
+           caption: str = "", log: bool = True, null: float = 1.0,
+           labels: tuple[str, str] = ("train (real)", "synthetic")) -> Figure:
+    """A forest plot: per row the real and the synthetic estimate with intervals
+    (``labels`` names the two in the legend)."""
     drawable = [e for e in effects if e.real is not None or e.synthetic is not None]
     if not drawable:
         return absent(title, "no effect estimate to draw")
     fig, (ax,) = _canvas(5.2, 0.42 * len(drawable) + 1.0)
     y = np.arange(len(drawable))[::-1] * 1.0
-    for offset, attr, colour, label in ((0.15, "real", REAL, "train (real)"), (-0.15, "synthetic", SYNTHETIC, "synthetic")):
+    for offset, attr, colour, label in ((0.15, "real", REAL, labels[0]), (-0.15, "synthetic", SYNTHETIC, labels[1])):
         pts = [(yi + offset, getattr(e, attr)) for yi, e in zip(y, drawable, strict=True) if getattr(e, attr) is not None]
         for yi, (_est, low, high) in pts:
             ax.plot([low, high], [yi, yi], color=colour, lw=1.6)
@@ -204,6 +206,55 @@ def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
     return Figure(title, _uri(fig), caption)
+
+
+class Rated(Protocol):
+    """A row of operating characteristics, as :func:`rates` reads it."""
+
+    @property
+    def ratio(self) -> float | None: ...
+
+    @property
+    def analysis(self) -> str: ...
+
+    @property
+    def type_i_error(self) -> Any: ...
+
+    @property
+    def power(self) -> Any: ...
+
+
+def rates(title: str, rows: Sequence[Rated], *, alpha: float = 0.05) -> Figure:
+    """Type I error and power of each analysis, with 95 % Monte-Carlo intervals (1.96
+    Monte-Carlo errors), beside the nominal ``alpha``: against the ratio of synthetic to
+    real rows when there are ratios, per analysis otherwise."""
+    drawable = [r for r in rows if r.type_i_error.value is not None or r.power.value is not None]
+    if not drawable:
+        return absent(title, "no replicate could be analysed")
+    fig, (size_ax, power_ax) = _canvas(8.4, 3.2, ncols=2)
+    analyses = list(dict.fromkeys(r.analysis for r in drawable))
+    by_ratio = any(r.ratio is not None for r in drawable)
+    colours = [REAL, SYNTHETIC, HOLDOUT, "#2b8a3e"]
+    for ax, attr, name in ((size_ax, "type_i_error", "type I error"), (power_ax, "power", "power")):
+        for i, analysis in enumerate(analyses):
+            mine = [r for r in drawable if r.analysis == analysis and getattr(r, attr).value is not None]
+            x = np.array([r.ratio if by_ratio else i for r in mine], dtype=float)
+            y = np.array([getattr(r, attr).value for r in mine], dtype=float)
+            err = 1.96 * np.array([getattr(r, attr).mc_error or 0.0 for r in mine], dtype=float)
+            ax.errorbar(x + (0.02 * i if by_ratio else 0.0), y, yerr=err, fmt="o-" if by_ratio else "o",
+                        color=colours[i % len(colours)], ms=4, lw=1.2, capsize=2, label=analysis)
+        if attr == "type_i_error":
+            ax.axhline(alpha, color=BASELINE, lw=0.8, ls="--")
+        ax.set_ylim(0, 1.0 if attr == "power" else max(0.2, ax.get_ylim()[1]))
+        ax.set_ylabel(name)
+        if by_ratio:
+            ax.set_xlabel("synthetic rows per real row")
+        else:
+            ax.set_xticks(range(len(analyses)), [_short(a, 14) for a in analyses], fontsize=7)
+    size_ax.legend(loc="upper left", fontsize=7)
+    caption = (f"Share of replicates rejecting at {alpha:g} where the truth is null (type I error, dashed line at "
+               f"{alpha:g}) and where it is not (power), with 95 % Monte-Carlo intervals.")
+    return Figure(title, _uri(fig), caption, wide=True)
 
 
 # -- distributions -------------------------------------------------------------------

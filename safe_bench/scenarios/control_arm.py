@@ -222,5 +222,6 @@ def replication(trial: Trial, generator: Generator, design: ControlArmDesign, *,
     if design.bootstrap:
         ordered = controls.iloc[order].reset_index(drop=True)
         values = _bootstrap(trial, generator, design, ordered, keep, k, {"effect": treated}, boot_seed)["effect"]
-        boot = agreement(real, bootstrap_estimate(naive, values))
+        booted = bootstrap_estimate(naive, values)
+        boot = None if booted is None else agreement(real, booted)
     return Replication(real, agreement(real, naive), agreement(real, corrected), boot)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,12 +70,12 @@ def mean_estimate(estimates: Sequence[Estimate]) -> Estimate:
     return Estimate(float(np.mean([e.value for e in estimates])), float(np.mean([e.variance for e in estimates])))
 
 
-def bootstrap_estimate(point: Estimate, replicates: Sequence[float]) -> Estimate:
+def bootstrap_estimate(point: Estimate, replicates: Sequence[float]) -> Estimate | None:
     """``point`` with the variance of its generator-aware bootstrap replicates (the real
-    rows resampled, the generator refitted, the table regenerated, re-estimated)."""
+    rows resampled, the generator refitted, the table regenerated, re-estimated); None
+    when fewer than two replicates could be analysed."""
     values = np.asarray([r for r in replicates if np.isfinite(r)], dtype=float)
-    variance = float(np.var(values, ddof=1)) if len(values) > 1 else float("nan")
-    return Estimate(point.value, variance)
+    return Estimate(point.value, float(np.var(values, ddof=1))) if len(values) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,10 @@ class Draw:
                 None if e is None else e.value, None if e is None else e.variance]
 
     @classmethod
-    def from_row(cls, row: Sequence[object]) -> Draw:
+    def from_row(cls, row: Sequence[Any]) -> Draw:
         replicate, hypothesis, ratio, variant, value, variance = row
-        estimate = None if value is None or variance is None else Estimate(float(value), float(variance))  # type: ignore[arg-type]
-        return cls(int(replicate), str(hypothesis), float(ratio), str(variant), estimate)  # type: ignore[call-overload, arg-type]
+        estimate = None if value is None or variance is None else Estimate(float(value), float(variance))
+        return cls(int(replicate), str(hypothesis), float(ratio), str(variant), estimate)
 
 
 def summarise(draws: Sequence[Draw], *, truth: float, measured: str) -> dict[tuple[float, str], OperatingCharacteristics]:

@@ -22,6 +22,9 @@ class Dataset:
     schema: Schema
     description: str
     source: str
+    #: Whether the schema's primary effect was randomised (a trial's arms compare like
+    #: with like); False for observational data, where a scenario says so.
+    randomised: bool = False
 
 
 _REGISTRY: dict[str, Callable[[], Dataset]] = {}
@@ -59,6 +62,7 @@ def load_dataset(name: str) -> Dataset:
         schema=dataset.schema,
         description=dataset.description,
         source=dataset.source,
+        randomised=dataset.randomised,
     )
 
 

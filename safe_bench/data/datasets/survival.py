@@ -48,7 +48,8 @@ def gbsg2() -> Dataset:
         sensitive=("tgrade", "pnodes", "cens"),
         quasi_identifiers=("age", "menostat", "tsize"),
         scores=(NOTTINGHAM_PROGNOSTIC_INDEX,),
-        # hormone therapy was the randomised factor of the trial's 2 x 2 design
+        # hormone therapy was a factor of the trial's 2 x 2 design, but randomised for only
+        # part of the patients (the others chose): not a randomised comparison here
         primary=PrimaryEffect("horTh", "yes"),
     )
     return Dataset(
@@ -124,6 +125,7 @@ def aids() -> Dataset:
         "ACTG 320 trial: 1,151 HIV patients randomised to indinavir or not, time to AIDS "
         "or death (days); `txgrp` dropped (it determines `tx`)",
         "Hammer et al., N Engl J Med 1997; via scikit-survival load_aids",
+        randomised=True,
     )
 
 
@@ -145,4 +147,5 @@ def veterans() -> Dataset:
         "Veterans' Administration lung cancer trial: 137 patients, standard vs test "
         "chemotherapy, survival (days)",
         "Kalbfleisch & Prentice 1980; via scikit-survival load_veterans_lung_cancer",
+        randomised=True,
     )

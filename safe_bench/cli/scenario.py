@@ -1,0 +1,215 @@
+"""``safe-bench scenario control-arm|augmentation``: is a generator's synthetic data fit
+for a synthetic control arm, or for augmenting a small cohort? Type I error, power,
+coverage, bias and RMSE over Monte-Carlo replicates, naive and corrected, and a verdict.
+
+Replicates run through the benchmark runner in batches: stored as they finish (in
+``--store``, or a temporary store), skipped when the command runs again, on local
+processes (``--jobs``) or Dask (``--scheduler``, ``--dask-local``)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from safe_bench.benchmark.backends import open_backend
+from safe_bench.benchmark.progress import Progress
+from safe_bench.benchmark.store import Store
+from safe_bench.cli.options import SEED, output, settings, whole
+from safe_bench.data.datasets import list_datasets, load_dataset
+from safe_bench.data.io import read_table, write_text
+from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_schema
+from safe_bench.errors import InputError
+from safe_bench.generator import load_generator
+from safe_bench.scenarios.analysis import ANALYSES
+from safe_bench.scenarios.build import augmentation_study, control_arm_study
+from safe_bench.scenarios.study import BATCH, StudyResult, run_study
+
+EXAMPLES = {
+    "control-arm": "example: safe-bench scenario control-arm --dataset aids --generator gaussian_copula "
+                   "--replicates 200 --json aids-control.json",
+    "augmentation": "example: safe-bench scenario augmentation --dataset mds_ipssr_sim --generator gaussian_copula "
+                    "--n 100 --ratios 0,0.5,1,3 --replicates 200",
+}
+
+
+def _ratios(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or any(not (v >= 0 and v < float("inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"ratios must be numbers >= 0, not {text!r}")
+    return values
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    data = p.add_argument_group("the real table")
+    data.add_argument("--dataset", choices=list_datasets(), help="bundled dataset")
+    data.add_argument("--real", metavar="FILE", help="CSV/Parquet: your own table (instead of --dataset)")
+    data.add_argument("--schema", help="schema file (.toml, .json, or SDV metadata .json); inferred when absent")
+    data.add_argument("--time", help="survival time column (with --real)")
+    data.add_argument("--event", help="survival event column, 0/1 (with --real)")
+    gen = p.add_argument_group("the generator")
+    gen.add_argument("--generator", required=True, help="registered generator name (see `safe-bench generators`)")
+    gen.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="generator setting (repeatable)")
+    study = p.add_argument_group("the study")
+    study.add_argument("--analysis", choices=ANALYSES, default="cox",
+                       help="Cox log hazard ratio (default), log-rank (Peto's log HR) or RMST difference at --tau")
+    study.add_argument("--tau", type=_number, help="RMST horizon (default: the last time both groups are observed)")
+    study.add_argument("--replicates", type=whole(1), default=200, metavar="R",
+                       help="Monte-Carlo replicates (default 200: Monte-Carlo error 0.015 on a type I error of 0.05)")
+    study.add_argument("--syntheses", type=whole(1), default=1, metavar="M",
+                       help="synthetic tables per replicate, averaged (default 1)")
+    study.add_argument("--bootstrap", type=whole(0), default=0, metavar="B",
+                       help="generator-aware bootstrap resamples per replicate (default 0: none; B refits each)")
+    study.add_argument("--seed", type=SEED, default=0, help="seed of every replicate (default 0)")
+    study.add_argument("--batch", type=whole(1), default=BATCH, metavar="N",
+                       help=f"replicates per stored unit of work (default {BATCH}; smaller spreads a deep "
+                       "generator's replicates over more workers)")
+    run = p.add_argument_group("running and output")
+    run.add_argument("--store", type=output(), help="results store (SQLite) keeping the replicates; default: temporary")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers")
+    run.add_argument("--json", metavar="OUT", type=output(), help="write the result as JSON")
+    run.add_argument("--html", metavar="OUT", type=output(), help="write the result as an HTML page")
+    run.add_argument("--markdown", metavar="OUT", type=output(), help="write the result as Markdown")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    sc = subparsers.add_parser(
+        "scenario", help="use-case validation: synthetic control arm, augmentation (type I error, power, coverage)",
+        description="Judge a generator for a use that rests on inference, by Monte Carlo: `control-arm` (the "
+        "control arm of a trial replaced, or partly replaced, by synthetic patients) and `augmentation` (a small "
+        "cohort enlarged with synthetic rows). Each reports type I error, power, coverage, bias and RMSE with their "
+        "Monte-Carlo errors, for the analysis that treats synthetic rows as real (naive) and for one that accounts "
+        "for the synthesis (corrected), and a verdict.")
+    kinds = sc.add_subparsers(dest="scenario", metavar="{control-arm,augmentation}", required=True)
+    ca = kinds.add_parser("control-arm", help="synthetic control arm of a two-arm survival trial",
+                          epilog=EXAMPLES["control-arm"],
+                          description="Replicate the trial with synthetic controls, then estimate the operating "
+                          "characteristics: the real control arm split at random into pseudo-treated and "
+                          "pseudo-control patients (null by randomisation), the generator fitted on the "
+                          "pseudo-controls only; under the alternative the pseudo-treated outcomes are drawn with "
+                          "the chosen hazard ratio.")
+    _common(ca)
+    arm = ca.add_argument_group("the trial")
+    arm.add_argument("--treatment", metavar="COL", help="treatment column (default: the schema's primary effect)")
+    arm.add_argument("--control", metavar="VALUE", help="control level of the treatment column (default: the other "
+                     "level than the primary effect's, else the first in sorted order)")
+    arm.add_argument("--mode", default="replace", help="'replace' (the whole control arm synthetic, default) or "
+                     "'hybrid:F' (a fraction F of the real controls dropped and regenerated)")
+    arm.add_argument("--k", type=whole(1), help="synthetic controls per table (default: as many as they replace)")
+    arm.add_argument("--effect", type=_number, metavar="LOG_HR",
+                     help="log hazard ratio of the alternative (default: the real trial's Cox estimate)")
+    ca.set_defaults(func=run, make=_control_arm)
+    au = kinds.add_parser("augmentation", help="a small cohort enlarged with synthetic rows",
+                          epilog=EXAMPLES["augmentation"],
+                          description="Draw --n real rows from the table (the population), fit the generator on "
+                          "them, add r*n synthetic rows for each ratio r and estimate; the truth is the estimate "
+                          "on the full table, the null permutes the estimand's column.")
+    _common(au)
+    est = au.add_argument_group("the estimand")
+    est.add_argument("--estimand", metavar="COL[=LEVEL]", help="a covariate (a level of a categorical one); default: "
+                     "the schema's primary effect, else the strongest finding of the real table")
+    est.add_argument("--n", type=whole(2), default=100, help="real rows per replicate (default 100)")
+    est.add_argument("--ratios", type=_ratios, default=[0.0, 0.5, 1.0, 3.0],
+                     help="synthetic rows per real row, comma-separated (default 0,0.5,1,3)")
+    au.set_defaults(func=run, make=_augmentation)
+
+
+def _table(args: argparse.Namespace) -> tuple[Any, Schema, str, bool | None]:
+    """The real table, its schema, its name, and whether its treatment was randomised."""
+    if bool(args.dataset) == bool(args.real):
+        raise InputError("give either --dataset NAME or --real FILE")
+    survival = (args.time, args.event) if args.time or args.event else None
+    if survival and not all(survival):
+        raise InputError("--time and --event go together")
+    if args.dataset:
+        dataset = load_dataset(args.dataset)
+        schema = dataset.schema if not args.schema else complete_schema(
+            load_schema(args.schema), survival=survival, source=f"schema file {Path(args.schema).name!r}")
+        return dataset.frame, schema, dataset.name, dataset.randomised
+    frame = read_table(args.real, table="real")
+    if args.schema:
+        schema = complete_schema(load_schema(args.schema), survival=survival,
+                                 source=f"schema file {Path(args.schema).name!r}")
+    else:
+        schema = infer_schema(frame, survival=survival)
+    return frame, schema, Path(args.real).stem, None
+
+
+def _control_arm(args: argparse.Namespace, frame: Any, schema: Schema, name: str, randomised: bool | None,
+                 common: dict[str, Any]) -> Any:
+    return control_arm_study(frame, schema, dataset=name, arm=args.treatment, control=args.control, mode=args.mode,
+                             k=args.k, effect=args.effect, randomised=randomised, **common)
+
+
+def _augmentation(args: argparse.Namespace, frame: Any, schema: Schema, name: str, randomised: bool | None,
+                  common: dict[str, Any]) -> Any:
+    column, level = None, None
+    if args.estimand:
+        column, _, rest = args.estimand.partition("=")
+        level = rest or None
+    return augmentation_study(frame, schema, dataset=name, n=args.n, ratios=args.ratios, column=column, level=level,
+                              **common)
+
+
+@contextmanager
+def _store(path: str | None) -> Iterator[Store]:
+    """The store the replicates are kept in: ``path``, or a temporary one removed after."""
+    if path:
+        with Store(path, create=True) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="safe-bench-scenario-") as folder, \
+            Store(Path(folder) / "scenario.sqlite", create=True) as store:
+        yield store
+
+
+def run(args: argparse.Namespace) -> int:
+    frame, schema, name, randomised = _table(args)
+    params = settings(args.option)
+    generator = load_generator(args.generator, **params)
+    common = dict(generator=generator, generator_name=args.generator, params=params, seed=args.seed,
+                  replicates=args.replicates, analysis=args.analysis, m=args.syntheses, bootstrap=args.bootstrap,
+                  tau=args.tau)
+    study, notes = args.make(args, frame, schema, name, randomised, common)
+    progress = Progress(quiet=args.quiet)
+    with _store(args.store) as store, \
+            open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
+        result = run_study(study, store, backend=backend, progress=progress, batch=args.batch)
+    _write(result, args)
+    if not args.quiet:
+        from safe_bench.report.scenario import scenario_text
+
+        print(scenario_text(result, notes))
+    return 0
+
+
+def _write(result: StudyResult, args: argparse.Namespace) -> None:
+    if args.json:
+        write_text(result.to_json(), args.json)
+    if args.html or args.markdown:
+        from safe_bench.report.scenario import scenario_html, scenario_markdown
+
+        if args.html:
+            write_text(scenario_html(result), args.html)
+        if args.markdown:
+            write_text(scenario_markdown(result), args.markdown)
