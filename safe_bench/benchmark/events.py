@@ -1,4 +1,4 @@
-"""Stage events: a cell entered a stage, and how the news reaches the coordinator.
+"""Stage events: an item of work (a cell) entered a stage, and how the news reaches the coordinator.
 
 A supervisor in the coordinator's process hands its events to the coordinator's
 callback (an :data:`Emit`) directly. A local worker process sends them over a Unix
@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 
 class StageEvent(NamedTuple):
-    """A cell entered a stage (``split``, ``fit``, ``sample``, ``evaluate``) after ``elapsed`` s."""
+    """The item ``key`` entered a stage (a cell's ``split``, ``fit``, ``sample``,
+    ``evaluate``) after ``elapsed`` s."""
 
     key: str
     stage: str
@@ -49,7 +50,7 @@ class SocketEmitter:
 
 
 class EventListener:
-    """Receives stage events from local worker processes (a Unix socket, one reader per cell)."""
+    """Receives stage events from local worker processes (a Unix socket, one reader per item)."""
 
     def __init__(self, emit: Emit):
         self.emit = emit

@@ -1,4 +1,5 @@
-"""A run's progress: a live line per cell (dataset, generator, seed, stage, elapsed) with an ETA."""
+"""A run's progress: a live line per item of work (a cell: dataset, generator, seed; a
+batch of replicates: its label), its stage and elapsed time, with an ETA."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 from typing import TextIO
 
 from safe_bench.benchmark.events import StageEvent
-from safe_bench.benchmark.store import CellRecord
+from safe_bench.benchmark.work import WorkOutcome
+
+#: The stages whose seconds the line of a finished item shows (a cell's), beside its total.
+TIMED_STAGES = ("fit", "sample", "evaluate")
 
 
 class Progress:
-    """A live progress line per cell (dataset, generator, seed, stage, elapsed) with an ETA.
+    """A live progress line per item (its label, stage, elapsed) with an ETA.
 
     On a terminal the line is redrawn in place; otherwise each event is a line. Every
     event also goes to ``log`` (a text file) with a timestamp. ``quiet`` prints nothing.
@@ -34,11 +38,14 @@ class Progress:
         self.todo = self.done = 0
         self.start = time.perf_counter()
 
-    def begin(self, labels: Mapping[str, str], total: int, skipped: int) -> None:
+    def begin(self, labels: Mapping[str, str], total: int, skipped: int, *, noun: str = "cells") -> None:
+        """A run of ``total`` items (``noun``) begins, ``skipped`` of them already stored;
+        ``labels`` names the items to run by key."""
         self.labels = dict(labels)
         self.todo = len(labels)
+        self.done = 0
         self.start = time.perf_counter()
-        self._write(f"{total} cells: {skipped} already in the store, {self.todo} to run", final=True)
+        self._write(f"{total} {noun}: {skipped} already in the store, {self.todo} to run", final=True)
 
     def eta(self) -> str:
         if not self.done:
@@ -52,17 +59,16 @@ class Progress:
             self._write(f"[{self.done}/{self.todo}] {label}: {event.stage} ({event.elapsed:.1f} s) {self.eta()}",
                         final=False)
 
-    def finished(self, cell: CellRecord) -> None:
+    def finished(self, outcome: WorkOutcome) -> None:
         with self.lock:
             self.done += 1
-            label = self.labels.get(cell.key, cell.key[:12])
-            seconds = cell.timings.get("total", 0.0)
-            if cell.status == "ok":
-                parts = ", ".join(f"{k} {cell.timings[k]:.1f}" for k in ("fit", "sample", "evaluate")
-                                  if k in cell.timings)
-                text = f"ok in {seconds:.1f} s ({parts})"
+            label = self.labels.get(outcome.key, outcome.key[:12])
+            seconds = outcome.timings.get("total", 0.0)
+            if outcome.status == "ok":
+                parts = ", ".join(f"{k} {outcome.timings[k]:.1f}" for k in TIMED_STAGES if k in outcome.timings)
+                text = f"ok in {seconds:.1f} s" + (f" ({parts})" if parts else "")
             else:
-                text = f"{cell.status} during {cell.stage} after {seconds:.1f} s: {cell.reason}"
+                text = f"{outcome.status} during {outcome.stage} after {seconds:.1f} s: {outcome.reason}"
             self._write(f"[{self.done}/{self.todo}] {label}: {text} {self.eta()}", final=True)
 
     def close(self, message: str) -> None:

@@ -1,30 +1,36 @@
-"""The benchmark grid: every (dataset, generator, seed) cell of a suite run and stored.
+"""Running work into the store: a suite's cells (:func:`run_suite`), through the one
+path any unit of work (:class:`~safe_bench.benchmark.work.Work`) takes.
 
-:func:`run_suite` plans the cells (:mod:`~safe_bench.benchmark.plan`), leaves out those
-the store already holds, hands the rest to a backend (:mod:`~safe_bench.benchmark.backends`),
-which runs each in a sandbox (:mod:`~safe_bench.benchmark.sandbox`), and shows their
-progress (:mod:`~safe_bench.benchmark.progress`). The coordinator alone writes the
+It leaves out the items the store already holds, hands the rest to a backend
+(:mod:`~safe_bench.benchmark.backends`), which runs each in a sandbox
+(:mod:`~safe_bench.benchmark.sandbox`), and shows their progress
+(:mod:`~safe_bench.benchmark.progress`). The coordinator alone writes the
 :class:`~safe_bench.benchmark.store.Store`: the run's manifest
-(:mod:`~safe_bench.benchmark.manifest`), then one transaction per finished cell, so a run
+(:mod:`~safe_bench.benchmark.manifest`), then one transaction per finished item, so a run
 stopped mid-way (Ctrl-C, SIGTERM, even SIGKILL) resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from safe_bench.benchmark.backends import Backend, SerialBackend
+from safe_bench.benchmark.cell import CellTask
 from safe_bench.benchmark.manifest import build_manifest
 from safe_bench.benchmark.plan import plan
 from safe_bench.benchmark.progress import Progress
 from safe_bench.benchmark.store import Store
 from safe_bench.benchmark.suite import Suite
+from safe_bench.benchmark.work import Work, WorkOutcome
+
+W = TypeVar("W", bound=Work)
 
 
 @dataclass
@@ -40,7 +46,8 @@ class RunSummary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The counts (what the run's manifest keeps)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(RunSummary)}
 
     def __str__(self) -> str:
         return (f"run {self.run}: {self.total} cells, {self.skipped} already stored, {self.ok} ok, "
@@ -50,7 +57,7 @@ class RunSummary:
 @contextmanager
 def _interrupt_on_sigterm() -> Iterator[None]:
     """SIGTERM stops a run the way Ctrl-C does: a KeyboardInterrupt unwinds the backend,
-    which stops its workers (and their cells die with them); finished cells are stored."""
+    which stops its workers (and their sandboxes die with them); finished items are stored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -63,6 +70,24 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _run(todo: Sequence[W], summary: RunSummary, store: Store, *, kind: str, noun: str, backend: Backend,
+         progress: Progress, record: Callable[[W, WorkOutcome], None]) -> None:
+    """The one path every run takes: the items ``todo`` through ``backend``, each
+    finished one handed to ``record`` (one transaction) and counted in ``summary``,
+    which ends the run in ``store``."""
+    items = {item.key: item for item in todo}
+    progress.begin({item.key: item.label for item in todo}, summary.total, summary.skipped, noun=noun)
+    start = time.perf_counter()
+    with _interrupt_on_sigterm():
+        for outcome in backend.run(todo, progress.stage, kind=kind):
+            record(items[outcome.key], outcome)
+            setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+            progress.finished(outcome)
+    summary.seconds = time.perf_counter() - start
+    store.finish_run(summary.run, summary.as_dict())
+    progress.close(str(summary))
 
 
 def run_suite(
@@ -85,16 +110,9 @@ def run_suite(
         task.synthetic = store.cached_synthetic(task.record.synthetic_key)
     run = store.start_run(build_manifest(suite, datasets, tasks, backend.description))
     summary = RunSummary(run=run, total=len(tasks), skipped=len(tasks) - len(todo))
-    progress.begin({t.record.key: f"{t.record.dataset} x {t.record.generator} x seed {t.record.seed}" for t in todo},
-                   summary.total, summary.skipped)
-    start = time.perf_counter()
-    with _interrupt_on_sigterm():
-        for outcome in backend.run(todo, progress.stage):
-            store.record(outcome.record, outcome.synthetic, run=run)
-            status = outcome.record.status
-            setattr(summary, status, getattr(summary, status) + 1)
-            progress.finished(outcome.record)
-    summary.seconds = time.perf_counter() - start
-    store.finish_run(run, summary.as_dict())
-    progress.close(str(summary))
+
+    def record(task: CellTask, outcome: WorkOutcome) -> None:
+        store.record(task.recorded(outcome), outcome.attachment, run=run)
+
+    _run(todo, summary, store, kind="cell", noun="cells", backend=backend, progress=progress, record=record)
     return summary
