@@ -1,4 +1,5 @@
-"""A run's manifest: what it ran on (packages, Python, platform, backend, the suite and its data)."""
+"""A run's manifest: what it ran on (packages, Python, platform, backend; a suite's run
+the suite and its data, another run its work)."""
 
 from __future__ import annotations
 
@@ -33,10 +34,9 @@ def packages() -> dict[str, str]:
     return found
 
 
-def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequence[CellTask],
-                   backend: str) -> dict[str, Any]:
-    """What a run ran on: packages, python, platform, suite file hash, seeds, data hashes, backend."""
-    hashes = {t.record.dataset: t.record.data_hash for t in tasks}
+def environment(backend: str) -> dict[str, Any]:
+    """What any run ran on: safe-bench's version and commit, packages, python, platform,
+    machine, backend, command line and start time."""
     return {
         "safe_bench": __version__,
         "commit": source_commit(),
@@ -46,6 +46,16 @@ def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequenc
         "machine": {"processor": platform.machine(), "cpus": os.cpu_count()},
         "backend": backend,
         "argv": sys.argv,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequence[CellTask],
+                   backend: str) -> dict[str, Any]:
+    """What a suite's run ran on: :func:`environment`, suite file hash, seeds, data hashes."""
+    hashes = {t.record.dataset: t.record.data_hash for t in tasks}
+    return {
+        **environment(backend),
         "suite": {"name": suite.name, "path": str(suite.path), "sha256": suite.sha256},
         "seeds": list(suite.seeds),
         "n": suite.n,
@@ -55,5 +65,4 @@ def build_manifest(suite: Suite, datasets: Mapping[str, Dataset], tasks: Sequenc
                      for name, ds in datasets.items()},
         "generators": {g.label: {"generator": g.generator, "params": g.params, "timeout": g.timeout}
                        for g in suite.generators},
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -1,9 +1,9 @@
-"""Running work into the store: a suite's cells (:func:`run_suite`), through the one
-path any unit of work (:class:`~safe_bench.benchmark.work.Work`) takes.
+"""Running work into the store: a suite's cells (:func:`run_suite`) or any other items
+of work (:func:`run_work`: a scenario's batches of replicates), one path for both.
 
-It leaves out the items the store already holds, hands the rest to a backend
+Both leave out the items the store already holds, hand the rest to a backend
 (:mod:`~safe_bench.benchmark.backends`), which runs each in a sandbox
-(:mod:`~safe_bench.benchmark.sandbox`), and shows their progress
+(:mod:`~safe_bench.benchmark.sandbox`), and show their progress
 (:mod:`~safe_bench.benchmark.progress`). The coordinator alone writes the
 :class:`~safe_bench.benchmark.store.Store`: the run's manifest
 (:mod:`~safe_bench.benchmark.manifest`), then one transaction per finished item, so a run
@@ -16,19 +16,21 @@ import dataclasses
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from safe_bench.benchmark.backends import Backend, SerialBackend
 from safe_bench.benchmark.cell import CellTask
-from safe_bench.benchmark.manifest import build_manifest
+from safe_bench.benchmark.manifest import build_manifest, environment
 from safe_bench.benchmark.plan import plan
 from safe_bench.benchmark.progress import Progress
-from safe_bench.benchmark.store import Store
+from safe_bench.benchmark.store import Store, WorkRecord
 from safe_bench.benchmark.suite import Suite
 from safe_bench.benchmark.work import Work, WorkOutcome
+from safe_bench.errors import InputError
 
 W = TypeVar("W", bound=Work)
 
@@ -51,6 +53,21 @@ class RunSummary:
 
     def __str__(self) -> str:
         return (f"run {self.run}: {self.total} cells, {self.skipped} already stored, {self.ok} ok, "
+                f"{self.failed} failed, {self.timeout} timed out in {self.seconds:.1f} s")
+
+
+@dataclass
+class WorkSummary(RunSummary):
+    """Counts of one run of other work (as :class:`RunSummary`), its ``kind``, and the
+    ``results``: key -> result (JSON text) of every item stored ok, this run's and those
+    stored before; an item that failed or timed out has none (see
+    :meth:`~safe_bench.benchmark.store.Store.work` for why)."""
+
+    kind: str = "work"
+    results: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (f"run {self.run}: {self.total} {self.kind} items, {self.skipped} already stored, {self.ok} ok, "
                 f"{self.failed} failed, {self.timeout} timed out in {self.seconds:.1f} s")
 
 
@@ -115,4 +132,39 @@ def run_suite(
         store.record(task.recorded(outcome), outcome.attachment, run=run)
 
     _run(todo, summary, store, kind="cell", noun="cells", backend=backend, progress=progress, record=record)
+    return summary
+
+
+def run_work(
+    items: Sequence[Work],
+    store: Store,
+    *,
+    kind: str,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> WorkSummary:
+    """Run every item of ``items`` that ``store`` does not hold ``ok`` yet (failed and
+    timed-out ones again), each in its sandbox on ``backend`` (serial by default), and
+    store each as it finishes, of ``kind`` (a name for the items: ``control-arm``); the
+    summary holds every ok item's result. ``manifest`` (JSON-able) is kept in the run's
+    manifest beside the environment."""
+    keys = [item.key for item in items]
+    twice = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if twice:
+        raise InputError(f"{kind}: {len(twice)} key(s) given to more than one item, e.g. {twice[0]!r}")
+    backend = SerialBackend() if backend is None else backend
+    progress = Progress(quiet=True) if progress is None else progress
+    done = store.work_keys(statuses=("ok",))
+    todo = [item for item in items if item.key not in done]
+    work = {"kind": kind, "items": len(items), **dict(manifest or {})}
+    run = store.start_run({**environment(backend.description), "work": work})
+    summary = WorkSummary(run=run, total=len(items), skipped=len(items) - len(todo), kind=kind)
+
+    def record(item: Work, outcome: WorkOutcome) -> None:
+        store.record_work(WorkRecord(item.key, kind, item.label, outcome.status, outcome.stage, outcome.reason,
+                                     outcome.timings.get("total"), outcome.result), run=run)
+
+    _run(todo, summary, store, kind=kind, noun=f"{kind} items", backend=backend, progress=progress, record=record)
+    summary.results = store.work_results(keys)
     return summary

@@ -35,13 +35,23 @@ Python API (what reports and gates read)::
     store.synthetic(key)   # the cell's synthetic table (canonical form)
     store.runs()       # one row per run: run, started, finished, manifest (dict: package
                        #   versions, python, platform, seeds, data hashes, suite hash,
-                       #   backend, and at the end a summary of counts)
+                       #   backend, and at the end a summary of counts; a run of other
+                       #   work names it under "work" instead of a suite)
+    store.work()       # one row per item of other work (a scenario's batch of replicates,
+                       #   run by safe_bench.benchmark.runner.run_work): key, kind, label,
+                       #   status, stage, reason, seconds, run, finished
+    store.work_results(keys)   # key -> result (JSON text) of the items stored ok
+
+Other work is kept apart from the cells: ``cells``, ``results``, ``scores`` and every
+report read cells only.
 
 Tables (SQL, for other tools): ``meta`` (format version), ``runs``, ``cells`` (the
 columns of :meth:`Store.cells` plus ``synthetic_key``, ``data_hash``, ``version`` and
 ``result``, the EvaluationResult JSON), the view ``latest_cells`` (the current
-cells) and ``scores`` (the rows of :meth:`Store.results`, keyed by cell key and
-metric, ``position`` keeping the report order).
+cells), ``scores`` (the rows of :meth:`Store.results`, keyed by cell key and
+metric, ``position`` keeping the report order) and ``work`` (the columns of
+:meth:`Store.work` plus ``result``; a store written before it existed gains it when
+opened to write, and reads as holding no work when opened read-only).
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,6 +126,22 @@ CREATE VIEW IF NOT EXISTS latest_cells AS
     SELECT * FROM cells c WHERE c.rowid = (SELECT max(o.rowid) FROM cells o
         WHERE o.dataset = c.dataset AND o.generator = c.generator AND o.seed = c.seed);
 """
+#: The table of other work (not part of :data:`_OBJECTS`: older stores lack it).
+_WORK_TABLE = """
+CREATE TABLE IF NOT EXISTS work (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    label TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout')),
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    seconds REAL,
+    run INTEGER REFERENCES runs(run),
+    finished TEXT NOT NULL,
+    result TEXT
+)
+"""
+WORK_COLUMNS = ["key", "kind", "label", "status", "stage", "reason", "seconds", "run", "finished"]
 
 CELL_COLUMNS = [
     "key", "dataset", "generator", "generator_name", "params", "seed", "status", "stage", "reason",
@@ -163,6 +189,22 @@ class CellRecord:
     result_json: str | None = None
 
 
+@dataclass
+class WorkRecord:
+    """A finished item of other work (a scenario's batch of replicates), as stored: its
+    key, kind and label, status, the stage it failed in and why, its seconds and its
+    result (JSON text)."""
+
+    key: str
+    kind: str
+    label: str
+    status: str
+    stage: str = ""
+    reason: str = ""
+    seconds: float | None = None
+    result: str | None = None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -199,11 +241,14 @@ class Store:
         try:
             if create and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                 with self._db:
-                    self._db.executescript(_SCHEMA)
+                    self._db.executescript(_SCHEMA + _WORK_TABLE)
                     self._db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
             found = self._format()
             if not readonly:
                 self._configure()
+                if found == str(FORMAT):
+                    with self._db:
+                        self._db.execute(_WORK_TABLE)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise self._not_a_store(str(exc)) from None
@@ -322,6 +367,58 @@ class Store:
             )
             if result is not None:
                 db.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _score_rows(cell.key, result))
+
+    # -- other work --------------------------------------------------------------
+    def record_work(self, item: WorkRecord, *, run: int | None = None) -> None:
+        """Store a finished item of work in one transaction (replacing an earlier record
+        of its key)."""
+        if item.status not in STATUSES:
+            raise ValueError(f"work status must be one of {STATUSES}, not {item.status!r}")
+        if item.status == "ok" and item.result is None:
+            raise ValueError(f"work {item.key!r} is ok but has no result")
+        with self._db as db:  # commits on success, rolls back on error
+            db.execute("INSERT OR REPLACE INTO work VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (item.key, item.kind, item.label, item.status, item.stage, item.reason, item.seconds, run,
+                        _now(), item.result))
+
+    def _has_work(self) -> bool:
+        """Whether the store has the work table (a store written before it, opened
+        read-only, has not)."""
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'work'").fetchone() is not None
+
+    def work_keys(self, *, statuses: tuple[str, ...] = STATUSES) -> set[str]:
+        """Keys of the stored items of work whose status is one of ``statuses``."""
+        if not self._has_work():
+            return set()
+        marks = ",".join("?" * len(statuses))
+        return {k for (k,) in self._db.execute(f"SELECT key FROM work WHERE status IN ({marks})", statuses)}
+
+    def work(self, *, kind: str | None = None) -> pd.DataFrame:
+        """One row per stored item of work (of ``kind``, or of every kind): key, kind,
+        label, status, stage, reason, seconds, run, finished; by kind and label."""
+        rows: list[tuple[Any, ...]] = []
+        if self._has_work():
+            where, params = ("WHERE kind = ?", (kind,)) if kind is not None else ("", ())
+            rows = self._db.execute(f"SELECT {', '.join(WORK_COLUMNS)} FROM work {where} ORDER BY kind, label, key",
+                                    params).fetchall()
+        return pd.DataFrame(rows, columns=WORK_COLUMNS)
+
+    def work_results(self, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """Key -> result (JSON text) of the items of work stored ``ok`` among ``keys``
+        (``None``: every one); an item not stored or not ``ok`` is left out."""
+        if not self._has_work():
+            return {}
+        rows = self._db.execute("SELECT key, result FROM work WHERE status = 'ok'").fetchall()
+        wanted = None if keys is None else set(keys)
+        found = {}
+        for key, result in rows:
+            if wanted is not None and key not in wanted:
+                continue
+            if not isinstance(result, str):
+                raise InputError(f"results store {str(self.path)!r}: work {key!r} is marked ok but holds no result "
+                                 "(was the store edited by hand?)")
+            found[key] = result
+        return found
 
     @staticmethod
     def _table(latest: bool) -> str:

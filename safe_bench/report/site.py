@@ -119,9 +119,10 @@ def _cell_pages(store: Store, leaderboard: LeaderboardPage) -> list[tuple[str, E
 
 def _provenance(store: Store) -> str:
     """The source the pages are written by and the sources the cells were run by (from
-    each run's manifest: its commit, or its safe-bench version outside a checkout)."""
+    each run's manifest: its commit, or its safe-bench version outside a checkout; a run
+    of other work, which names it under ``work``, ran no cell)."""
     try:
-        manifests = [m for m in store.runs()["manifest"] if isinstance(m, dict)]
+        manifests = [m for m in store.runs()["manifest"] if isinstance(m, dict) and "work" not in m]
     except ValueError:  # a run record edited by hand: the pages still say who wrote them
         manifests = []
     sources = sorted({f"commit {m['commit']}" if m.get("commit") else f"safe-bench {m.get('safe_bench', '?')}"
