@@ -108,7 +108,7 @@ def test_a_users_own_trial_runs_with_named_columns(tmp_path, own_trial) -> None:
     (["augmentation", "--dataset", "aids", "--estimand", "nosuch"], "'nosuch' is not a covariate"),
     (["augmentation", "--dataset", "aids", "--estimand", "sex"], "needs the level it contrasts"),
     (["augmentation", "--dataset", "aids", "--n", "5000"], "--n must be at least 2 and below"),
-    (["augmentation", "--dataset", "aids", "--estimand", "age", "--analysis", "logrank"], "needs a two-group contrast"),
+    (["augmentation", "--dataset", "aids", "--estimand", "age", "--analysis", "logrank"], "needs two-group contrasts"),
 ])
 def test_bad_input_is_named_with_exit_2(tmp_path, capsys, args, message) -> None:
     code, out, _ = scenario(tmp_path, "bad", *args, *QUICK)
@@ -119,3 +119,14 @@ def test_bad_input_is_named_with_exit_2(tmp_path, capsys, args, message) -> None
 def test_a_file_without_survival_columns_is_refused(tmp_path, capsys, own_trial) -> None:
     assert scenario(tmp_path, "bad", "control-arm", "--real", str(own_trial), "--treatment", "arm", *QUICK)[0] == 2
     assert "needs a survival endpoint (--time and --event)" in capsys.readouterr().err
+
+
+def test_several_findings_report_their_false_discovery_rate(tmp_path) -> None:
+    code, out, _ = scenario(tmp_path, "fdr", "augmentation", "--dataset", "aids", "--n", "300", "--ratios", "1",
+                            "--estimand", "tx=1", "--estimand", "karnof=90", "--estimand", "age", *QUICK)
+    assert code == 0
+    assert out["estimand"]["term"] == "tx=1" and out["estimand"]["findings"] == ["karnof=90", "age"]
+    assert len(out["estimand"]["population_effects"]) == 3
+    for ratio in out["operating_characteristics"]["ratios"]:
+        assert set(ratio["false_discovery_rate"]) == {"naive", "corrected"}
+        assert 0 <= ratio["false_discovery_rate"]["naive"]["rate"] <= 1

@@ -5,6 +5,8 @@ specified parametric model) against the analytic type I errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -319,3 +321,74 @@ def test_augmenting_with_a_correct_generator_inflates_the_naive_type_i_error_by_
     for r in (1.0, 3.0):
         assert sizes[r].ess < 130 and sizes[r].nominal == 100 * (1 + r)
         assert not sizes[r].flagged
+
+
+# -- several findings: the false-discovery rate under Benjamini-Hochberg ------------------
+
+
+def test_false_discovery_rate_by_hand() -> None:
+    from safe_bench.scenarios.inference import false_discovery
+
+    def draws(replicate: int, zs: list[float]) -> list[Draw]:
+        return [Draw(replicate, "effect", 1.0, "naive", Estimate(z, 1.0), i) for i, z in enumerate(zs)]
+
+    # p = 5.7e-7, 0.0124, 0.617: BH at 0.05 rejects the first two (0.0124 <= 2 x 0.05/3), one of them null
+    # p = 5.7e-7, 0.317, 0.841: BH rejects the first only
+    found = false_discovery(draws(0, [5.0, 2.5, 0.5]) + draws(1, [5.0, 1.0, 0.2]), [True, False, False])
+    assert found[(1.0, "naive")].rate == pytest.approx(0.25)
+    assert found[(1.0, "naive")].mc_error == pytest.approx(0.25)
+
+
+class FourFactors:
+    """The true process of :func:`four_factors` (an oracle for several findings)."""
+
+    name = "four-factors"
+
+    def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
+        self.columns = list(train.columns)
+
+    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
+        return four_factors(n, np.random.default_rng(seed))[self.columns]
+
+
+def four_factors(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Four binary factors, the first two with a hazard ratio of 2, the others none."""
+    x = rng.integers(0, 2, size=(n, 4))
+    time, event = survival_draws(rng, n, RATE * np.exp(np.log(2.0) * (x[:, 0] + x[:, 1])), CENSORING)
+    frame = pd.DataFrame({f"f{i}": np.where(x[:, i] == 1, "yes", "no") for i in range(4)})
+    return frame.assign(time=time, event=event)
+
+
+def test_several_findings_keep_the_false_discovery_rate_with_an_oracle() -> None:
+    from safe_bench.scenarios.augmentation import population_effects
+    from safe_bench.scenarios.study import Study, summarise_study
+
+    schema = Schema(kinds={**{f"f{i}": Kind.CATEGORICAL for i in range(4)}, "time": Kind.NUMERIC,
+                           "event": Kind.BOOLEAN}, survival=Survival("time", "event"))
+    cohort = Cohort(four_factors(20_000, np.random.default_rng(5)), schema)
+    plan = AugmentationDesign(Contrast("f0", "yes"), "logrank", n=200, ratios=(0.0, 1.0), m=1, bootstrap=0, tau=None,
+                              findings=tuple(Contrast(f"f{i}", "yes") for i in (1, 2, 3)))
+    effects = population_effects(cohort, plan)
+    assert effects == (True, True, False, False)
+    replicates = 150
+    study = Study("augmentation", "four factors", cohort.frame, schema, FourFactors(), "four-factors", {}, plan, 0,
+                  replicates, "f0=yes", "test", 0.0, nonnull=effects)
+    draws = [d for i in range(replicates) for d in augmentation_replicate(cohort, FourFactors(), plan, seed=0, index=i)]
+    result = summarise_study(study, draws, None)
+    for ratio in result.ratios:
+        found = ratio.false_discovery["naive"]
+        assert found.replicates == replicates
+        # BH keeps the FDR at 0.05 x m0/m = 0.025 when the synthetic rows come from the truth
+        assert found.rate <= 0.025 + 3 * max(found.mc_error, 0.01)
+    assert result.to_dict()["operating_characteristics"]["ratios"][1]["false_discovery_rate"]["naive"]["replicates"] == \
+        replicates
+    # rows copied from the n real ones, three per real row: the naive tests find the null factors
+    from safe_bench.generator import load_generator
+    from safe_bench.scenarios.inference import false_discovery
+
+    copies = replace(plan, ratios=(0.0, 3.0))
+    draws = [d for i in range(100) for d in augmentation_replicate(cohort, load_generator("bootstrap_copy"), copies,
+                                                                   seed=0, index=i)]
+    found = false_discovery(draws, effects)
+    assert found[(3.0, "naive")].rate > 0.1
+    assert found[(3.0, "corrected")].rate <= 0.025 + 3 * max(found[(3.0, "corrected")].mc_error, 0.01)

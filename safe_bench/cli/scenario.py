@@ -126,8 +126,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           "on the full table, the null permutes the estimand's column.")
     _common(au)
     est = au.add_argument_group("the estimand")
-    est.add_argument("--estimand", metavar="COL[=LEVEL]", help="a covariate (a level of a categorical one); default: "
-                     "the schema's primary effect, else the strongest finding of the real table")
+    est.add_argument("--estimand", metavar="COL[=LEVEL]", action="append", default=[],
+                     help="a covariate (a level of a categorical one); default: the schema's primary effect, else the "
+                     "strongest finding of the real table. Repeated: the first is the estimand, the others further "
+                     "findings tested with it (false-discovery rate under Benjamini-Hochberg)")
+    est.add_argument("--all-findings", action="store_true",
+                     help="test every covariate contrast of the table with the estimand (false-discovery rate)")
     est.add_argument("--n", type=whole(2), default=100, help="real rows per replicate (default 100)")
     est.add_argument("--ratios", type=_ratios, default=[0.0, 0.5, 1.0, 3.0],
                      help="synthetic rows per real row, comma-separated (default 0,0.5,1,3)")
@@ -163,12 +167,9 @@ def _control_arm(args: argparse.Namespace, frame: Any, schema: Schema, name: str
 
 def _augmentation(args: argparse.Namespace, frame: Any, schema: Schema, name: str, randomised: bool | None,
                   common: dict[str, Any]) -> Any:
-    column, level = None, None
-    if args.estimand:
-        column, _, rest = args.estimand.partition("=")
-        level = rest or None
-    return augmentation_study(frame, schema, dataset=name, n=args.n, ratios=args.ratios, column=column, level=level,
-                              **common)
+    estimands = [(column, rest or None) for column, _, rest in (e.partition("=") for e in args.estimand)]
+    return augmentation_study(frame, schema, dataset=name, n=args.n, ratios=args.ratios, estimands=estimands,
+                              all_findings=args.all_findings, **common)
 
 
 @contextmanager

@@ -58,6 +58,7 @@ class OcRow:
     ess: float | None = None
     nominal: float | None = None
     ess_flagged: bool = False
+    fdr: RateCell | None = None
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,13 @@ def scenario_page(result: StudyResult, notes: Sequence[str] = ()) -> ScenarioPag
     rows = [_row(oc, ANALYSIS_NAMES[name], None) for name, oc in result.analyses.items()]
     for r in result.ratios:
         # at ratio 0 every analysis is the real rows' own
-        analyses = {"real": r.analyses["naive"]} if r.size.ratio == 0 else r.analyses
+        analyses = {"naive": r.analyses["naive"]} if r.size.ratio == 0 else r.analyses
         for name, oc in analyses.items():
             row = _row(oc, "real rows only" if r.size.ratio == 0 else ANALYSIS_NAMES[name], r.size.ratio)
+            found = r.false_discovery.get(name)
             rows.append(OcRow(**{**row.__dict__, "ess": r.size.ess, "nominal": r.size.nominal,
-                                 "ess_flagged": r.size.flagged}))
+                                 "ess_flagged": r.size.flagged,
+                                 "fdr": None if found is None else RateCell(found.rate, found.mc_error)}))
     title = f"{'Synthetic control arm' if s.scenario == 'control_arm' else 'Augmentation'}: {s.generator_name} on {s.dataset}"
     return ScenarioPage(title, tuple(facts), hazard, tuple(replication), tuple(rows), result.verdict.summary,
                         result.verdict.fit, result.verdict.checks, tuple(notes))
@@ -136,7 +139,8 @@ def _replication_cells(r: ReplicationRow, hazard: bool) -> list[str]:
 
 
 REPLICATION_HEADER = ("analysis", "HR [95% CI]", "in real CI", "same decision", "std. difference", "CI overlap")
-OC_HEADER = ("ratio", "analysis", "type I error", "power", "coverage", "bias", "RMSE", "ESS (nominal)", "failed")
+OC_HEADER = ("ratio", "analysis", "type I error", "power", "coverage", "bias", "RMSE", "ESS (nominal)", "FDR (BH)",
+             "failed")
 
 
 def _oc_cells(r: OcRow) -> list[str]:
@@ -144,7 +148,8 @@ def _oc_cells(r: OcRow) -> list[str]:
     if r.ess_flagged:
         ess += " flagged"
     return ["" if r.ratio is None else f"{r.ratio:g}", r.analysis, r.type_i_error.text(), r.power.text(),
-            r.coverage.text(), r.bias.text(), r.rmse.text(), ess, str(r.failed)]
+            r.coverage.text(), r.bias.text(), r.rmse.text(), ess, "" if r.fdr is None else r.fdr.text(),
+            str(r.failed)]
 
 
 def _header(page: ScenarioPage, header: Sequence[str]) -> list[str]:
@@ -154,7 +159,9 @@ def _header(page: ScenarioPage, header: Sequence[str]) -> list[str]:
 def _columns(page: ScenarioPage) -> list[int]:
     """The operating-characteristics columns this page fills (no ratio or ESS for a control arm)."""
     augmentation = any(r.ratio is not None for r in page.rows)
-    return [i for i, h in enumerate(OC_HEADER) if augmentation or h not in ("ratio", "ESS (nominal)")]
+    findings = any(r.fdr is not None for r in page.rows)
+    return [i for i, h in enumerate(OC_HEADER)
+            if (augmentation or h not in ("ratio", "ESS (nominal)")) and (findings or h != "FDR (BH)")]
 
 
 def scenario_text(result: StudyResult, notes: Sequence[str] = ()) -> str:
@@ -211,8 +218,8 @@ def scenario_figures(page: ScenarioPage) -> list[Figure]:
         figures.append(forest("Real and synthetic controls", effects, log=page.hazard_ratio,
                               null=1.0 if page.hazard_ratio else 0.0, labels=("real controls", "synthetic controls"),
                               xlabel="hazard ratio (log scale)" if page.hazard_ratio else "RMST difference",
-                              caption="The trial's estimate with its real control arm, and with synthetic controls "
-                              "analysed three ways; 95 % intervals."))
+                              caption="The trial's estimate with its real control arm (grey), and with synthetic "
+                              f"controls analysed {len(effects)} way(s) (blue); 95 % intervals."))
     figures.append(rates("Type I error and power", page.rows))
     return figures
 

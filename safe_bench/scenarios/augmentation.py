@@ -22,12 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+from scipy.stats import false_discovery_control
 
 from safe_bench.data.schema import Schema
 from safe_bench.evaluation.evaluate import synthesize
 from safe_bench.evaluation.uncertainty import Stream, stream
 from safe_bench.generator import Generator
-from safe_bench.scenarios.analysis import Analysis, AnalysisFailed, Estimate, attempt, estimate, information
+from safe_bench.scenarios.analysis import ALPHA, Analysis, AnalysisFailed, Estimate, attempt, estimate, information
 from safe_bench.scenarios.inference import Draw, Parts, bootstrap_estimate, mean_estimate, synthesis_variance
 from safe_bench.scenarios.trial import Contrast, outcomes
 
@@ -36,7 +38,9 @@ from safe_bench.scenarios.trial import Contrast, outcomes
 class AugmentationDesign:
     """The estimand (``contrast`` and ``analysis``, RMST at ``tau``), the real sample size
     ``n``, the ratios of synthetic to real rows (0, the real rows alone, always
-    included), ``m`` synthetic tables per replicate and the bootstrap's resamples."""
+    included), ``m`` synthetic tables per replicate, the bootstrap's resamples, and
+    further ``findings`` tested together with the estimand (their false-discovery rate
+    under Benjamini-Hochberg)."""
 
     contrast: Contrast
     analysis: Analysis
@@ -45,6 +49,7 @@ class AugmentationDesign:
     m: int
     bootstrap: int
     tau: float | None
+    findings: tuple[Contrast, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,13 @@ class Cohort:
         return outcomes(self.schema, rows)
 
 
-def analyse(cohort: Cohort, design: AugmentationDesign, rows: pd.DataFrame) -> Estimate:
-    """The design's analysis of the contrast on ``rows``."""
+def analyse(cohort: Cohort, design: AugmentationDesign, rows: pd.DataFrame, contrast: Contrast | None = None) -> Estimate:
+    """The design's analysis of ``contrast`` (the estimand by default) on the ``rows``
+    where its column is known."""
+    contrast = contrast or design.contrast
+    rows = rows.dropna(subset=[contrast.column])
     time, event = cohort.outcomes(rows)
-    return estimate(design.analysis, time, event, design.contrast.x(rows), tau=design.tau)
+    return estimate(design.analysis, time, event, contrast.x(rows), tau=design.tau)
 
 
 def truth(cohort: Cohort, design: AugmentationDesign) -> float:
@@ -69,32 +77,42 @@ def truth(cohort: Cohort, design: AugmentationDesign) -> float:
     return analyse(cohort, design, cohort.frame).value
 
 
-def strongest_contrast(cohort: Cohort) -> Contrast:
-    """The covariate contrast with the largest univariable Cox z statistic on the full
-    table: each numeric covariate, and each level of a categorical one against the others
-    (the default estimand when the schema declares no primary effect)."""
-    best: tuple[float, Contrast] | None = None
+def candidate_contrasts(cohort: Cohort) -> list[Contrast]:
+    """Every covariate contrast of the table: each numeric covariate, and each level of
+    a categorical one against the others (one level of a two-level column)."""
+    out = []
     for column in cohort.schema.covariates:
         if column in cohort.schema.numeric:
-            candidates = [Contrast(column)]
+            out.append(Contrast(column))
         elif column in cohort.schema.categorical:
             levels = sorted(cohort.frame[column].dropna().astype(str).unique())
-            candidates = [Contrast(column, level) for level in levels] if len(levels) > 2 else \
-                [Contrast(column, level) for level in levels[1:]]
-        else:
-            continue
-        for contrast in candidates:
-            rows = cohort.frame.dropna(subset=[column])
-            try:
-                e = estimate("cox", *cohort.outcomes(rows), contrast.x(rows))
-            except AnalysisFailed:
-                continue
-            z = abs(e.value) / e.se
-            if best is None or z > best[0]:
-                best = (z, contrast)
-    if best is None:
+            out += [Contrast(column, level) for level in (levels if len(levels) > 2 else levels[1:])]
+    return out
+
+
+def _cox_z(cohort: Cohort, contrast: Contrast) -> float | None:
+    """|z| of the univariable Cox estimate of ``contrast`` on the full table (its rows
+    with the column known), None when it cannot be fitted."""
+    rows = cohort.frame.dropna(subset=[contrast.column])
+    e = attempt(estimate, "cox", *cohort.outcomes(rows), contrast.x(rows))
+    return None if e is None else abs(e.value) / e.se
+
+
+def strongest_contrast(cohort: Cohort) -> Contrast:
+    """The covariate contrast with the largest univariable Cox z statistic on the full
+    table (the default estimand when the schema declares no primary effect)."""
+    scored = [(z, c) for c in candidate_contrasts(cohort) if (z := _cox_z(cohort, c)) is not None]
+    if not scored:
         raise AnalysisFailed("no covariate of the table carries a Cox estimate")
-    return best[1]
+    return max(scored, key=lambda zc: zc[0])[1]
+
+
+def population_effects(cohort: Cohort, design: AugmentationDesign) -> tuple[bool, ...]:
+    """Which of the estimand and the further findings have an effect in the population:
+    the design's analysis on the full table, Benjamini-Hochberg at the tests' level."""
+    contrasts = [design.contrast, *design.findings]
+    z = np.array([abs(e.value) / e.se for e in (analyse(cohort, design, cohort.frame, c) for c in contrasts)])
+    return tuple(bool(r) for r in false_discovery_control(2 * stats.norm.sf(z), method="bh") <= ALPHA)
 
 
 def _ratio_rows(design: AugmentationDesign) -> dict[float, int]:
@@ -120,35 +138,43 @@ def replicate(cohort: Cohort, generator: Generator, design: AugmentationDesign, 
 
 def _draws(cohort: Cohort, generator: Generator, design: AugmentationDesign, rows: pd.DataFrame, hypothesis: str,
            index: int, fit_seed: int, boot_seed: int) -> list[Draw]:
+    """The draws of one hypothesis: every ratio and variant of the estimand, and under the
+    effect the naive and corrected draws of the further findings (for their FDR)."""
     sizes = _ratio_rows(design)
     largest = max(sizes.values())
     syntheses = synthesize(generator, rows, cohort.schema, n=largest, seed=fit_seed, draws=design.m) if largest else []
     boots = _bootstrap(cohort, generator, design, rows, boot_seed) if design.bootstrap and largest else {}
-    real = attempt(analyse, cohort, design, rows)
-    own = information(design.analysis, cohort.outcomes(rows)[1])
+    findings = [design.contrast, *design.findings] if hypothesis == "effect" else [design.contrast]
     draws = []
-    for ratio, k in sizes.items():
-        if k == 0:
-            variants: dict[str, Estimate | None] = {"naive": real, "corrected": real}
-            if design.bootstrap:
-                variants["bootstrap"] = real
-        else:
-            naive = attempt(_augmented, cohort, design, rows, [s.iloc[:k] for s in syntheses])
-            synthetic = float(np.mean([information(design.analysis, cohort.outcomes(s.iloc[:k])[1])
-                                       for s in syntheses]))
-            corrected = None if naive is None else synthesis_variance(naive, Parts(0.0, own, own, synthetic),
-                                                                      design.m)
-            variants = {"naive": naive, "corrected": corrected}
-            if design.bootstrap:
-                variants["bootstrap"] = None if naive is None else bootstrap_estimate(naive, boots[ratio])
-        draws += [Draw(index, hypothesis, ratio, variant, e) for variant, e in variants.items()]
+    for number, contrast in enumerate(findings):
+        for ratio, k in sizes.items():
+            variants = _variants(cohort, design, contrast, rows, [s.iloc[:k] for s in syntheses] if k else [])
+            if design.bootstrap and number == 0:
+                naive = variants["naive"]
+                variants["bootstrap"] = naive if k == 0 or naive is None else bootstrap_estimate(naive, boots[ratio])
+            draws += [Draw(index, hypothesis, ratio, variant, e, number) for variant, e in variants.items()]
     return draws
 
 
+def _variants(cohort: Cohort, design: AugmentationDesign, contrast: Contrast, rows: pd.DataFrame,
+              syntheses: Sequence[pd.DataFrame]) -> dict[str, Estimate | None]:
+    """The naive and corrected estimates of ``contrast`` on the real rows with each
+    synthetic table (the real rows' own estimate, twice, without synthetic tables)."""
+    if not syntheses:
+        real = attempt(analyse, cohort, design, rows, contrast)
+        return {"naive": real, "corrected": real}
+    naive = attempt(_augmented, cohort, design, rows, syntheses, contrast)
+    own = information(design.analysis, cohort.outcomes(rows)[1])
+    synthetic = float(np.mean([information(design.analysis, cohort.outcomes(s)[1]) for s in syntheses]))
+    corrected = None if naive is None else synthesis_variance(naive, Parts(0.0, own, own, synthetic), design.m)
+    return {"naive": naive, "corrected": corrected}
+
+
 def _augmented(cohort: Cohort, design: AugmentationDesign, rows: pd.DataFrame,
-               syntheses: Sequence[pd.DataFrame]) -> Estimate:
+               syntheses: Sequence[pd.DataFrame], contrast: Contrast) -> Estimate:
     """The real rows with each synthetic table analysed as if real: the mean over tables."""
-    return mean_estimate([analyse(cohort, design, pd.concat([rows, s], ignore_index=True)) for s in syntheses])
+    return mean_estimate([analyse(cohort, design, pd.concat([rows, s], ignore_index=True), contrast)
+                          for s in syntheses])
 
 
 def _bootstrap(cohort: Cohort, generator: Generator, design: AugmentationDesign, rows: pd.DataFrame,

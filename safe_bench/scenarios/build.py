@@ -21,7 +21,14 @@ from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
 from safe_bench.generator import Generator
 from safe_bench.scenarios.analysis import ANALYSES, Analysis, AnalysisFailed, common_tau, estimate
-from safe_bench.scenarios.augmentation import AugmentationDesign, Cohort, strongest_contrast, truth
+from safe_bench.scenarios.augmentation import (
+    AugmentationDesign,
+    Cohort,
+    candidate_contrasts,
+    population_effects,
+    strongest_contrast,
+    truth,
+)
 from safe_bench.scenarios.control_arm import ControlArmDesign
 from safe_bench.scenarios.study import Study
 from safe_bench.scenarios.trial import Contrast, OutcomeModel, Trial
@@ -102,10 +109,12 @@ def control_arm_study(
 def augmentation_study(
     frame: pd.DataFrame, schema: Schema, *, dataset: str, generator: Generator, generator_name: str,
     params: Mapping[str, Any], seed: int, replicates: int, n: int, ratios: Sequence[float],
-    column: str | None = None, level: str | None = None, analysis: str = "cox", m: int = 1, bootstrap: int = 0,
-    tau: float | None = None,
+    estimands: Sequence[tuple[str, str | None]] = (), all_findings: bool = False, analysis: str = "cox", m: int = 1,
+    bootstrap: int = 0, tau: float | None = None,
 ) -> tuple[Study, list[str]]:
-    """An augmentation study, and notes on the choices made for the user."""
+    """An augmentation study, and notes on the choices made for the user. ``estimands``
+    are (column, level) pairs: the first is the estimand, the others further findings
+    tested with it; ``all_findings`` adds every covariate contrast of the table."""
     chosen = _check(replicates, m, bootstrap, analysis)
     if schema.survival is None:
         raise InputError(f"{dataset}: augmentation needs a survival endpoint (--time and --event)")
@@ -116,8 +125,9 @@ def augmentation_study(
     if bad:
         raise InputError(f"--ratios must be numbers >= 0, got {bad[0]}")
     notes = []
-    if column is not None:
-        contrast, source = Contrast.of(schema, column, level, source="--estimand"), "--estimand"
+    given = [Contrast.of(schema, column, level, source="--estimand") for column, level in estimands]
+    if given:
+        contrast, source = given[0], "--estimand"
     elif schema.primary is not None:
         contrast, source = Contrast.of(schema, schema.primary.column, schema.primary.level, source=dataset), \
             "the schema's primary effect"
@@ -128,17 +138,25 @@ def augmentation_study(
             raise InputError(f"{dataset}: no estimand: {exc}") from None
         source = "the strongest finding of the real table (largest univariable Cox z)"
     notes.append(f"estimand: {contrast.term} ({source})")
-    if chosen != "cox" and contrast.level is None:
-        raise InputError(f"--analysis {chosen} needs a two-group contrast; {contrast.column!r} is numeric "
-                         "(use --analysis cox)", column=contrast.column)
+    findings = [c for c in dict.fromkeys([*given[1:], *(candidate_contrasts(cohort) if all_findings else [])])
+                if c != contrast]
+    if findings:
+        notes.append(f"{len(findings)} further finding(s) tested with it (Benjamini-Hochberg): "
+                     f"{', '.join(c.term for c in findings)}")
+    for c in [contrast, *findings]:
+        if chosen != "cox" and c.level is None:
+            raise InputError(f"--analysis {chosen} needs two-group contrasts; {c.column!r} is numeric "
+                             "(use --analysis cox)", column=c.column)
     if chosen == "rmst" and tau is None:
         tau = common_tau(*(cohort.outcomes(cohort.frame)[0], contrast.x(cohort.frame)))
         notes.append(f"RMST horizon tau = {tau:g}: the last time both groups are observed")
-    design = AugmentationDesign(contrast, chosen, n, tuple(sorted({0.0, *map(float, ratios)})), m, bootstrap, tau)
+    design = AugmentationDesign(contrast, chosen, n, tuple(sorted({0.0, *map(float, ratios)})), m, bootstrap, tau,
+                                tuple(findings))
     try:
         value = truth(cohort, design)
+        nonnull = population_effects(cohort, design) if findings else ()
     except AnalysisFailed as exc:
-        raise InputError(f"{dataset}: the estimand cannot be computed on the full table: {exc}") from None
+        raise InputError(f"{dataset}: an estimand cannot be computed on the full table: {exc}") from None
     study = Study("augmentation", dataset, cohort.frame, schema, generator, generator_name, params, design, seed,
-                  replicates, contrast.term, source, value)
+                  replicates, contrast.term, source, value, nonnull=nonnull)
     return study, notes

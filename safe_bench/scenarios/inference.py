@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
+from scipy.stats import false_discovery_control
 
-from safe_bench.scenarios.analysis import Estimate
+from safe_bench.scenarios.analysis import ALPHA, Estimate
 
 
 @dataclass(frozen=True)
@@ -153,28 +155,32 @@ VARIANTS = ("real", "naive", "corrected", "bootstrap")
 class Draw:
     """One analysis of one Monte-Carlo replicate: under the ``null`` or the ``effect``,
     at augmentation ``ratio`` (0 for a control arm), the ``variant`` of the analysis
-    (:data:`VARIANTS`) and its estimate (``None``: it could not be computed)."""
+    (:data:`VARIANTS`) and its estimate (``None``: it could not be computed), of the
+    study's estimand (``finding`` 0) or of a further finding judged with it."""
 
     replicate: int
     hypothesis: str
     ratio: float
     variant: str
     estimate: Estimate | None
+    finding: int = 0
 
     def to_row(self) -> list[object]:
         e = self.estimate
-        return [self.replicate, self.hypothesis, self.ratio, self.variant,
+        return [self.replicate, self.hypothesis, self.ratio, self.variant, self.finding,
                 None if e is None else e.value, None if e is None else e.variance]
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Draw:
-        replicate, hypothesis, ratio, variant, value, variance = row
+        replicate, hypothesis, ratio, variant, finding, value, variance = row
         estimate = None if value is None or variance is None else Estimate(float(value), float(variance))
-        return cls(int(replicate), str(hypothesis), float(ratio), str(variant), estimate)
+        return cls(int(replicate), str(hypothesis), float(ratio), str(variant), estimate, int(finding))
 
 
 def summarise(draws: Sequence[Draw], *, truth: float, measured: str) -> dict[tuple[float, str], OperatingCharacteristics]:
-    """The operating characteristics of each (ratio, variant) of some replicates' draws."""
+    """The operating characteristics of the estimand (finding 0) for each (ratio,
+    variant) of some replicates' draws."""
+    draws = [d for d in draws if d.finding == 0]
     keys = sorted({(d.ratio, d.variant) for d in draws}, key=lambda k: (k[0], VARIANTS.index(k[1])))
     out = {}
     for ratio, variant in keys:
@@ -182,4 +188,43 @@ def summarise(draws: Sequence[Draw], *, truth: float, measured: str) -> dict[tup
         out[(ratio, variant)] = operating_characteristics(
             [d.estimate for d in mine if d.hypothesis == "null"],
             [d.estimate for d in mine if d.hypothesis == "effect"], truth=truth, measured=measured)
+    return out
+
+
+@dataclass(frozen=True)
+class FalseDiscovery:
+    """The false-discovery rate of several findings tested together with the
+    Benjamini-Hochberg procedure at :data:`~safe_bench.scenarios.analysis.ALPHA`
+    (Benjamini & Hochberg, JRSS B 1995): the mean over replicates of the share of
+    rejected findings that are null in the population (no rejection: a share of 0), and
+    its Monte-Carlo error."""
+
+    rate: float
+    mc_error: float
+    replicates: int
+
+
+def false_discovery(draws: Sequence[Draw], nonnull: Sequence[bool]) -> dict[tuple[float, str], FalseDiscovery]:
+    """The false-discovery rate of each (ratio, variant) from the draws under the effect
+    of every finding (``nonnull[i]``: finding i has an effect in the population);
+    replicates where a finding could not be analysed are left out."""
+    cells: dict[tuple[float, str], dict[int, dict[int, Estimate | None]]] = {}
+    for d in draws:
+        if d.hypothesis == "effect":
+            cells.setdefault((d.ratio, d.variant), {}).setdefault(d.replicate, {})[d.finding] = d.estimate
+    truth = np.asarray(nonnull, dtype=bool)
+    out = {}
+    for key, replicates in sorted(cells.items(), key=lambda kv: (kv[0][0], VARIANTS.index(kv[0][1]))):
+        shares = []
+        for found in replicates.values():
+            estimates = [found.get(i) for i in range(len(truth))]
+            if any(e is None or not np.isfinite(e.variance) for e in estimates):
+                continue
+            z = np.array([abs(e.value) / e.se for e in estimates if e is not None])
+            rejected = false_discovery_control(2 * stats.norm.sf(z), method="bh") <= ALPHA
+            shares.append(float((rejected & ~truth).sum() / max(1, rejected.sum())))
+        if shares:
+            values = np.array(shares)
+            spread = float(values.std(ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+            out[key] = FalseDiscovery(float(values.mean()), spread, len(values))
     return out

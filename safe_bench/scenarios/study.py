@@ -32,7 +32,7 @@ from safe_bench.provenance import __version__
 from safe_bench.scenarios import augmentation, control_arm
 from safe_bench.scenarios.augmentation import AugmentationDesign, Cohort, EffectiveSize
 from safe_bench.scenarios.control_arm import ControlArmDesign, Replication
-from safe_bench.scenarios.inference import Draw, OperatingCharacteristics, summarise
+from safe_bench.scenarios.inference import Draw, FalseDiscovery, OperatingCharacteristics, false_discovery, summarise
 from safe_bench.scenarios.trial import Trial
 from safe_bench.scenarios.verdict import Verdict, augmentation_verdict, control_arm_verdict
 
@@ -48,7 +48,9 @@ class Study:
     """One scenario on one table with one generator: the table (canonical) and its
     schema, the generator (``generator_name`` and ``params`` as asked), the design, the
     seed, the replicates, the estimand's name and why it was chosen, the trial's arm
-    (control arm) and the truth the estimates are judged against."""
+    (control arm), the truth the estimates are judged against, and (augmentation with
+    further findings) which of the estimand and the findings have an effect in the
+    population."""
 
     scenario: Scenario
     dataset: str
@@ -66,6 +68,7 @@ class Study:
     arm: str | None = None
     control: str | None = None
     timeout: float = 3600.0
+    nonnull: tuple[bool, ...] = ()
 
     def trial(self) -> Trial:
         assert self.arm is not None and self.control is not None
@@ -125,11 +128,12 @@ def draws_of(results: Sequence[str]) -> list[Draw]:
 
 @dataclass(frozen=True)
 class RatioResult:
-    """Augmentation at one ratio: the effective sample size and each analysis's
-    operating characteristics."""
+    """Augmentation at one ratio: the effective sample size, each analysis's operating
+    characteristics and, with further findings, its false-discovery rate."""
 
     size: EffectiveSize
     analyses: Mapping[str, OperatingCharacteristics]
+    false_discovery: Mapping[str, FalseDiscovery]
 
 
 @dataclass(frozen=True)
@@ -145,12 +149,13 @@ class StudyResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.study
-        design = {k: v for k, v in asdict(s.design).items() if k != "contrast"}
+        design = {k: v for k, v in asdict(s.design).items() if k not in ("contrast", "findings")}
+        estimand: dict[str, Any] = {"term": s.estimand, "source": s.estimand_source, "truth": s.truth}
+        if isinstance(s.design, AugmentationDesign) and s.design.findings:
+            estimand.update(findings=[c.term for c in s.design.findings], population_effects=list(s.nonnull))
         out: dict[str, Any] = {
             "scenario": s.scenario, "dataset": s.dataset, "generator": s.generator_name, "params": dict(s.params),
-            "replicates": s.replicates, "seed": s.seed, "estimand": {"term": s.estimand, "source": s.estimand_source,
-                                                                      "truth": s.truth},
-            "design": design,
+            "replicates": s.replicates, "seed": s.seed, "estimand": estimand, "design": design,
         }
         if s.scenario == "control_arm":
             out["arm"] = {"column": s.arm, "control": s.control}
@@ -159,7 +164,9 @@ class StudyResult:
         else:
             out["operating_characteristics"] = {"ratios": [
                 {"ratio": r.size.ratio, "nominal_n": r.size.nominal, "ess": r.size.ess, "ess_flagged": r.size.flagged,
-                 **{name: asdict(oc) for name, oc in r.analyses.items()}} for r in self.ratios]}
+                 **{name: asdict(oc) for name, oc in r.analyses.items()},
+                 "false_discovery_rate": {name: asdict(f) for name, f in r.false_discovery.items()} or None}
+                for r in self.ratios]}
         out["verdict"] = asdict(self.verdict)
         return out
 
@@ -186,7 +193,9 @@ def summarise_study(study: Study, draws: Sequence[Draw], replication: Replicatio
         verdict = control_arm_verdict(analyses, replication, study.design.analysis, _bias_scale(study))
         return StudyResult(study, replication, analyses, [], verdict)
     sizes = augmentation.effective_sizes(draws, study.design, study.truth)
-    ratios = [RatioResult(size, {v: oc for (r, v), oc in table.items() if r == size.ratio}) for size in sizes]
+    discoveries = false_discovery(draws, study.nonnull) if study.design.findings else {}
+    ratios = [RatioResult(size, {v: oc for (r, v), oc in table.items() if r == size.ratio},
+                          {v: f for (r, v), f in discoveries.items() if r == size.ratio}) for size in sizes]
     return StudyResult(study, None, {}, ratios, augmentation_verdict(ratios_table(ratios)))
 
 
