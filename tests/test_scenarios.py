@@ -265,6 +265,15 @@ def test_a_correct_parametric_generator_inflates_the_naive_type_i_error_to_the_a
     assert oc[(0.0, "corrected")].power < oc[(0.0, "real")].power
 
 
+def test_several_syntheses_average_out_their_own_noise_only(small_trial) -> None:
+    """m = 5 tables of k = 50 rows from the model fitted on 50 pseudo-controls: averaged,
+    the synthesis noise shrinks to 1/(m d) but the model's error 1/d stays, so the naive
+    variance 2/d is short of 1/d + 1/d + 1/(5 d) = 2.2/d."""
+    oc = summarise(run(small_trial, Exponential(), design(m=5), REPLICATES), truth=0.0, measured="null")
+    assert within(oc[(0.0, "naive")].type_i_error, normal_limit(np.sqrt(2 / 2.2)), REPLICATES)
+    assert within(oc[(0.0, "corrected")].type_i_error, 0.05, REPLICATES)
+
+
 def test_the_generator_aware_bootstrap_restores_the_type_i_error(small_trial) -> None:
     replicates = 120
     oc = summarise(run(small_trial, Exponential(), design(k=500, bootstrap=25), replicates), truth=0.0, measured="null")
