@@ -107,6 +107,7 @@ def test_a_users_own_trial_runs_with_named_columns(tmp_path, own_trial) -> None:
     (["control-arm", "--dataset", "aids", "--bootstrap", "3"], "--bootstrap must be 0 (none) or at least 10"),
     (["augmentation", "--dataset", "aids", "--estimand", "nosuch"], "'nosuch' is not a covariate"),
     (["augmentation", "--dataset", "aids", "--estimand", "sex"], "needs the level it contrasts"),
+    (["augmentation", "--dataset", "aids", "--estimand", "ivdrug=2"], "held by fewer than 5 rows"),
     (["augmentation", "--dataset", "aids", "--n", "5000"], "--n must be at least 2 and below"),
     (["augmentation", "--dataset", "aids", "--estimand", "age", "--analysis", "logrank"], "needs two-group contrasts"),
 ])
@@ -130,3 +131,11 @@ def test_several_findings_report_their_false_discovery_rate(tmp_path) -> None:
     for ratio in out["operating_characteristics"]["ratios"]:
         assert set(ratio["false_discovery_rate"]) == {"naive", "corrected"}
         assert 0 <= ratio["false_discovery_rate"]["naive"]["rate"] <= 1
+
+
+def test_all_findings_leave_out_levels_too_rare_to_name(tmp_path) -> None:
+    code, out, text = scenario(tmp_path, "all", "augmentation", "--dataset", "aids", "--n", "400", "--ratios", "1",
+                               "--all-findings", "--generator", "gaussian_copula", "--replicates", "2", "-q")
+    assert code == 0
+    assert "ivdrug=1" in out["estimand"]["findings"]  # 4 patients have ivdrug=2: never named
+    assert "ivdrug=2" not in text

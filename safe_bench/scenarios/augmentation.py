@@ -32,6 +32,7 @@ from safe_bench.generator import Generator
 from safe_bench.scenarios.analysis import ALPHA, Analysis, AnalysisFailed, Estimate, attempt, estimate, information
 from safe_bench.scenarios.inference import Draw, Parts, bootstrap_estimate, mean_estimate, synthesis_variance
 from safe_bench.scenarios.trial import Contrast, outcomes
+from safe_bench.suppression import rare_levels
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,18 @@ def truth(cohort: Cohort, design: AugmentationDesign) -> float:
 
 def candidate_contrasts(cohort: Cohort) -> list[Contrast]:
     """Every covariate contrast of the table: each numeric covariate, and each level of
-    a categorical one against the others (one level of a two-level column)."""
+    a categorical one against the others (one level of a two-level column); levels held
+    by fewer than :data:`~safe_bench.suppression.MIN_CELL` rows are left out, so that no
+    output names a category that could single a patient out."""
+    rare = rare_levels([cohort.frame], cohort.schema)
     out = []
     for column in cohort.schema.covariates:
         if column in cohort.schema.numeric:
             out.append(Contrast(column))
         elif column in cohort.schema.categorical:
             levels = sorted(cohort.frame[column].dropna().astype(str).unique())
-            out += [Contrast(column, level) for level in (levels if len(levels) > 2 else levels[1:])]
+            out += [Contrast(column, level) for level in (levels if len(levels) > 2 else levels[1:])
+                    if f"{column}={level}" not in rare]
     return out
 
 

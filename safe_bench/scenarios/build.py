@@ -125,12 +125,12 @@ def augmentation_study(
     if bad:
         raise InputError(f"--ratios must be numbers >= 0, got {bad[0]}")
     notes = []
-    given = [Contrast.of(schema, column, level, source="--estimand") for column, level in estimands]
+    given = [Contrast.of(schema, column, level, source="--estimand", frame=cohort.frame) for column, level in estimands]
     if given:
         contrast, source = given[0], "--estimand"
     elif schema.primary is not None:
-        contrast, source = Contrast.of(schema, schema.primary.column, schema.primary.level, source=dataset), \
-            "the schema's primary effect"
+        contrast = Contrast.of(schema, schema.primary.column, schema.primary.level, source=dataset, frame=cohort.frame)
+        source = "the schema's primary effect"
     else:
         try:
             contrast = strongest_contrast(cohort)

@@ -20,6 +20,7 @@ import pandas as pd
 from safe_bench.data.schema import Kind, Schema
 from safe_bench.errors import InputError
 from safe_bench.metrics.clinical.estimators import StepCurve, kaplan_meier
+from safe_bench.suppression import MIN_CELL
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,19 @@ class Contrast:
         return (values.astype(str) == self.level).to_numpy(dtype=float)
 
     @classmethod
-    def of(cls, schema: Schema, column: str, level: str | None, *, source: str) -> Contrast:
-        """A contrast on a column of ``schema``, checked (``source`` names the input)."""
+    def of(cls, schema: Schema, column: str, level: str | None, *, source: str,
+           frame: pd.DataFrame | None = None) -> Contrast:
+        """A contrast on a column of ``schema``, checked (``source`` names the input), its
+        level held by at least :data:`~safe_bench.suppression.MIN_CELL` rows of ``frame``."""
         kind = schema.kinds.get(column)
         if kind is None or column in schema.outcome_columns:
             raise InputError(f"{source}: {column!r} is not a covariate of the table", column=column)
         categorical = kind in (Kind.CATEGORICAL, Kind.BOOLEAN)
         if categorical and level is None:
             raise InputError(f"{source}: categorical column {column!r} needs the level it contrasts", column=column)
+        if categorical and frame is not None and (frame[column].astype(str) == level).sum() < MIN_CELL:
+            raise InputError(f"{source}: the level given for {column!r} is held by fewer than {MIN_CELL} rows: "
+                             "too rare to analyse, and its name is not written out", column=column)
         if not categorical and kind is not Kind.NUMERIC:
             raise InputError(f"{source}: column {column!r} is {kind.value}, not a covariate to contrast", column=column)
         return cls(column, level if categorical else None)
@@ -89,6 +95,10 @@ class Trial:
         control = levels[0] if control is None else str(control)
         if control not in levels:
             raise InputError(f"{source}: control level {control!r} is not a level of {arm!r} ({levels})", column=arm)
+        smallest = int(frame[arm].astype(str).value_counts().min())
+        if smallest < MIN_CELL:
+            raise InputError(f"{source}: an arm of {arm!r} has {smallest} patient(s); a trial needs at least "
+                             f"{MIN_CELL} in each", column=arm)
         return cls(frame, schema, arm, control)
 
     @property
