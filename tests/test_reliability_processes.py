@@ -3,19 +3,15 @@ started with it (workers, cells, resource trackers), on every local backend."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-psutil = pytest.importorskip("psutil")
+pytest.importorskip("psutil")
 
-TESTS = Path(__file__).parent
+from processes import TESTS, sigkill_when  # noqa: E402 - needs psutil
+
 #: Cells that fit for a minute: the supervisor is killed while every one is running.
 SUITE = """\
 seeds = [0, 1, 2, 3]
@@ -52,22 +48,5 @@ def test_killing_the_supervisor_leaves_no_process_behind(tmp_path: Path, backend
     code = (f"import sys; sys.path.insert(0, {str(TESTS)!r}); import fake_generators; fake_generators.register(); "
             f"from safe_bench.cli.main import main; sys.exit(main(['run', {str(suite)!r}, '--store', {str(store)!r}, "
             f"'--log', {str(log)!r}, '-q', *{options!r}]))")
-    supervisor = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
-    family = []
-    try:
-        deadline = time.monotonic() + 120
-        while _running_cells(log) < cells and supervisor.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _running_cells(log) == cells, "the cells did not start"
-        family = psutil.Process(supervisor.pid).children(recursive=True)
-        assert len(family) >= cells
-        os.kill(supervisor.pid, signal.SIGKILL)
-        supervisor.wait()
-        _, alive = psutil.wait_procs(family, timeout=10)
-        assert not alive, [" ".join(p.cmdline())[:100] for p in alive]
-    finally:
-        for process in [supervisor, *family]:
-            try:
-                process.kill()
-            except (ProcessLookupError, psutil.NoSuchProcess):
-                pass
+    family = sigkill_when(code, lambda: _running_cells(log) == cells, waiting_for=f"{cells} cell(s) fitting")
+    assert len(family) >= cells
