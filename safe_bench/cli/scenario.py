@@ -100,6 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "cohort enlarged with synthetic rows). Each reports type I error, power, coverage, bias and RMSE with their "
         "Monte-Carlo errors, for the analysis that treats synthetic rows as real (naive) and for one that accounts "
         "for the synthesis (corrected), and a verdict.")
+    sc.set_defaults(func=run)
     kinds = sc.add_subparsers(dest="scenario", metavar="{control-arm,augmentation}", required=True)
     ca = kinds.add_parser("control-arm", help="synthetic control arm of a two-arm survival trial",
                           epilog=EXAMPLES["control-arm"],
