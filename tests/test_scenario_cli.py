@@ -108,6 +108,8 @@ def test_a_users_own_trial_runs_with_named_columns(tmp_path, own_trial) -> None:
     (["augmentation", "--dataset", "aids", "--estimand", "nosuch"], "'nosuch' is not a covariate"),
     (["augmentation", "--dataset", "aids", "--estimand", "sex"], "needs the level it contrasts"),
     (["augmentation", "--dataset", "aids", "--estimand", "ivdrug=2"], "held by fewer than 5 rows"),
+    (["augmentation", "--dataset", "gbsg2", "--estimand", "score:IPI"], "no prognostic score 'IPI' in the schema (scores: NPI)"),
+    (["augmentation", "--dataset", "gbsg2", "--estimand", "score:NPI=best"], "'best' is not a risk group of score 'NPI'"),
     (["augmentation", "--dataset", "aids", "--n", "5000"], "--n must be at least 2 and below"),
     (["augmentation", "--dataset", "aids", "--estimand", "age", "--analysis", "logrank"], "needs two-group contrasts"),
 ])
@@ -139,3 +141,23 @@ def test_all_findings_leave_out_levels_too_rare_to_name(tmp_path) -> None:
     assert code == 0
     assert "ivdrug=1" in out["estimand"]["findings"]  # 4 patients have ivdrug=2: never named
     assert "ivdrug=2" not in text
+
+
+def test_a_prognostic_score_is_an_estimand(tmp_path) -> None:
+    """IPSS-R's "very high" group against the others: the truth is its log HR on the
+    6,000 simulated patients, and the null permutes the score's inputs together."""
+    from safe_bench.data.datasets import load_dataset
+    from safe_bench.scenarios.analysis import estimate
+    from safe_bench.scenarios.trial import Contrast
+
+    mds = load_dataset("mds_ipssr_sim")
+    contrast = Contrast.of(mds.schema, "score:IPSS-R", "very high", source="test", frame=mds.frame)
+    assert set(contrast.columns) == {"cytogenetics", "blasts", "hb", "platelets", "anc"}
+    score = mds.schema.scores[0]
+    x = contrast.x(mds.frame)
+    assert x.sum() == (score.groups(mds.frame) == "very high").sum() >= 5
+    code, out, _ = scenario(tmp_path, "score", "augmentation", "--dataset", "mds_ipssr_sim", "--n", "150",
+                            "--ratios", "1", "--estimand", "score:IPSS-R=very high", *QUICK)
+    assert code == 0 and out["estimand"]["term"] == "score:IPSS-R=very high"
+    expected = estimate("cox", mds.frame["os_months"], mds.frame["death"], x).value
+    assert out["estimand"]["truth"] == pytest.approx(expected, rel=1e-9)

@@ -128,7 +128,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(au)
     est = au.add_argument_group("the estimand")
     est.add_argument("--estimand", metavar="COL[=LEVEL]", action="append", default=[],
-                     help="a covariate (a level of a categorical one); default: the schema's primary effect, else the "
+                     help="a covariate (a level of a categorical one), or score:NAME[=GROUP] for a prognostic score of the "
+                     "schema (its value, or a risk group against the others); default: the schema's primary effect, else the "
                      "strongest finding of the real table. Repeated: the first is the estimand, the others further "
                      "findings tested with it (false-discovery rate under Benjamini-Hochberg)")
     est.add_argument("--all-findings", action="store_true",

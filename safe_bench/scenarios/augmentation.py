@@ -4,8 +4,8 @@ what cost in type I error and coverage?
 The full table stands for the population. Each replicate draws ``n`` real rows (what one
 centre has), fits the generator on them alone, adds ``r n`` synthetic rows for each
 ratio ``r`` and estimates the contrast; the truth is the estimate on the full table.
-Under the null the contrast's column is permuted among the ``n`` rows before the
-generator sees them, so its true effect is zero. Each ratio is analysed naively and with
+Under the null the contrast's column (a score's input columns, together) is permuted
+among the ``n`` rows before the generator sees them, so its true effect is zero. Each ratio is analysed naively and with
 the synthesis variance (:func:`~safe_bench.scenarios.inference.synthesis_variance`;
 for a correct generator the naive variance is too small by ``rho = (1 + r) + r/(1 + r)``),
 and on request with a generator-aware bootstrap. The effective sample size
@@ -66,9 +66,9 @@ class Cohort:
 
 def analyse(cohort: Cohort, design: AugmentationDesign, rows: pd.DataFrame, contrast: Contrast | None = None) -> Estimate:
     """The design's analysis of ``contrast`` (the estimand by default) on the ``rows``
-    where its column is known."""
+    where its columns are known."""
     contrast = contrast or design.contrast
-    rows = rows.dropna(subset=[contrast.column])
+    rows = rows.dropna(subset=contrast.columns)
     time, event = cohort.outcomes(rows)
     return estimate(design.analysis, time, event, contrast.x(rows), tau=design.tau)
 
@@ -131,8 +131,8 @@ def replicate(cohort: Cohort, generator: Generator, design: AugmentationDesign, 
     rng = stream(seed, Stream.SCENARIO_SAMPLE, index)
     real = cohort.frame.iloc[np.sort(rng.choice(len(cohort.frame), size=design.n, replace=False))]
     real = real.reset_index(drop=True)
-    permuted = real.assign(**{design.contrast.column: real[design.contrast.column].to_numpy()[
-        stream(seed, Stream.SCENARIO_PERMUTATION, index).permutation(design.n)]})
+    order = stream(seed, Stream.SCENARIO_PERMUTATION, index).permutation(design.n)
+    permuted = real.assign(**{c: real[c].to_numpy()[order] for c in design.contrast.columns})
     seeds = stream(seed, Stream.SCENARIO_GENERATOR, index).integers(0, 2**31 - 1 - 1000, size=4)
     draws = []
     for (hypothesis, rows), fit_seed, boot_seed in zip((("effect", real), ("null", permuted)), seeds[:2], seeds[2:],

@@ -4,10 +4,11 @@ simulated under a chosen hazard ratio.
 :class:`Trial` says which column holds the arm and which level is the control; by
 default the schema's primary effect (the randomised treatment of AIDS or Veterans).
 :class:`Contrast` turns a column (a level of a categorical one, or a numeric one) into
-the ``x`` of an analysis. :class:`OutcomeModel` simulates survival under proportional
-hazards from the Kaplan-Meier curves of a control arm: event times from
-S(t)^exp(beta), censoring times from the reverse Kaplan-Meier curve, as a
-nonparametric version of Bender, Augustin & Blettner (Stat Med 2005).
+the ``x`` of an analysis (a prognostic score's value or risk group too).
+:class:`OutcomeModel` simulates survival under proportional hazards from the
+Kaplan-Meier curves of a control arm: event times from S(t)^exp(beta), censoring times
+from the reverse Kaplan-Meier curve, as a nonparametric version of Bender, Augustin &
+Blettner (Stat Med 2005).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from safe_bench.data.prognostic import PrognosticScore
 from safe_bench.data.schema import Kind, Schema
 from safe_bench.errors import InputError
 from safe_bench.metrics.clinical.estimators import StepCurve, kaplan_meier
@@ -26,16 +28,29 @@ from safe_bench.suppression import MIN_CELL
 @dataclass(frozen=True)
 class Contrast:
     """A covariate as an analysis's ``x``: the indicator of ``level`` (a categorical
-    column, against all other levels) or the column's value (a numeric one)."""
+    column, against all other levels) or the column's value (a numeric one); or a
+    prognostic ``score`` of the schema (``column`` its name): its value, or the indicator
+    of its risk group ``level`` against the others."""
 
     column: str
     level: str | None = None
+    score: PrognosticScore | None = None
 
     @property
     def term(self) -> str:
-        return self.column if self.level is None else f"{self.column}={self.level}"
+        name = self.column if self.score is None else f"score:{self.column}"
+        return name if self.level is None else f"{name}={self.level}"
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns ``x`` reads (a score's inputs): those a null permutes together."""
+        return [self.column] if self.score is None else self.score.parsed.columns
 
     def x(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.score is not None:
+            if self.level is None:
+                return self.score.values(frame)
+            return (self.score.groups(frame) == self.level).to_numpy(dtype=float)
         values = frame[self.column]
         if self.level is None:
             return values.to_numpy(dtype=float)
@@ -44,8 +59,11 @@ class Contrast:
     @classmethod
     def of(cls, schema: Schema, column: str, level: str | None, *, source: str,
            frame: pd.DataFrame | None = None) -> Contrast:
-        """A contrast on a column of ``schema``, checked (``source`` names the input), its
-        level held by at least :data:`~safe_bench.suppression.MIN_CELL` rows of ``frame``."""
+        """A contrast on a column of ``schema`` (``score:NAME`` for a prognostic score),
+        checked (``source`` names the input), its level held by at least
+        :data:`~safe_bench.suppression.MIN_CELL` rows of ``frame``."""
+        if column.startswith("score:"):
+            return cls._of_score(schema, column.removeprefix("score:"), level, source=source, frame=frame)
         kind = schema.kinds.get(column)
         if kind is None or column in schema.outcome_columns:
             raise InputError(f"{source}: {column!r} is not a covariate of the table", column=column)
@@ -58,6 +76,20 @@ class Contrast:
         if not categorical and kind is not Kind.NUMERIC:
             raise InputError(f"{source}: column {column!r} is {kind.value}, not a covariate to contrast", column=column)
         return cls(column, level if categorical else None)
+
+    @classmethod
+    def _of_score(cls, schema: Schema, name: str, level: str | None, *, source: str,
+                  frame: pd.DataFrame | None) -> Contrast:
+        scores = {score.name: score for score in schema.scores}
+        if name not in scores:
+            raise InputError(f"{source}: no prognostic score {name!r} in the schema (scores: "
+                             f"{', '.join(scores) or 'none'})")
+        score = scores[name]
+        if level is not None and level not in score.labels:
+            raise InputError(f"{source}: {level!r} is not a risk group of score {name!r} ({', '.join(score.labels)})")
+        if level is not None and frame is not None and (score.groups(frame) == level).sum() < MIN_CELL:
+            raise InputError(f"{source}: risk group {level!r} of score {name!r} holds fewer than {MIN_CELL} rows")
+        return cls(name, level, score)
 
 
 @dataclass(frozen=True)
