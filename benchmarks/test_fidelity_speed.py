@@ -1,4 +1,4 @@
-"""Speed and memory of pillar S (CSF) on FLCHAIN-like tables of 10k, 100k and 1M rows.
+"""Speed and memory of pillar S on FLCHAIN-like tables of 10k, 100k and 1M rows.
 
 Run: ``python -m pytest benchmarks/test_fidelity_speed.py --benchmark-only`` (add
 ``-k 100k`` for one size). Each size has a benchmark group with

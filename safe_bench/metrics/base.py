@@ -39,7 +39,7 @@ from safe_bench.private import describe_error
 Pillar = Literal["S", "C", "P"]
 PILLARS: tuple[Pillar, ...] = ("S", "C", "P")
 PILLAR_NAMES: Mapping[str, str] = {
-    "S": "statistical fidelity (CSF)",
+    "S": "statistical fidelity",
     "C": "clinical utility",
     "P": "privacy preservation",
 }

@@ -1,4 +1,4 @@
-"""Pillar S, statistical fidelity (CSF in the hematology literature): do the marginals,
+"""Pillar S, statistical fidelity: do the marginals,
 associations and joint distribution of the table under test match train's?
 
 Every statistic compares train with the table under test (the synthetic table, or the
