@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from safe_bench.cli.options import BOOTSTRAP, SEED, add_file_options, output, settings, whole
+from safe_bench.cli.options import BOOTSTRAP, SEED, add_file_options, file_schema, output, settings, whole
 from safe_bench.data.datasets import DEFAULT_DATASET, list_datasets, load_dataset
 from safe_bench.data.io import read_table, write_table, write_text
-from safe_bench.data.schema import complete_schema, infer_schema, load_schema
+from safe_bench.data.schema import load_schema
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, evaluate, evaluate_generator
 from safe_bench.generator import load_generator
@@ -83,15 +83,7 @@ def evaluate_files(args: argparse.Namespace, **common: Any) -> EvaluationResult:
     real = read_table(args.real, table="real")
     synthetic = read_table(args.synthetic, table="synthetic")
     holdout = read_table(args.holdout, table="holdout") if args.holdout else None
-    survival = (args.time, args.event) if args.time or args.event else None
-    if survival and not all(survival):
-        raise InputError("--time and --event go together")
-    if args.schema:
-        schema = complete_schema(load_schema(args.schema), survival=survival, target=args.target,
-                                 source=f"schema file {Path(args.schema).name!r}")
-    else:
-        schema = infer_schema(real, survival=survival, target=args.target)
-    return evaluate(real, synthetic, holdout, schema, label=Path(args.synthetic).name, **common)
+    return evaluate(real, synthetic, holdout, file_schema(args, real), label=Path(args.synthetic).name, **common)
 
 
 def _warn(result: EvaluationResult) -> None:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from safe_bench.data.io import check_output, write_text
+from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_schema
 from safe_bench.data.validation import MAX_SEED
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import plain
@@ -67,6 +71,20 @@ def add_file_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--time", help="survival time column (also completes a --schema that declares none)")
     group.add_argument("--event", help="survival event column, 0/1 (also completes a --schema that declares none)")
     group.add_argument("--target", help="target column (also completes a --schema that declares none)")
+
+
+def file_schema(args: argparse.Namespace, frame: pd.DataFrame) -> Schema:
+    """The schema of a real table read from a file: ``--schema`` completed by ``--time``,
+    ``--event`` (and ``--target`` where the command has it), else one inferred from
+    ``frame`` with those roles."""
+    survival = (args.time, args.event) if args.time or args.event else None
+    if survival and not all(survival):
+        raise InputError("--time and --event go together")
+    target = getattr(args, "target", None)
+    if args.schema:
+        return complete_schema(load_schema(args.schema), survival=survival, target=target,
+                               source=f"schema file {Path(args.schema).name!r}")
+    return infer_schema(frame, survival=survival, target=target)
 
 
 def settings(pairs: Sequence[str]) -> dict[str, Any]:

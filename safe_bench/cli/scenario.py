@@ -18,14 +18,14 @@ from typing import Any
 from safe_bench.benchmark.backends import open_backend
 from safe_bench.benchmark.progress import Progress
 from safe_bench.benchmark.store import Store
-from safe_bench.cli.options import SEED, output, settings, whole
+from safe_bench.cli.options import SEED, file_schema, output, settings, whole
 from safe_bench.data.datasets import list_datasets, load_dataset
 from safe_bench.data.io import read_table, write_text
-from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_schema
+from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
 from safe_bench.generator import load_generator
 from safe_bench.scenarios.analysis import ANALYSES
-from safe_bench.scenarios.build import augmentation_study, control_arm_study
+from safe_bench.scenarios.build import MAX_REPLICATES, augmentation_study, control_arm_study
 from safe_bench.scenarios.study import BATCH, StudyResult, run_study
 
 EXAMPLES = {
@@ -70,7 +70,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     study.add_argument("--analysis", choices=ANALYSES, default="cox",
                        help="Cox log hazard ratio (default), log-rank (Peto's log HR) or RMST difference at --tau")
     study.add_argument("--tau", type=_number, help="RMST horizon (default: the last time both groups are observed)")
-    study.add_argument("--replicates", type=whole(1), default=200, metavar="R",
+    study.add_argument("--replicates", type=whole(1, MAX_REPLICATES), default=200, metavar="R",
                        help="Monte-Carlo replicates (default 200: Monte-Carlo error 0.015 on a type I error of 0.05)")
     study.add_argument("--syntheses", type=whole(1), default=1, metavar="M",
                        help="synthetic tables per replicate, averaged (default 1)")
@@ -144,21 +144,12 @@ def _table(args: argparse.Namespace) -> tuple[Any, Schema, str, bool | None]:
     """The real table, its schema, its name, and whether its treatment was randomised."""
     if bool(args.dataset) == bool(args.real):
         raise InputError("give either --dataset NAME or --real FILE")
-    survival = (args.time, args.event) if args.time or args.event else None
-    if survival and not all(survival):
-        raise InputError("--time and --event go together")
     if args.dataset:
         dataset = load_dataset(args.dataset)
-        schema = dataset.schema if not args.schema else complete_schema(
-            load_schema(args.schema), survival=survival, source=f"schema file {Path(args.schema).name!r}")
+        schema = file_schema(args, dataset.frame) if args.schema else dataset.schema
         return dataset.frame, schema, dataset.name, dataset.randomised
     frame = read_table(args.real, table="real")
-    if args.schema:
-        schema = complete_schema(load_schema(args.schema), survival=survival,
-                                 source=f"schema file {Path(args.schema).name!r}")
-    else:
-        schema = infer_schema(frame, survival=survival)
-    return frame, schema, Path(args.real).stem, None
+    return frame, file_schema(args, frame), Path(args.real).stem, None
 
 
 def _control_arm(args: argparse.Namespace, frame: Any, schema: Schema, name: str, randomised: bool | None,

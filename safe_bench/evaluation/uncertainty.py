@@ -62,6 +62,13 @@ def stream(seed: int, purpose: Stream, *extra: int) -> np.random.Generator:
     return np.random.default_rng((seed, PURPOSES, int(purpose), *extra))
 
 
+def seeds(seed: int, purpose: Stream, *extra: int, count: int) -> list[int]:
+    """``count`` integer seeds for library calls (a generator's fit and sample), drawn
+    from the stream of ``purpose``; below 2**31 - 1000 so that ``s + i`` for a few
+    consecutive draws stays a valid seed."""
+    return [int(s) for s in stream(seed, purpose, *extra).integers(0, 2**31 - 1 - 1000, size=count)]
+
+
 def resamples(n: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray]:
     """``n_bootstrap`` index arrays, each ``n`` rows drawn with replacement."""
     for b in range(n_bootstrap):

@@ -27,7 +27,7 @@ from scipy.stats import false_discovery_control
 
 from safe_bench.data.schema import Schema
 from safe_bench.evaluation.evaluate import synthesize
-from safe_bench.evaluation.uncertainty import Stream, stream
+from safe_bench.evaluation.uncertainty import Stream, seeds, stream
 from safe_bench.generator import Generator
 from safe_bench.scenarios.analysis import ALPHA, Analysis, AnalysisFailed, Estimate, attempt, estimate, information
 from safe_bench.scenarios.inference import Draw, Parts, bootstrap_estimate, mean_estimate, synthesis_variance
@@ -133,11 +133,11 @@ def replicate(cohort: Cohort, generator: Generator, design: AugmentationDesign, 
     real = real.reset_index(drop=True)
     order = stream(seed, Stream.SCENARIO_PERMUTATION, index).permutation(design.n)
     permuted = real.assign(**{c: real[c].to_numpy()[order] for c in design.contrast.columns})
-    seeds = stream(seed, Stream.SCENARIO_GENERATOR, index).integers(0, 2**31 - 1 - 1000, size=4)
+    fits = seeds(seed, Stream.SCENARIO_GENERATOR, index, count=4)
     draws = []
-    for (hypothesis, rows), fit_seed, boot_seed in zip((("effect", real), ("null", permuted)), seeds[:2], seeds[2:],
+    for (hypothesis, rows), fit_seed, boot_seed in zip((("effect", real), ("null", permuted)), fits[:2], fits[2:],
                                                        strict=True):
-        draws += _draws(cohort, generator, design, rows, hypothesis, index, int(fit_seed), int(boot_seed))
+        draws += _draws(cohort, generator, design, rows, hypothesis, index, fit_seed, boot_seed)
     return draws
 
 

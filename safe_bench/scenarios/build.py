@@ -29,17 +29,19 @@ from safe_bench.scenarios.augmentation import (
     strongest_contrast,
     truth,
 )
-from safe_bench.scenarios.control_arm import ControlArmDesign
+from safe_bench.scenarios.control_arm import REPLICATION, ControlArmDesign
 from safe_bench.scenarios.study import Study
-from safe_bench.scenarios.trial import Contrast, OutcomeModel, Trial
+from safe_bench.scenarios.trial import Contrast, Trial
 
+#: Most replicates of a study (their stream words stay below the replication's).
+MAX_REPLICATES = REPLICATION
 #: Fewest bootstrap resamples worth a variance.
 MIN_BOOTSTRAP = 10
 
 
 def _check(replicates: int, m: int, bootstrap: int, analysis: str) -> Analysis:
-    if replicates < 1:
-        raise InputError(f"--replicates must be at least 1, got {replicates}")
+    if not 1 <= replicates <= MAX_REPLICATES:
+        raise InputError(f"--replicates must be at least 1 and at most {MAX_REPLICATES}, got {replicates}")
     if m < 1:
         raise InputError(f"--syntheses (m) must be at least 1, got {m}")
     if bootstrap and bootstrap < MIN_BOOTSTRAP:
@@ -99,7 +101,7 @@ def control_arm_study(
     design = ControlArmDesign(chosen, parse_mode(mode), k, m, bootstrap, tau, float(effect))
     effect_truth = effect
     if tau is not None and chosen == "rmst":
-        effect_truth = OutcomeModel.of(*trial.outcomes(trial.controls)).rmst_difference(effect, tau)
+        effect_truth = trial.control_model.rmst_difference(effect, tau)
     study = Study("control_arm", dataset, trial.frame, schema, generator, generator_name, params, design, seed,
                   replicates, f"{trial.arm}={treated_level} vs {trial.control}", source, float(effect_truth),
                   arm=trial.arm, control=trial.control)

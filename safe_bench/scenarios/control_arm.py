@@ -30,11 +30,15 @@ import numpy as np
 import pandas as pd
 
 from safe_bench.evaluation.evaluate import synthesize
-from safe_bench.evaluation.uncertainty import Stream, stream
+from safe_bench.evaluation.uncertainty import Stream, seeds, stream
 from safe_bench.generator import Generator
 from safe_bench.scenarios.analysis import Analysis, Estimate, attempt, estimate, information
 from safe_bench.scenarios.inference import Draw, Parts, bootstrap_estimate, mean_estimate, synthesis_variance
-from safe_bench.scenarios.trial import OutcomeModel, Trial
+from safe_bench.scenarios.trial import Trial
+
+#: The stream word of the real trial's replication: beyond every replicate's index
+#: (replicates are numbered 0 .. REPLICATION - 1), so it draws numbers of its own.
+REPLICATION = 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,6 @@ def _kept(n: int, synthetic_share: float) -> int:
     return int(round(n * (1 - synthetic_share)))
 
 
-def _seeds(seed: int, index: int, count: int) -> list[int]:
-    return [int(s) for s in stream(seed, Stream.SCENARIO_GENERATOR, index).integers(0, 2**31 - 1 - 1000, size=count)]
-
-
 def replicate(trial: Trial, generator: Generator, design: ControlArmDesign, *, seed: int, index: int) -> list[Draw]:
     """Replicate ``index`` of the Monte-Carlo study: the draws of every variant under the
     null and the effect."""
@@ -119,9 +119,9 @@ def replicate(trial: Trial, generator: Generator, design: ControlArmDesign, *, s
     pseudo_treated, pseudo_control = controls.iloc[order[:n_pt]], controls.iloc[order[n_pt:]].reset_index(drop=True)
     keep = _kept(len(pseudo_control), design.synthetic_share)
     k = design.k if design.k is not None else len(pseudo_control) - keep
-    fit_seed, boot_seed = _seeds(seed, index, 2)
+    fit_seed, boot_seed = seeds(seed, Stream.SCENARIO_GENERATOR, index, count=2)
     syntheses = synthesize(generator, pseudo_control, schema, n=k, seed=fit_seed, draws=design.m)
-    model = OutcomeModel.of(*trial.outcomes(controls))
+    model = trial.control_model
     treated_outcomes = {
         "null": trial.outcomes(pseudo_treated),
         "effect": model.draw(n_pt, design.effect, stream(seed, Stream.SCENARIO_OUTCOMES, index)),
@@ -206,10 +206,10 @@ def replication(trial: Trial, generator: Generator, design: ControlArmDesign, *,
     """The real trial with its own controls, and with synthetic controls from the
     generator fitted on all of them (a random fraction kept in a hybrid design)."""
     controls = trial.controls
-    order = stream(seed, Stream.SCENARIO_SPLIT, 0xFFFF).permutation(len(controls))
+    order = stream(seed, Stream.SCENARIO_SPLIT, REPLICATION).permutation(len(controls))
     keep = _kept(len(controls), design.synthetic_share)
     k = design.k if design.k is not None else len(controls) - keep
-    fit_seed, boot_seed = _seeds(seed, 0xFFFF, 2)
+    fit_seed, boot_seed = seeds(seed, Stream.SCENARIO_GENERATOR, REPLICATION, count=2)
     syntheses = synthesize(generator, controls, trial.generator_schema, n=k, seed=fit_seed, draws=design.m)
     treated = trial.outcomes(trial.treated)
     control_all = trial.outcomes(controls)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import pandas as pd
@@ -27,7 +28,6 @@ from safe_bench.data.schema import Schema
 from safe_bench.errors import GeneratorError
 from safe_bench.evaluation.evaluate import plain
 from safe_bench.generator import Generator
-from safe_bench.metrics.clinical.estimators import kaplan_meier
 from safe_bench.provenance import __version__
 from safe_bench.scenarios import augmentation, control_arm
 from safe_bench.scenarios.augmentation import AugmentationDesign, Cohort, EffectiveSize
@@ -70,14 +70,16 @@ class Study:
     timeout: float = 3600.0
     nonnull: tuple[bool, ...] = ()
 
+    @cached_property
     def trial(self) -> Trial:
+        """The control-arm study's trial (built once: its replicates share it)."""
         assert self.arm is not None and self.control is not None
         return Trial(self.frame, self.schema, self.arm, self.control)
 
     def replicate(self, index: int) -> list[Draw]:
         """The draws of replicate ``index``."""
         if isinstance(self.design, ControlArmDesign):
-            return control_arm.replicate(self.trial(), self.generator, self.design, seed=self.seed, index=index)
+            return control_arm.replicate(self.trial, self.generator, self.design, seed=self.seed, index=index)
         return augmentation.replicate(Cohort(self.frame, self.schema), self.generator, self.design, seed=self.seed,
                                       index=index)
 
@@ -209,8 +211,7 @@ def _bias_scale(study: Study) -> float:
     design = study.design
     if design.analysis != "rmst" or design.tau is None:
         return 1.0
-    trial = study.trial()
-    return kaplan_meier(*trial.outcomes(trial.controls)).rmst(design.tau)
+    return study.trial.control_model.survival.rmst(design.tau)
 
 
 def run_study(study: Study, store: Store, *, backend: Backend | None = None,
@@ -234,5 +235,5 @@ def run_study(study: Study, store: Store, *, backend: Backend | None = None,
     draws = draws_of([summary.results[b.key] for b in batches])
     replication = None
     if isinstance(study.design, ControlArmDesign):
-        replication = control_arm.replication(study.trial(), study.generator, study.design, seed=study.seed)
+        replication = control_arm.replication(study.trial, study.generator, study.design, seed=study.seed)
     return summarise_study(study, draws, replication)

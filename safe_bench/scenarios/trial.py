@@ -14,6 +14,7 @@ Blettner (Stat Med 2005).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,8 @@ class Contrast:
 @dataclass(frozen=True)
 class Trial:
     """A two-arm survival trial: the table (canonical), its schema and which level of
-    the ``arm`` column is the control."""
+    the ``arm`` column is the control. What every replicate reads (the arms, the
+    generator's schema, the control arm's curves) is computed once per trial."""
 
     frame: pd.DataFrame
     schema: Schema
@@ -133,20 +135,20 @@ class Trial:
                              f"{MIN_CELL} in each", column=arm)
         return cls(frame, schema, arm, control)
 
-    @property
+    @cached_property
     def is_control(self) -> np.ndarray:
         return (self.frame[self.arm].astype(str) == self.control).to_numpy()
 
-    @property
+    @cached_property
     def controls(self) -> pd.DataFrame:
         """The control arm, without the arm column (what a generator learns)."""
         return self.frame.loc[self.is_control].drop(columns=self.arm).reset_index(drop=True)
 
-    @property
+    @cached_property
     def treated(self) -> pd.DataFrame:
         return self.frame.loc[~self.is_control].drop(columns=self.arm).reset_index(drop=True)
 
-    @property
+    @cached_property
     def generator_schema(self) -> Schema:
         """The schema of the control arm without the arm column: columns, survival and
         privacy roles (a generator needs no scores, findings or primary effect)."""
@@ -162,6 +164,11 @@ class Trial:
 
     def outcomes(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return outcomes(self.schema, rows)
+
+    @cached_property
+    def control_model(self) -> OutcomeModel:
+        """The control arm's curves, to draw outcomes under an alternative."""
+        return OutcomeModel.of(*self.outcomes(self.controls))
 
 
 def outcomes(schema: Schema, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
