@@ -47,6 +47,18 @@ class TrainProfile:
         min_time = float(train[schema.survival.time].min()) if schema.survival else None
         return cls(schema, categories, complete, min_time)
 
+    @classmethod
+    def merge(cls, profiles: list[TrainProfile]) -> TrainProfile:
+        """The profile of the sites' train tables taken together (a federation's): categories
+        seen at any site, columns complete at every site, the smallest survival time."""
+        times = [p.min_time for p in profiles if p.min_time is not None]
+        return cls(
+            profiles[0].schema,
+            {col: frozenset().union(*(p.categories[col] for p in profiles)) for col in profiles[0].categories},
+            frozenset.intersection(*(p.complete for p in profiles)),
+            min(times) if times else None,
+        )
+
     def finish(self, frame: pd.DataFrame, *, n: int, generator: str) -> pd.DataFrame:
         """The canonical copy of a generator's ``n``-row sample, or a GeneratorError.
 
