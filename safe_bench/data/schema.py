@@ -21,6 +21,10 @@ Schema file layout (TOML shown; JSON has the same keys)::
     quasi_identifiers = ["age", "menostat"]
     site = "..."                   # a centre or hospital column
 
+    [blocks]             # named groups of columns, each scored on its own (S per block)
+    clinical = ["age", "tsize", "pnodes"]   # S over it is CSF, clinical synthetic fidelity
+    genomic = ["TP53", "SF3B1"]             # S over it is GSF, genomic synthetic fidelity
+
     [scores.NPI]         # prognostic scores: an expression cut into risk groups
     expression = "0.02 * tsize + ..."   # see safe_bench.data.prognostic for the language
     cuts = [3.4, 5.4]
@@ -94,11 +98,13 @@ class Schema:
     scores: tuple[PrognosticScore, ...] = ()
     findings: tuple[Finding, ...] = ()
     primary: PrimaryEffect | None = None
+    blocks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         kinds = {str(name): Kind(kind) for name, kind in dict(self.kinds).items()}
         object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "blocks", {str(name): tuple(cols) for name, cols in dict(self.blocks).items()})
         for attr in ("groups", "sensitive", "quasi_identifiers", "scores", "findings"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
         self._check_roles()
@@ -177,6 +183,15 @@ class Schema:
         for role in ("groups", "sensitive", "quasi_identifiers"):
             for name in getattr(self, role):
                 known(name, role.rstrip("s").replace("_", "-"))
+        for block, columns in self.blocks.items():
+            if not block.strip():
+                raise InputError("a column block needs a name")
+            if not columns:
+                raise InputError(f"column block {block!r} lists no column")
+            if len(set(columns)) != len(columns):
+                raise InputError(f"column block {block!r} lists a column twice")
+            for name in columns:
+                known(name, f"block {block!r}")
         for name in self.groups:
             if self.kinds[name] not in (Kind.CATEGORICAL, Kind.BOOLEAN):
                 raise InputError(
@@ -244,6 +259,8 @@ class Schema:
             out["findings"] = [finding.to_dict() for finding in self.findings]
         if self.primary is not None:
             out["primary"] = self.primary.to_dict()
+        if self.blocks:
+            out["blocks"] = {name: list(columns) for name, columns in self.blocks.items()}
         return out
 
     @classmethod
@@ -253,7 +270,7 @@ class Schema:
             raise InputError(f"{source}: expected a table of keys, got {type(data).__name__}")
         if _looks_like_sdv(data):
             return _from_sdv(data, source=source)
-        unknown = set(data) - {"columns", "survival", "roles", "scores", "findings", "primary", "description"}
+        unknown = set(data) - {"columns", "survival", "roles", "scores", "findings", "primary", "blocks", "description"}
         if unknown:
             raise InputError(f"{source}: unknown section(s) {sorted(unknown)}")
         columns = data.get("columns")
@@ -292,6 +309,7 @@ class Schema:
             scores=_scores_from(data.get("scores", {}), source),
             findings=_findings_from(data.get("findings", []), source),
             primary=None if "primary" not in data else PrimaryEffect.from_dict(data["primary"], source=source),
+            blocks=_blocks_from(data.get("blocks", {}), source),
             description=str(data.get("description", "")),
             **roles,
         )
@@ -319,6 +337,17 @@ def _scores_from(section: Any, source: str) -> tuple[PrognosticScore, ...]:
             raise InputError(f"{source}: score {name!r}: cuts must be a list of numbers") from None
         scores.append(PrognosticScore(str(name), str(spec["expression"]), cuts, tuple(labels)))
     return tuple(scores)
+
+
+def _blocks_from(section: Any, source: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(section, Mapping):
+        raise InputError(f"{source}: [blocks] must map block names to lists of columns")
+    blocks = {}
+    for name, columns in section.items():
+        if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
+            raise InputError(f"{source}: block {name!r} must be a list of column names")
+        blocks[str(name)] = tuple(str(c) for c in columns)
+    return blocks
 
 
 def _findings_from(section: Any, source: str) -> tuple[Finding, ...]:

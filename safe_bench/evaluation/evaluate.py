@@ -25,6 +25,7 @@ from safe_bench.data.protocol import split
 from safe_bench.data.schema import Schema, infer_schema
 from safe_bench.data.validation import category_mismatches, conform
 from safe_bench.errors import GeneratorError, InputError, SafeBenchError
+from safe_bench.evaluation.blocks import BlockScore, score_blocks
 from safe_bench.evaluation.comparison import N_BOOTSTRAP, EvaluationData
 from safe_bench.evaluation.scoring import Composite, PillarScore, Status, check_weights, score_pillars
 from safe_bench.generator import Generator, TableSource
@@ -39,7 +40,8 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class EvaluationResult:
-    """Every metric result, the pillar and SAFE scores, and what was evaluated."""
+    """Every metric result, the pillar and SAFE scores, and what was evaluated; with
+    column blocks declared, S over each block (``blocks``: CSF, GSF)."""
 
     metrics: list[MetricResult]
     pillars: dict[str, PillarScore]
@@ -49,6 +51,7 @@ class EvaluationResult:
     rows: dict[str, int]
     label: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    blocks: dict[str, BlockScore] = field(default_factory=dict)
 
     def metric(self, id: str) -> MetricResult:
         """The result of metric ``id`` (e.g. ``"S.ks"``)."""
@@ -58,8 +61,14 @@ class EvaluationResult:
         raise KeyError(f"metric {id!r} was not evaluated")
 
     def score(self, pillar: str = "SAFE") -> float | None:
-        """The score of a pillar (``"S"``, ``"C"``, ``"P"``) or of ``"SAFE"``."""
-        return self.pillars[pillar].score
+        """The score of a pillar (``"S"``, ``"C"``, ``"P"``), of ``"SAFE"``, or of S over
+        a block by its label (``"CSF"``, ``"GSF"``, ``"S[name]"``)."""
+        if pillar in self.pillars:
+            return self.pillars[pillar].score
+        for block in self.blocks.values():
+            if block.label == pillar:
+                return block.score
+        raise KeyError(f"no pillar or block score {pillar!r} (blocks: {[b.label for b in self.blocks.values()]})")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per metric: id, pillar, value, score, CI, reference, status, reason."""
@@ -77,6 +86,7 @@ class EvaluationResult:
             "pillars": {k: v.to_dict() for k, v in self.pillars.items()},
             "metrics": [r.to_dict() for r in self.metrics],
             **({"extra": self.extra} if self.extra else {}),
+            **({"blocks": {k: b.to_dict() for k, b in self.blocks.items()}} if self.blocks else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -98,6 +108,7 @@ class EvaluationResult:
             rows=dict(data["rows"]),
             label=data.get("label", ""),
             extra=dict(data.get("extra", {})),
+            blocks={k: BlockScore.from_dict(b, source) for k, b in data.get("blocks", {}).items()},
         )
 
     @classmethod
@@ -111,7 +122,7 @@ class EvaluationResult:
         return cls.from_dict(data, source=source)
 
 
-_RESULT_KEYS = {"schema_version", "label", "seed", "n_bootstrap", "rows", "schema", "pillars", "metrics", "extra"}
+_RESULT_KEYS = {"schema_version", "label", "seed", "n_bootstrap", "rows", "schema", "pillars", "metrics", "extra", "blocks"}
 _METRIC_KEYS = {"id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason", "details"}
 _SCORE_FIELDS = ("score", "ci_low", "ci_high", "reference")
 
@@ -125,16 +136,37 @@ def check_result(data: Any, source: str) -> None:
     if data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"{source}: unsupported result schema_version {data.get('schema_version')!r} "
                          f"(this safe-bench reads {SCHEMA_VERSION})")
-    _check_keys(data, source, required=_RESULT_KEYS - {"label", "extra"}, allowed=_RESULT_KEYS)
+    _check_keys(data, source, required=_RESULT_KEYS - {"label", "extra", "blocks"}, allowed=_RESULT_KEYS)
     for key in ("seed", "n_bootstrap"):
         if not isinstance(data[key], int) or isinstance(data[key], bool):
             raise InputError(f"{source}: {key!r} must be a whole number, not {data[key]!r}")
     for key in ("rows", "pillars", "schema"):
         if not isinstance(data[key], Mapping):
             raise InputError(f"{source}: {key!r} must be an object, not {type(data[key]).__name__}")
-    if not isinstance(data["metrics"], list):
-        raise InputError(f"{source}: 'metrics' must be a list, not {type(data['metrics']).__name__}")
-    for i, entry in enumerate(data["metrics"]):
+    _check_metrics(data["metrics"], source)
+    for key, entry in data["pillars"].items():
+        _check_scores(entry, f"{source}: pillar {key!r}", required={"pillar", "name", *_SCORE_FIELDS},
+                      allowed=_PILLAR_FIELDS)
+    blocks = data.get("blocks", {})
+    if not isinstance(blocks, Mapping):
+        raise InputError(f"{source}: 'blocks' must be an object, not {type(blocks).__name__}")
+    for key, entry in blocks.items():
+        where = f"{source}: block {key!r}"
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{where} must be an object, not {type(entry).__name__}")
+        _check_keys(entry, where, required=_BLOCK_KEYS, allowed=_BLOCK_KEYS)
+        _check_scores(entry["pillar"], f"{where}: pillar", required={"pillar", "name", *_SCORE_FIELDS},
+                      allowed=_PILLAR_FIELDS)
+        _check_metrics(entry["metrics"], where)
+
+
+_BLOCK_KEYS = {"block", "label", "columns", "pillar", "metrics"}
+
+
+def _check_metrics(metrics: Any, source: str) -> None:
+    if not isinstance(metrics, list):
+        raise InputError(f"{source}: 'metrics' must be a list, not {type(metrics).__name__}")
+    for i, entry in enumerate(metrics):
         where = f"{source}: metric {entry.get('id', i)!r}" if isinstance(entry, Mapping) else f"{source}: metric {i}"
         _check_scores(entry, where, required=_METRIC_KEYS, allowed=_METRIC_KEYS | {"name", "goal", "range"})
         for key in ("id", "pillar"):
@@ -142,9 +174,6 @@ def check_result(data: Any, source: str) -> None:
                 raise InputError(f"{where}: field {key!r} must be text, not {entry[key]!r}")
         if not isinstance(entry["details"], Mapping):
             raise InputError(f"{where}: field 'details' must be an object, not {type(entry['details']).__name__}")
-    for key, entry in data["pillars"].items():
-        _check_scores(entry, f"{source}: pillar {key!r}", required={"pillar", "name", *_SCORE_FIELDS},
-                      allowed=_PILLAR_FIELDS)
 
 
 def _check_keys(entry: Mapping[str, Any], where: str, *, required: set[str], allowed: set[str]) -> None:
@@ -288,6 +317,7 @@ def evaluate(
         rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
         label=label,
         extra=extra,
+        blocks=score_blocks(train, synth, hold, schema, chosen, seed=seed, n_bootstrap=n_bootstrap, rare=rare),
     )
 
 

@@ -10,8 +10,9 @@ number from the metrics that happened to run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from safe_bench.evaluation.blocks import BlockScore
 from safe_bench.evaluation.evaluate import EvaluationResult
 from safe_bench.evaluation.scoring import PillarScore
 from safe_bench.metrics.registry import METRICS, PILLAR_NAMES, PILLARS, MetricResult
@@ -69,6 +70,8 @@ class EvaluationScores:
     pillars: list[ScoreRow]
     metrics: list[ScoreRow]
     privacy_verdict: str = ""
+    #: S over each declared column block (CSF, GSF, ...), with its columns as the reason.
+    blocks: list[ScoreRow] = field(default_factory=list)
 
     @property
     def facts(self) -> list[tuple[str, str]]:
@@ -129,6 +132,15 @@ def metric_row(m: MetricResult) -> ScoreRow:
                     pillar=m.pillar)
 
 
+def block_row(b: BlockScore) -> ScoreRow:
+    """S over a column block as a row: its label (CSF, GSF), its name, its columns."""
+    p = b.pillar
+    return ScoreRow(b.label, p.name, p.score, p.ci_low, p.ci_high, p.reference, p.status,
+                    f"S over {len(b.columns)} column(s): {', '.join(b.columns)}",
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status,
+                    pillar="S", worst=p.worst or "")
+
+
 def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
     """The scores of one evaluation, as every view shows them."""
     rows = result.rows
@@ -145,4 +157,5 @@ def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
         pillars=[pillar_row(p) for p in result.pillars.values()],
         metrics=[metric_row(m) for m in result.metrics],
         privacy_verdict=str(verdict["text"]) if verdict else "",
+        blocks=[block_row(b) for b in result.blocks.values()],
     )

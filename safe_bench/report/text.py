@@ -60,6 +60,10 @@ def evaluation_text(scores: EvaluationScores) -> str:
         table(pillar_rows, ["pillar", "score", "95% CI", "holdout ref", "worst", "note"]),
         table(metric_rows, ["metric", "score", "95% CI", "holdout ref", "status", "reason"]),
     ]
+    if scores.blocks:
+        block_rows = [[f"{b.id}  {b.name}", score(b), interval(b.ci_low, b.ci_high), number(b.reference), b.worst, b.reason]
+                      for b in scores.blocks]
+        parts.insert(2, table(block_rows, ["S per column block", "score", "95% CI", "holdout ref", "worst", "columns"]))
     if scores.privacy_verdict:
         parts.append("Privacy verdict: " + scores.privacy_verdict)
     return "\n\n".join(parts)
