@@ -186,7 +186,7 @@ def test_npi_on_gbsg2_orders_survival_by_risk_group(gbsg2):
 
 def test_mds_ipssr_sim_follows_the_published_ipssr_figures():
     ds = load_dataset("mds_ipssr_sim")
-    frame, (ipssr,) = ds.frame, ds.schema.scores
+    frame, ipssr = ds.frame, ds.schema.scores[0]
     assert len(frame) >= 5000
     assert "SIMULATED" in ds.description and "Greenberg" in ds.source
     groups = ipssr.groups(frame)
