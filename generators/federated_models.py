@@ -32,6 +32,11 @@ model's own statistics, never a row:
   functions, inverted exactly (:func:`shared_quantiles`; what fitting on values drawn in
   proportion to size tends to, without the draws' noise).
 
+What a summary discloses: counts, each numeric column's median (for an odd count, one
+row's value) and, for TabDDPM, its quantile function (whose ends are the column's minimum
+and maximum, as the registered TabDDPM's fitted transform holds them too); a mixture's
+parameters for TVAE and CT-WGAN.
+
 With one site every piece is that site's own (no redraw, no refit), so a one-site
 federation is centralized training, bit for bit (tests/test_federated_generators.py).
 Every site and the server build the same encoding from the same summaries and seed.
