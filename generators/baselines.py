@@ -111,6 +111,9 @@ class GaussianCopulaGenerator(FederatedSchemaGenerator):
 
     def _fit_local(self, train: pd.DataFrame, epochs: int) -> None:
         rng = np.random.default_rng(self.seed)
+        # this site's summarised rows take their slice of the federation's stream; any other
+        # table (a site's rows with synthetic rows shared by others) a stream of its own
+        own = len(train) == self.rows.stop - self.rows.start
         scores = []
         for marginal in self.variables:
             if marginal.kind == "numeric":
@@ -126,7 +129,7 @@ class GaussianCopulaGenerator(FederatedSchemaGenerator):
             else:
                 column = (pd.Series(~np.isnan(as_numbers(train[marginal.column]))) if marginal.kind == "presence"
                           else train[marginal.column])
-                u = rng.uniform(size=self.total)[self.rows]
+                u = rng.uniform(size=self.total)[self.rows] if own else rng.uniform(size=len(train))
                 scores.append(marginal.data.table().normal_scores(column, u))
         z = np.column_stack(scores)
         self.set_parameters([z.mean(axis=0), z.T @ z / len(z)])

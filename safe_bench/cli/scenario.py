@@ -1,10 +1,12 @@
-"""``safe-bench scenario control-arm|augmentation``: is a generator's synthetic data fit
-for a synthetic control arm, or for augmenting a small cohort? Type I error, power,
-coverage, bias and RMSE over Monte-Carlo replicates, naive and corrected, and a verdict.
+"""``safe-bench scenario control-arm|augmentation|federated``: is a generator's synthetic
+data fit for a synthetic control arm, or for augmenting a small cohort? Type I error,
+power, coverage, bias and RMSE over Monte-Carlo replicates, naive and corrected, and a
+verdict. And how does it fare trained across hospital sites: centralized, isolated,
+FedAvg, synthetic-data sharing and pooling, with SAFE, CSF, GSF and NNDR per site and round.
 
-Replicates run through the benchmark runner in batches: stored as they finish (in
-``--store``, or a temporary store), skipped when the command runs again, on local
-processes (``--jobs``) or Dask (``--scheduler``, ``--dask-local``)."""
+Replicates (and a federated study's seeds) run through the benchmark runner: stored as
+they finish (in ``--store``, or a temporary store), skipped when the command runs again,
+on local processes (``--jobs``) or Dask (``--scheduler``, ``--dask-local``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import argparse
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,9 @@ from safe_bench.errors import InputError
 from safe_bench.generator import load_generator
 from safe_bench.scenarios.analysis import ANALYSES
 from safe_bench.scenarios.build import MAX_REPLICATES, augmentation_study, control_arm_study
+from safe_bench.scenarios.federated.study import N_BOOTSTRAP as FEDERATED_BOOTSTRAP
+from safe_bench.scenarios.federated.study import FederatedResult, FederatedStudy, run_federated
+from safe_bench.scenarios.federated.training import SCENARIOS, ScenarioName
 from safe_bench.scenarios.study import BATCH, StudyResult, run_study
 
 EXAMPLES = {
@@ -33,6 +39,8 @@ EXAMPLES = {
                    "--replicates 200 --json aids-control.json",
     "augmentation": "example: safe-bench scenario augmentation --dataset mds_ipssr_sim --generator gaussian_copula "
                     "--n 100 --ratios 0,0.5,1,3 --replicates 200",
+    "federated": "example: safe-bench scenario federated --dataset mds_ipssr_sim --partition site --rounds 5 "
+                 "--epochs 10 --generator tvae --seeds 0 1 2 --jobs 2 --html federated.html",
 }
 
 
@@ -56,7 +64,7 @@ def _number(text: str) -> float:
     return value
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _table_and_generator(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     data = p.add_argument_group("the real table")
     data.add_argument("--dataset", choices=list_datasets(), help="bundled dataset")
     data.add_argument("--real", metavar="FILE", help="CSV/Parquet: your own table (instead of --dataset)")
@@ -66,6 +74,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     gen = p.add_argument_group("the generator")
     gen.add_argument("--generator", required=True, help="registered generator name (see `safe-bench generators`)")
     gen.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="generator setting (repeatable)")
+    return data
+
+
+def _running(p: argparse.ArgumentParser, unit: str) -> None:
+    run = p.add_argument_group("running and output")
+    run.add_argument("--store", type=output(), help=f"results store (SQLite) keeping the {unit}; default: temporary")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers")
+    run.add_argument("--json", metavar="OUT", type=output(), help="write the result as JSON")
+    run.add_argument("--html", metavar="OUT", type=output(), help="write the result as an HTML page")
+    run.add_argument("--markdown", metavar="OUT", type=output(), help="write the result as Markdown")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    _table_and_generator(p)
     study = p.add_argument_group("the study")
     study.add_argument("--analysis", choices=ANALYSES, default="cox",
                        help="Cox log hazard ratio (default), log-rank (Peto's log HR) or RMST difference at --tau")
@@ -80,16 +106,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     study.add_argument("--batch", type=whole(1), default=BATCH, metavar="N",
                        help=f"replicates per stored unit of work (default {BATCH}; smaller spreads a deep "
                        "generator's replicates over more workers)")
-    run = p.add_argument_group("running and output")
-    run.add_argument("--store", type=output(), help="results store (SQLite) keeping the replicates; default: temporary")
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes (default 1)")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
-    where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers")
-    run.add_argument("--json", metavar="OUT", type=output(), help="write the result as JSON")
-    run.add_argument("--html", metavar="OUT", type=output(), help="write the result as an HTML page")
-    run.add_argument("--markdown", metavar="OUT", type=output(), help="write the result as Markdown")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    _running(p, "replicates")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -101,7 +118,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Monte-Carlo errors, for the analysis that treats synthetic rows as real (naive) and for one that accounts "
         "for the synthesis (corrected), and a verdict.")
     sc.set_defaults(func=run)
-    kinds = sc.add_subparsers(dest="scenario", metavar="{control-arm,augmentation}", required=True)
+    kinds = sc.add_subparsers(dest="scenario", metavar="{control-arm,augmentation,federated}", required=True)
     ca = kinds.add_parser("control-arm", help="synthetic control arm of a two-arm survival trial",
                           epilog=EXAMPLES["control-arm"],
                           description="Replicate the trial with synthetic controls, then estimate the operating "
@@ -138,6 +155,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     est.add_argument("--ratios", type=_ratios, default=[0.0, 0.5, 1.0, 3.0],
                      help="synthetic rows per real row, comma-separated (default 0,0.5,1,3)")
     au.set_defaults(func=run, make=_augmentation)
+    fe = kinds.add_parser("federated", help="a generator trained across hospital sites (FedAvg and its alternatives)",
+                          epilog=EXAMPLES["federated"],
+                          description="Cut the table into sites (by a site column, or by label, quantity or covariate "
+                          "skew), split each site into train and holdout, and train the generator five ways: centralized "
+                          "(pooled train), isolated (one model per site), FedAvg (local epochs per round, the server's "
+                          "size-weighted average), synthetic-data sharing and pooling of local synthetic data. Each "
+                          "round, every site's synthetic table is judged against the site's own holdout (F_k: SAFE, "
+                          "CSF, GSF, NNDR) and the federation's against the pooled holdout; privacy also against the "
+                          "other sites' rows. Over seeds: the share of the centralized gain each strategy recovers, "
+                          "the worst site, and Welch tests between scenarios.")
+    data = _table_and_generator(fe)
+    data.add_argument("--site", metavar="COL", help="the site column of --real (the sites are its levels)")
+    fed = fe.add_argument_group("the federation")
+    fed.add_argument("--partition", metavar="SPEC",
+                     help="site[:COL] (default when the schema has a site column), dirichlet:ALPHA[:COL] (label skew), "
+                     "quantity:W1,...,WK or quantity:BETA (sizes), covariate:COL:P1,...,PK (site k holds a share P_k of "
+                     "the rows below COL's median)")
+    fed.add_argument("--sites", type=whole(1), metavar="K", help="number of sites (not with a site column: its levels)")
+    fed.add_argument("--rounds", type=whole(1), default=5, metavar="R", help="federated rounds (default 5)")
+    fed.add_argument("--epochs", type=whole(1), default=1, metavar="E", help="local epochs per round (default 1)")
+    fed.add_argument("--scenarios", type=_scenario_list, default=list(SCENARIOS), metavar="LIST",
+                     help=f"comma-separated, of {', '.join(SCENARIOS)} (default: all)")
+    fed.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], metavar="SEED",
+                     help="seeds of the partition, the models and the samples (default 0 1 2; two or more for the "
+                     "intervals and Welch tests)")
+    fed.add_argument("--resamples", type=whole(10), default=FEDERATED_BOOTSTRAP, metavar="B",
+                     help=f"bootstrap resamples of each evaluation (default {FEDERATED_BOOTSTRAP})")
+    _running(fe, "seeds")
+    fe.set_defaults(func=run_federated_command)
 
 
 def _table(args: argparse.Namespace) -> tuple[Any, Schema, str, bool | None]:
@@ -207,3 +253,57 @@ def _write(result: StudyResult, args: argparse.Namespace) -> None:
             write_text(scenario_html(result), args.html)
         if args.markdown:
             write_text(scenario_markdown(result), args.markdown)
+
+
+def _scenario_list(text: str) -> list[ScenarioName]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown or text!r}; choose from {', '.join(SCENARIOS)}")
+    return [n for n in SCENARIOS if n in names]
+
+
+def run_federated_command(args: argparse.Namespace) -> int:
+    from safe_bench_generators.federated_models import federated
+
+    from safe_bench.scenarios.federated.partition import parse_partition
+
+    if args.site and not args.real:
+        raise InputError("--site names the site column of --real; a bundled dataset declares its own")
+    frame, schema, name, _ = _table(args)
+    if args.site:
+        if args.site not in schema.kinds:
+            raise InputError(f"--site column {args.site!r} is not a column of the table", column=args.site)
+        schema = schema.with_roles(site=args.site)
+    spec_text = args.partition or ("site" if schema.site else None)
+    if spec_text is None:
+        raise InputError("give --partition (the table declares no site column): site:COL, dirichlet:ALPHA, "
+                         "quantity:..., or covariate:COL:...")
+    spec = parse_partition(spec_text, schema, args.sites)
+    params = settings(args.option)
+    federated(args.generator, **params)  # a generator that cannot be federated is named before any work
+    study = FederatedStudy(name, frame, schema, partial(federated, args.generator, **params), args.generator, params,
+                           spec, args.sites, args.rounds, args.epochs, tuple(args.seeds), tuple(args.scenarios),
+                           n_bootstrap=args.resamples)
+    progress = Progress(quiet=args.quiet)
+    with _store(args.store) as store, \
+            open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
+        result = run_federated(study, store, backend=backend, progress=progress)
+    _write_federated(result, args)
+    if not args.quiet:
+        from safe_bench.report.federated import federated_text
+
+        print(federated_text(result))
+    return 0
+
+
+def _write_federated(result: FederatedResult, args: argparse.Namespace) -> None:
+    if args.json:
+        write_text(result.to_json(), args.json)
+    if args.html or args.markdown:
+        from safe_bench.report.federated import federated_html, federated_markdown
+
+        if args.html:
+            write_text(federated_html(result), args.html)
+        if args.markdown:
+            write_text(federated_markdown(result), args.markdown)

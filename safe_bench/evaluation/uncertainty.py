@@ -54,6 +54,9 @@ class Stream(enum.IntEnum):
     SCENARIO_GENERATOR = 0x5C3
     SCENARIO_SAMPLE = 0x5C4
     SCENARIO_PERMUTATION = 0x5C5
+    FEDERATED_PARTITION = 0xFED
+    FEDERATED_MODEL = 0xFE1
+    FEDERATED_SAMPLE = 0xFE2
 
 
 def stream(seed: int, purpose: Stream, *extra: int) -> np.random.Generator:

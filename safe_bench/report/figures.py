@@ -180,6 +180,37 @@ def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
     return Figure(title, _uri(fig, raster=True), caption, wide=min(ncols, len(panels)) > 2)
 
 
+#: One colour per line of a round-by-round chart (colour-blind safe, Okabe & Ito 2008).
+_LINES = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000")
+
+
+def line_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
+                caption: str = "", ncols: int = 4) -> Figure:
+    """Small multiples of lines with markers (e.g. a score per round, one line per
+    scenario) and their bands; every panel on the same y axis, so panels compare."""
+    drawn = {name: [c for c in curves if len(c.x)] for name, curves in panels.items()}
+    drawn = {name: curves for name, curves in drawn.items() if curves}
+    if not drawn:
+        return absent(title, "no value to draw")
+    fig, axes = _panels(len(drawn), ncols)
+    values = [v for curves in drawn.values() for c in curves for v in (*c.y, *(c.low or ()))
+              if v is not None and np.isfinite(v)]
+    low = max(0.0, np.floor((min(values) - 0.02) * 20) / 20) if values else 0.0
+    for ax, (name, curves) in zip(axes, drawn.items(), strict=False):
+        for colour, curve in zip(_LINES, curves, strict=False):
+            ax.plot(curve.x, curve.y, "o-", color=colour, lw=1.4, ms=3.5, label=curve.label)
+            if curve.low is not None and curve.high is not None:
+                ax.fill_between(curve.x, curve.low, curve.high, color=colour, alpha=0.12, lw=0)
+        ax.set_title(_short(name, 36))
+        ax.set_ylim(low, 1.01)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower right")
+    return Figure(title, _uri(fig), caption, wide=min(ncols, len(drawn)) > 2)
+
+
 def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio (log scale)",
            caption: str = "", log: bool = True, null: float = 1.0,
            labels: tuple[str, str] = ("train (real)", "synthetic")) -> Figure:

@@ -15,9 +15,9 @@ Four ways to cut a canonical real table into ``K`` sites (command-line form in b
 Every site is then split by the SAFE protocol (:func:`safe_bench.data.protocol.split`,
 seeded and stratified as usual); the pooled train and holdout are the sites' ones,
 concatenated in site order. The partition's heterogeneity ``H`` is defined in
-:func:`heterogeneity`. Random draws come from one stream seeded
-``(seed, PURPOSES, PARTITION_STREAM)``: the same table, specification, site count and seed
-give the same partition.
+:func:`heterogeneity`. Random draws come from one stream,
+``stream(seed, Stream.FEDERATED_PARTITION)``: the same table, specification, site count
+and seed give the same partition.
 """
 
 from __future__ import annotations
@@ -34,11 +34,8 @@ from scipy.spatial.distance import jensenshannon
 from safe_bench.data.protocol import HOLDOUT_FRACTION, MIN_ROWS, split, stratum
 from safe_bench.data.schema import Kind, Schema, check_column_names
 from safe_bench.errors import InputError
-from safe_bench.evaluation.uncertainty import PURPOSES
+from safe_bench.evaluation.uncertainty import Stream, stream
 
-#: The third seed word of the partition's random stream (beside the purposes of
-#: :class:`safe_bench.evaluation.uncertainty.Stream`, none of which it equals).
-PARTITION_STREAM = 0xFED
 #: Most draws of a random partition before it is given up. Flower's DirichletPartitioner
 #: stops after 11; health tables are small and their labels often binary (a survival
 #: event dealt to 4 sites at alpha = 0.1 fits in 11 draws for only about 60 % of seeds),
@@ -392,7 +389,7 @@ def _draw(
     frame: pd.DataFrame, schema: Schema, spec: PartitionSpec, sites: int, seed: int, min_rows: int, holdout_fraction: float
 ) -> list[np.ndarray]:
     """Draw the sites' rows until every site can be split; an InputError after MAX_DRAWS."""
-    rng = np.random.default_rng((seed, PURPOSES, PARTITION_STREAM))
+    rng = stream(seed, Stream.FEDERATED_PARTITION)
     deal: Callable[[np.random.Generator], list[np.ndarray]]
     if isinstance(spec, LabelSkew):
         assert spec.label is not None
