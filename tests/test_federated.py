@@ -63,6 +63,16 @@ def test_fedavg_of_the_copula_is_the_centralized_copula_on_three_sites():
         assert set(a["site"]) == set(site.train["site"]) and len(a) == len(site.train)
 
 
+def test_flower_and_the_local_loop_give_the_same_tables():
+    part, schema = gbsg2_sites()
+    make = partial(federated, "tvae", epochs=1, batch_size=50, embedding_dim=16, compress_dims=(16,),
+                   decompress_dims=(16,))
+    by = {engine: tables_of("fedavg", make, part, schema, Training(rounds=2, epochs=1, seed=3, engine=engine))
+          for engine in ("flower", "local")}
+    for a, b in zip(by["flower"], by["local"], strict=True):
+        pd.testing.assert_frame_equal(a.pooled, b.pooled)
+
+
 def test_isolated_pooling_and_sharing_tables():
     part, schema = gbsg2_sites()
     training = Training(rounds=2, epochs=1, seed=0)
@@ -112,6 +122,7 @@ def test_federated_command_writes_the_json_the_issue_asks_for(tmp_path, capsys):
     assert code == 0
     data = json.loads(out.read_text())
     assert data["scenario"] == "federated" and data["sites"] == 2 and data["rounds"] == 2
+    assert data["engine"] == "flower"  # the federated extra is installed: Flower runs FedAvg's rounds
     assert data["partition"]["method"] == "dirichlet" and 0 < data["partition"]["heterogeneity"]["mean"] < 1
     fed = data["scenarios"]["fedavg"]
     for site in (*data["site_names"], "global"):

@@ -31,7 +31,7 @@ from safe_bench.scenarios.analysis import ANALYSES
 from safe_bench.scenarios.build import MAX_REPLICATES, augmentation_study, control_arm_study
 from safe_bench.scenarios.federated.study import N_BOOTSTRAP as FEDERATED_BOOTSTRAP
 from safe_bench.scenarios.federated.study import FederatedResult, FederatedStudy, run_federated
-from safe_bench.scenarios.federated.training import SCENARIOS, ScenarioName
+from safe_bench.scenarios.federated.training import ENGINES, SCENARIOS, ScenarioName, default_engine
 from safe_bench.scenarios.study import BATCH, StudyResult, run_study
 
 EXAMPLES = {
@@ -180,6 +180,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     fed.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], metavar="SEED",
                      help="seeds of the partition, the models and the samples (default 0 1 2; two or more for the "
                      "intervals and Welch tests)")
+    fed.add_argument("--engine", choices=ENGINES, default=default_engine(),
+                     help="what runs FedAvg's rounds: Flower's server and FedAvg strategy (default when the "
+                     "`federated` extra is installed) or the same loop in this process; both give the same result")
     fed.add_argument("--resamples", type=whole(10), default=FEDERATED_BOOTSTRAP, metavar="B",
                      help=f"bootstrap resamples of each evaluation (default {FEDERATED_BOOTSTRAP})")
     _running(fe, "seeds")
@@ -284,7 +287,7 @@ def run_federated_command(args: argparse.Namespace) -> int:
     federated(args.generator, **params)  # a generator that cannot be federated is named before any work
     study = FederatedStudy(name, frame, schema, partial(federated, args.generator, **params), args.generator, params,
                            spec, args.sites, args.rounds, args.epochs, tuple(args.seeds), tuple(args.scenarios),
-                           n_bootstrap=args.resamples)
+                           n_bootstrap=args.resamples, engine=args.engine)
     progress = Progress(quiet=args.quiet)
     with _store(args.store) as store, \
             open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:

@@ -77,6 +77,7 @@ def score_blocks(
     seed: int,
     n_bootstrap: int,
     rare: Mapping[str, Any],
+    references: bool = True,
 ) -> dict[str, BlockScore]:
     """Each declared block's S: the S metrics among ``metrics`` run on its columns, their
     details with the ``rare`` categories suppressed (:mod:`safe_bench.suppression`)."""
@@ -87,7 +88,7 @@ def score_blocks(
     for block, columns in schema.blocks.items():
         cols = list(columns)
         data = EvaluationData(train[cols], synthetic[cols], None if holdout is None else holdout[cols],
-                              block_schema(schema, cols), seed=seed, n_bootstrap=n_bootstrap)
+                              block_schema(schema, cols), seed=seed, n_bootstrap=n_bootstrap, references=references)
         results = [dataclasses.replace(r, details=suppress(r.details, rare))
                    for r in (run_metric(spec, data) for spec in fidelity)]
         pillar = score_pillars(results, n_bootstrap=n_bootstrap, seed=seed)["S"]

@@ -44,10 +44,13 @@ class EvaluationData:
         *,
         seed: int = 0,
         n_bootstrap: int = N_BOOTSTRAP,
+        references: bool = True,
     ):
         self.schema = schema
         self.seed = seed
         self.n_bootstrap = n_bootstrap
+        #: Whether each metric is also run on the holdout as the real-vs-real reference.
+        self.references = references
         self.holdout = holdout
         self.tables: dict[str, pd.DataFrame] = {"train": train, "synthetic": synthetic}
         # table name -> (the table it was cut from, the rows taken), so that a search

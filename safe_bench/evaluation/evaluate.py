@@ -280,11 +280,14 @@ def evaluate(
     weights: Mapping[str, float] | None = None,
     composite: Composite = "geometric",
     label: str = "",
+    references: bool = True,
 ) -> EvaluationResult:
     """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
 
     ``holdout`` holds real rows the generator never saw; without it the metrics that
-    need one are skipped with that reason. Without ``schema`` the kinds are inferred
+    need one are skipped with that reason; with it, each metric is also run on the holdout
+    as the real-vs-real reference, unless ``references`` is False (a study that judges
+    many tables by their scores alone). Without ``schema`` the kinds are inferred
     from ``real`` (see :func:`safe_bench.data.schema.infer_schema`). Every input is checked
     before any work starts. A categorical column coded otherwise in ``synthetic`` than in
     ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.data.validation.category_mismatches`),
@@ -301,7 +304,7 @@ def evaluate(
     train = conform(real, schema, table="real")
     synth = conform(synthetic, schema, table="synthetic")
     hold = None if holdout is None else conform(holdout, schema, table="holdout")
-    data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap)
+    data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap, references=references)
     notes = category_mismatches(train, synth, schema) + data.encoding.notes
     rare = rare_levels((train, hold), schema)
     results = [dataclasses.replace(r, details=suppress(r.details, rare)) for r in (run_metric(spec, data) for spec in chosen)]
@@ -317,7 +320,8 @@ def evaluate(
         rows={"train": len(train), "holdout": 0 if hold is None else len(hold), "synthetic": len(synth)},
         label=label,
         extra=extra,
-        blocks=score_blocks(train, synth, hold, schema, chosen, seed=seed, n_bootstrap=n_bootstrap, rare=rare),
+        blocks=score_blocks(train, synth, hold, schema, chosen, seed=seed, n_bootstrap=n_bootstrap, rare=rare,
+                            references=references),
     )
 
 

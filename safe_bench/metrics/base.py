@@ -317,7 +317,8 @@ def _measure(spec: Metric, comparison: Comparison) -> Measurement | str:
 
 
 def run_metric(spec: Metric, data: EvaluationData) -> MetricResult:
-    """Run one metric on the synthetic table and on the holdout reference."""
+    """Run one metric on the synthetic table and, unless the evaluation asks for none, on the
+    holdout reference."""
 
     def empty(status: Literal["skipped", "error"], reason: str) -> MetricResult:
         return MetricResult(spec.id, spec.pillar, None, None, None, None, None, status, reason)
@@ -331,7 +332,7 @@ def run_metric(spec: Metric, data: EvaluationData) -> MetricResult:
         return empty("skipped" if status == "skipped" else "error", reason)
     details = dict(outcome.details)
     reference: float | None = None
-    if data.holdout is not None:
+    if data.holdout is not None and data.references:
         ref = _measure(spec, data.reference("holdout" in spec.requires))
         if isinstance(ref, str):
             details["reference_reason"] = ref.partition(":")[2]

@@ -115,7 +115,8 @@ class Judge:
 
     def _evaluate(self, train: pd.DataFrame, table: pd.DataFrame, holdout: pd.DataFrame | None,
                   metrics: Sequence[str]) -> EvaluationResult:
-        return evaluate(train, table, holdout, self.schema, seed=self.seed, n_bootstrap=self.n_bootstrap, metrics=metrics)
+        return evaluate(train, table, holdout, self.schema, seed=self.seed, n_bootstrap=self.n_bootstrap, metrics=metrics,
+                        references=False)
 
     def _ids(self, pillars: str) -> list[str]:
         return [m.id for m in select_metrics(self.metrics) if m.pillar in pillars]

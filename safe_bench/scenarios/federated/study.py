@@ -2,11 +2,13 @@
 of work the benchmark runner runs and stores (:class:`SeedRun`), and the summary over
 seeds (:class:`FederatedResult`, the JSON of ``safe-bench scenario federated``).
 
-A seed's unit partitions the table, trains every scenario round by round and evaluates
-each round; its key hashes all of that depends on (the data, the generator, its provider
+A unit of work is one seed and one group of scenarios (isolated and pooling train the
+same models, so they go together): it partitions the table, trains the group round by
+round and evaluates each round; its key hashes all of that depends on (the data, the generator, its provider
 and settings, the partition, sites, rounds, epochs, scenarios, metrics, resamples, the
 seed and the package version), so a study run again, or after a kill, computes only the
-seeds the store lacks.
+units the store lacks. The engine of FedAvg's rounds (Flower or the in-process loop) is
+not part of the key: both give the same parameters to the bit.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from safe_bench.scenarios.federated.measures import (
 from safe_bench.scenarios.federated.partition import Partition, PartitionSpec, partition
 from safe_bench.scenarios.federated.training import (
     SCENARIOS,
+    Engine,
     RoundTables,
     ScenarioName,
     Training,
@@ -73,48 +76,52 @@ class FederatedStudy:
     scenarios: tuple[ScenarioName, ...] = SCENARIOS
     metrics: tuple[str, ...] | None = None
     n_bootstrap: int = N_BOOTSTRAP
+    engine: Engine = "local"
     timeout: float = 6 * 3600.0
 
     def partition_of(self, seed: int) -> Partition:
         return partition(self.frame, self.schema, self.partition, self.sites, seed=seed)
 
-    def units(self) -> list[SeedRun]:
-        """One unit of work per seed, each keyed."""
+    def groups(self) -> list[tuple[ScenarioName, ...]]:
+        """The asked scenarios in the groups one unit of work trains: isolated and pooling
+        together (pooling pools the isolated models' tables), every other one alone."""
+        local = tuple(s for s in self.scenarios if s in ("isolated", "pooling"))
+        return [(s,) for s in self.scenarios if s not in local] + ([local] if local else [])
+
+    def units(self) -> list[ScenarioRun]:
+        """One unit of work per seed and group of scenarios, each keyed."""
         base = {
             "scenario": "federated", "data": data_hash(self.frame, self.schema), "generator": self.generator_name,
             "provider": provider(self.make()), "params": dict(self.params), "partition": self.partition.text,
-            "sites": self.sites, "rounds": self.rounds, "epochs": self.epochs, "scenarios": list(self.scenarios),
+            "sites": self.sites, "rounds": self.rounds, "epochs": self.epochs,
             "metrics": None if self.metrics is None else list(self.metrics), "n_bootstrap": self.n_bootstrap,
             "version": __version__,
         }
         preload = (type(self.make()).__module__,)
-        return [SeedRun(digest({**plain(base), "seed": seed}),
-                        f"federated {self.dataset} x {self.generator_name}: seed {seed}", self.timeout, preload, self, seed)
-                for seed in self.seeds]
+        return [ScenarioRun(digest({**plain(base), "seed": seed, "scenarios": list(group)}),
+                            f"federated {self.dataset} x {self.generator_name}: {'+'.join(group)}, seed {seed}",
+                            self.timeout, preload, self, seed, group)
+                for seed in self.seeds for group in self.groups()]
 
 
-def scenario_tables(study: FederatedStudy, part: Partition, training: Training
+def scenario_tables(study: FederatedStudy, group: Sequence[ScenarioName], part: Partition, training: Training
                     ) -> Iterator[tuple[ScenarioName, RoundTables]]:
-    """Every asked scenario's tables, round by round; pooling reuses the isolated models."""
-    isolated = "isolated" in study.scenarios or "pooling" in study.scenarios
-    for scenario in study.scenarios:
-        if scenario == "pooling" and "isolated" in study.scenarios:
-            continue  # made beside isolated below
-        if scenario in ("isolated", "pooling") and isolated:
-            for tables in run_scenario("isolated", study.make, part, study.schema, training):
-                if "isolated" in study.scenarios:
-                    yield "isolated", tables
-                if "pooling" in study.scenarios:
-                    yield "pooling", pooled_shares(tables, training)
-            isolated = False
-            continue
+    """A group's tables, round by round; pooling reuses the isolated models."""
+    if "pooling" in group:
+        for tables in run_scenario("isolated", study.make, part, study.schema, training):
+            if "isolated" in group:
+                yield "isolated", tables
+            yield "pooling", pooled_shares(tables, training)
+        return
+    for scenario in group:
         yield from ((scenario, t) for t in run_scenario(scenario, study.make, part, study.schema, training))
 
 
 @dataclass(frozen=True)
-class SeedRun:
-    """Every scenario of a study at one seed: a unit of work for the runner
-    (:class:`safe_bench.benchmark.work.Work`) whose result is the measured rows as JSON."""
+class ScenarioRun:
+    """A group of a study's scenarios at one seed: a unit of work for the runner
+    (:class:`safe_bench.benchmark.work.Work`) whose result is the partition and the
+    measured rows as JSON."""
 
     key: str
     label: str
@@ -122,15 +129,16 @@ class SeedRun:
     preload: tuple[str, ...]
     study: FederatedStudy = field(repr=False)
     seed: int
+    group: tuple[ScenarioName, ...]
 
     def execute(self, notify: Callable[[str], None]) -> str:
         s = self.study
         notify("partition")
         part = s.partition_of(self.seed)
         judge = Judge(part, s.schema, self.seed, s.n_bootstrap, s.metrics)
-        training = Training(s.rounds, s.epochs, self.seed)
+        training = Training(s.rounds, s.epochs, self.seed, s.engine)
         rows: list[Measured] = []
-        for scenario, tables in scenario_tables(s, part, training):
+        for scenario, tables in scenario_tables(s, self.group, part, training):
             notify(f"{scenario} round {tables.round}/{s.rounds}")
             rows += judge.round(scenario, tables)
         out = {"partition": part.to_dict(), "rows": [m.to_row() for m in rows]}
@@ -187,7 +195,7 @@ class FederatedResult:
         return {
             "scenario": "federated", "dataset": s.dataset, "generator": s.generator_name, "params": dict(s.params),
             "sites": len(names), "site_names": names, "rounds": s.rounds, "epochs": s.epochs, "seeds": list(s.seeds),
-            "n_bootstrap": s.n_bootstrap,
+            "n_bootstrap": s.n_bootstrap, "engine": s.engine,
             "partition": {"spec": s.partition.text, "method": s.partition.method,
                           "heterogeneity": {"mean": sum(h) / len(h), "min": min(h), "max": max(h)},
                           "per_seed": list(self.partitions)},
@@ -221,12 +229,18 @@ def run_federated(study: FederatedStudy, store: Store, *, backend: Backend | Non
         stored = store.work(kind="federated")
         reasons = stored.set_index("key").reindex([u.key for u in missing])["reason"].dropna()
         first = f" (first: {reasons.iloc[0]})" if len(reasons) else ""
-        raise GeneratorError(f"{len(missing)} of {len(units)} seeds of the federated study of {study.generator_name!r} "
+        raise GeneratorError(f"{len(missing)} of {len(units)} units of the federated study of {study.generator_name!r} "
                              f"did not finish{first}; run the command again to retry them")
-    partitions, rows = [], []
-    for u in units:
-        data = json.loads(summary.results[u.key])
-        partitions.append(data["partition"])
+    return gather(study, summary.results)
+
+
+def gather(study: FederatedStudy, results: Mapping[str, str]) -> FederatedResult:
+    """The study's result from its units' results (JSON text by key), every unit present."""
+    partitions: dict[int, Any] = {}
+    rows = []
+    for u in study.units():
+        data = json.loads(results[u.key])
+        partitions.setdefault(u.seed, data["partition"])
         rows += [Measured.from_row(r) for r in data["rows"]]
-    return FederatedResult(study, partitions, rows)
+    return FederatedResult(study, list(partitions.values()), rows)
 

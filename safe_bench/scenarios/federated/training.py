@@ -27,7 +27,7 @@ tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +39,7 @@ from safe_bench.data.schema import Schema
 from safe_bench.errors import GeneratorError
 from safe_bench.evaluation.uncertainty import Stream, seeds, stream
 from safe_bench.scenarios.federated.partition import BySite, Partition
-from safe_bench.scenarios.federated.rounds import fedavg_round, start
+from safe_bench.scenarios.federated.rounds import OnRound, fedavg_round, run_fedavg, start
 
 ScenarioName = Literal["centralized", "isolated", "fedavg", "sharing", "pooling"]
 SCENARIOS: tuple[ScenarioName, ...] = ("centralized", "isolated", "fedavg", "sharing", "pooling")
@@ -51,13 +51,44 @@ MAX_SITE_DRAWS = 8
 MAX_SITE_ROWS = 200_000
 
 
+#: What runs FedAvg's rounds: Flower's server and FedAvg strategy
+#: (:mod:`~safe_bench.scenarios.federated.flower`, the ``federated`` extra) or the same
+#: loop in this process (:mod:`~safe_bench.scenarios.federated.rounds`); they give the
+#: same parameters to the bit (tests/test_federated_rounds.py).
+Engine = Literal["flower", "local"]
+ENGINES: tuple[Engine, ...] = ("flower", "local")
+
+
+def default_engine() -> Engine:
+    """Flower when it is installed, else the in-process loop."""
+    try:
+        import flwr  # noqa: F401
+    except ImportError:
+        return "local"
+    return "flower"
+
+
 @dataclass(frozen=True)
 class Training:
-    """Rounds, local epochs per round, and the seed of every model and sample."""
+    """Rounds, local epochs per round, the seed of every model and sample, and the engine
+    of FedAvg's rounds."""
 
     rounds: int
     epochs: int
     seed: int
+    engine: Engine = "local"
+
+    def fedavg(self, server: Federated, sites: Sequence[Federated], trains: Sequence[pd.DataFrame], schema: Schema,
+               seed: int, on_round: OnRound) -> None:
+        """FedAvg's rounds on the engine, ``on_round(round, server)`` after each."""
+        if self.engine == "flower":
+            from safe_bench.scenarios.federated.flower import run_flower_fedavg
+
+            run_flower_fedavg(server, sites, trains, schema, rounds=self.rounds, epochs=self.epochs, seed=seed,
+                              on_round=on_round)
+        else:
+            run_fedavg(server, sites, trains, schema, rounds=self.rounds, epochs=self.epochs, seed=seed,
+                       on_round=on_round)
 
 
 @dataclass(frozen=True)
@@ -102,17 +133,13 @@ def run_scenario(scenario: ScenarioName, make: Make, part: Partition, schema: Sc
         tables = tuple(site_sample(model, part, k, n, sample_seed(training, k)) for k, n in enumerate(sizes))
         return RoundTables(r, tables, model.sample(pooled_rows, seed=sample_seed(training, None)))
 
-    if scenario == "centralized":
-        server, site = _one_site(make, part.pooled_train, schema, r_seed)
-        for r in range(1, training.rounds + 1):
-            fedavg_round(server, [site], [part.pooled_train], epochs=training.epochs)
-            yield from_one(server, r)
-    elif scenario == "fedavg":
-        server, sites = make(), [make() for _ in trains]
-        start(server, sites, trains, schema, seed=r_seed)
-        for r in range(1, training.rounds + 1):
-            fedavg_round(server, sites, trains, epochs=training.epochs)
-            yield from_one(server, r)
+    if scenario in ("centralized", "fedavg"):
+        # centralized: the federation of one site holding the pooled train
+        tables = [part.pooled_train] if scenario == "centralized" else trains
+        tables_after: list[RoundTables] = []
+        training.fedavg(make(), [make() for _ in tables], tables, schema, r_seed, lambda r, server: tables_after.append(
+            from_one(server, r)))
+        yield from tables_after
     elif scenario == "isolated":
         alone = [_one_site(make, t, schema, _model_seed(training, k)) for k, t in enumerate(trains)]
         for r in range(1, training.rounds + 1):
