@@ -73,6 +73,28 @@ def test_flower_and_the_local_loop_give_the_same_tables():
         pd.testing.assert_frame_equal(a.pooled, b.pooled)
 
 
+class OneCentre(GaussianCopulaGenerator):
+    """A model that has lost every centre but the first."""
+
+    def _sample(self, n: int, seed: int) -> pd.DataFrame:
+        out = super()._sample(n, seed)
+        out["centre"] = "A"
+        return out
+
+
+def test_a_site_the_model_no_longer_makes_is_not_scored_with_its_reason():
+    ds = load_dataset("gbsg2")
+    frame = ds.frame.assign(centre=np.where(np.arange(len(ds.frame)) % 3 == 0, "B", "A"))
+    schema = ds.schema.with_roles(kinds={**ds.schema.kinds, "centre": "categorical"}, site="centre")
+    part = partition(frame, schema, "site", None, seed=0)
+    (tables,) = tables_of("centralized", OneCentre, part, schema, Training(rounds=1, epochs=1, seed=0))
+    assert isinstance(tables.sites[0], pd.DataFrame) and set(tables.sites[0]["centre"]) == {"A"}
+    assert "it has all but stopped making that site's patients" in tables.sites[1].reason
+    rows = Judge(part, schema, seed=0, n_bootstrap=10, metrics=["S.ks", "P.exact"]).round("centralized", tables)
+    lost = [m for m in rows if m.site == "B"][0]
+    assert lost.values == {} and "site 'B'" in lost.note
+
+
 def test_isolated_pooling_and_sharing_tables():
     part, schema = gbsg2_sites()
     training = Training(rounds=2, epochs=1, seed=0)

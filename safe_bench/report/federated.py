@@ -37,6 +37,7 @@ class FederatedPage:
     sites: tuple[tuple[str, ...], ...]
     worst: tuple[str, ...]
     tests: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
 
 
 def _cell(e: Estimate) -> str:
@@ -79,8 +80,14 @@ def federated_page(result: FederatedResult) -> FederatedPage:
         found = worst_site(result.rows, scenario, names, s.rounds)
         if found is not None:
             worst.append(f"{scenario}: {found[0]} (SAFE {_cell(found[1])})")
+    lost: dict[tuple[str, str], list[str]] = {}
+    for m in result.rows:
+        if m.note:
+            lost.setdefault((m.scenario, m.site), []).append(m.note)
+    notes = tuple(f"{scenario}, {site}: not scored in {len(why)} round(s) over the seeds; first: {why[0]}"
+                  for (scenario, site), why in lost.items())
     return FederatedPage(f"Federated: {s.generator_name} on {s.dataset}", facts, tuple(rows), tuple(worst),
-                         tuple(_test_cells(t) for t in result.tests()))
+                         tuple(_test_cells(t) for t in result.tests()), notes)
 
 
 def federated_figures(result: FederatedResult) -> list[Figure]:
@@ -109,6 +116,8 @@ def federated_text(result: FederatedResult) -> str:
     page = federated_page(result)
     parts = [page.title, *page.facts, "", "At the last round:", text_table(page.sites, SITE_HEADER), "",
              "Worst site (lowest SAFE at the last round):", *[f"  {w}" for w in page.worst], ""]
+    if page.notes:
+        parts += ["Not scored:", *[f"  {n}" for n in page.notes], ""]
     if page.tests:
         parts += ["Welch tests over seeds (SAFE at the last round):", text_table(page.tests, TEST_HEADER)]
     return "\n".join(parts).rstrip() + "\n"
@@ -119,6 +128,8 @@ def federated_markdown(result: FederatedResult) -> str:
     parts = [f"# {escape(page.title)}", "", *[f"- {escape(f)}" for f in page.facts], "", "## At the last round", "",
              markdown_table([escape(h) for h in SITE_HEADER], [[escape(c) for c in r] for r in page.sites]), "",
              "## Worst site", "", *[f"- {escape(w)}" for w in page.worst], ""]
+    if page.notes:
+        parts += ["## Not scored", "", *[f"- {escape(n)}" for n in page.notes], ""]
     if page.tests:
         parts += ["## Welch tests over seeds", "",
                   markdown_table([escape(h) for h in TEST_HEADER], [[escape(c) for c in r] for r in page.tests]), ""]

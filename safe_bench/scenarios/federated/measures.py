@@ -38,7 +38,7 @@ from safe_bench.evaluation.evaluate import EvaluationResult, evaluate, select_me
 from safe_bench.evaluation.scoring import PillarScore, score_pillars
 from safe_bench.metrics.registry import MetricResult
 from safe_bench.scenarios.federated.partition import Partition
-from safe_bench.scenarios.federated.training import RoundTables
+from safe_bench.scenarios.federated.training import Lost, RoundTables
 
 #: The quantities of a curve, in the order tables show them.
 QUANTITIES = ("SAFE", "S", "C", "P", "CSF", "GSF", "NNDR", "P_other_sites")
@@ -64,6 +64,7 @@ class Measured:
     round: int
     site: str
     values: Mapping[str, Value]
+    note: str = ""
 
     def to_row(self) -> dict[str, Any]:
         return {**asdict(self), "values": {q: list(v) for q, v in self.values.items()}}
@@ -71,7 +72,7 @@ class Measured:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Measured:
         values = {q: (v[0], v[1], v[2]) for q, v in row["values"].items()}
-        return cls(row["scenario"], row["seed"], row["round"], row["site"], values)
+        return cls(row["scenario"], row["seed"], row["round"], row["site"], values, row.get("note", ""))
 
 
 def _value(score: PillarScore | MetricResult | None) -> Value:
@@ -97,6 +98,9 @@ class Judge:
     def round(self, scenario: str, tables: RoundTables) -> list[Measured]:
         out = []
         for k, (site, table) in enumerate(zip(self.part.sites, tables.sites, strict=True)):
+            if isinstance(table, Lost):
+                out.append(Measured(scenario, self.seed, tables.round, site.name, {}, table.reason))
+                continue
             values = self._cached(site.name, table, lambda t, k=k: self._site(k, t))
             out.append(Measured(scenario, self.seed, tables.round, site.name, values))
         pooled = self._cached(GLOBAL, tables.pooled, lambda t: self._judge(self.part.pooled_train,
@@ -174,7 +178,7 @@ def estimate(rows: Sequence[Measured], scenario: str, site: str, quantity: str, 
     for m in measured:
         score, low, high = m.values.get(quantity, NOT_SCORED)
         seeds.append(SeedScore(m.seed, Estimate(score, low, high) if score is not None
-                               else Estimate(None, reason="not scored", status="not scored")))
+                               else Estimate(None, reason=m.note or "not scored", status="not scored")))
     return over_seeds(seeds)
 
 

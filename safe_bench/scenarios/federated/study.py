@@ -2,8 +2,8 @@
 of work the benchmark runner runs and stores (:class:`SeedRun`), and the summary over
 seeds (:class:`FederatedResult`, the JSON of ``safe-bench scenario federated``).
 
-A unit of work is one seed and one group of scenarios (isolated and pooling train the
-same models, so they go together): it partitions the table, trains the group round by
+A unit of work is one seed and one group of scenarios (:meth:`FederatedStudy.groups`):
+it partitions the table, trains the group round by
 round and evaluates each round; its key hashes all of that depends on (the data, the generator, its provider
 and settings, the partition, sites, rounds, epochs, scenarios, metrics, resamples, the
 seed and the package version), so a study run again, or after a kill, computes only the
@@ -83,10 +83,12 @@ class FederatedStudy:
         return partition(self.frame, self.schema, self.partition, self.sites, seed=seed)
 
     def groups(self) -> list[tuple[ScenarioName, ...]]:
-        """The asked scenarios in the groups one unit of work trains: isolated and pooling
-        together (pooling pools the isolated models' tables), every other one alone."""
-        local = tuple(s for s in self.scenarios if s in ("isolated", "pooling"))
-        return [(s,) for s in self.scenarios if s not in local] + ([local] if local else [])
+        """The asked scenarios in the groups one unit of work trains: isolated with pooling
+        (pooling pools the isolated models' tables), centralized with FedAvg (an exact
+        federation gives the centralized tables again, judged once), sharing alone."""
+        together = (("sharing",), ("isolated", "pooling"), ("centralized", "fedavg"))  # the longest first
+        groups = [tuple(s for s in group if s in self.scenarios) for group in together]
+        return [g for g in groups if g]
 
     def units(self) -> list[ScenarioRun]:
         """One unit of work per seed and group of scenarios, each keyed."""
@@ -111,7 +113,7 @@ def scenario_tables(study: FederatedStudy, group: Sequence[ScenarioName], part: 
         for tables in run_scenario("isolated", study.make, part, study.schema, training):
             if "isolated" in group:
                 yield "isolated", tables
-            yield "pooling", pooled_shares(tables, training)
+            yield "pooling", pooled_shares(tables, part, training)
         return
     for scenario in group:
         yield from ((scenario, t) for t in run_scenario(scenario, study.make, part, study.schema, training))

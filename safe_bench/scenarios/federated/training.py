@@ -36,7 +36,6 @@ import pandas as pd
 from safe_bench_generators.federated import Federated
 
 from safe_bench.data.schema import Schema
-from safe_bench.errors import GeneratorError
 from safe_bench.evaluation.uncertainty import Stream, seeds, stream
 from safe_bench.scenarios.federated.partition import BySite, Partition
 from safe_bench.scenarios.federated.rounds import OnRound, fedavg_round, run_fedavg, start
@@ -92,14 +91,26 @@ class Training:
 
 
 @dataclass(frozen=True)
+class Lost:
+    """A site's table that could not be made, and why (a model that no longer makes the
+    site's rows: it is judged not scored, never dropped silently)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class RoundTables:
     """A scenario after one round: the synthetic table each site uses (``sites[k]``, as
-    many rows as site ``k``'s train) and the federation's (``pooled``, as many as the
-    pooled train)."""
+    many rows as site ``k``'s train, or :class:`Lost`) and the federation's (``pooled``,
+    as many as the pooled train)."""
 
     round: int
-    sites: tuple[pd.DataFrame, ...]
+    sites: tuple[pd.DataFrame | Lost, ...]
     pooled: pd.DataFrame
+
+
+def _stack(tables: Sequence[pd.DataFrame | Lost]) -> pd.DataFrame:
+    return pd.concat([t for t in tables if isinstance(t, pd.DataFrame)], ignore_index=True)
 
 
 def sample_seed(training: Training, site: int | None) -> int:
@@ -147,9 +158,9 @@ def run_scenario(scenario: ScenarioName, make: Make, part: Partition, schema: Sc
                 fedavg_round(server, [site], [train], epochs=training.epochs)
             own = tuple(site_sample(server, part, k, n, sample_seed(training, k))
                         for k, ((server, _), n) in enumerate(zip(alone, sizes, strict=True)))
-            yield RoundTables(r, own, pd.concat(own, ignore_index=True))
+            yield RoundTables(r, own, _stack(own))
     elif scenario == "pooling":
-        yield from (pooled_shares(t, training) for t in run_scenario("isolated", make, part, schema, training))
+        yield from (pooled_shares(t, part, training) for t in run_scenario("isolated", make, part, schema, training))
     else:
         yield from _sharing(make, part, schema, training)
 
@@ -159,26 +170,27 @@ def site_column(part: Partition) -> str | None:
     return part.spec.column if isinstance(part.spec, BySite) else None
 
 
-def site_sample(model: Federated, part: Partition, site: int, n: int, seed: int) -> pd.DataFrame:
+def site_sample(model: Federated, part: Partition, site: int, n: int, seed: int) -> pd.DataFrame | Lost:
     """``n`` synthetic rows for site ``site``: the model's rows of that site when the sites
     are a column's levels (sampled in rounds of growing size, at most
-    :data:`MAX_SITE_DRAWS`), else its first ``n`` rows."""
+    :data:`MAX_SITE_DRAWS`; :class:`Lost` when the model has all but stopped making
+    them), else its first ``n`` rows."""
     column = site_column(part)
     if column is None:
         return model.sample(n, seed=seed)
     level = part.sites[site].train[column].iloc[0]
     kept: list[pd.DataFrame] = []
-    have, ask = 0, n
+    have, ask, asked = 0, n, 0
     for attempt in range(MAX_SITE_DRAWS):
         batch = model.sample(ask, seed=seed + attempt)
         mine = batch[batch[column] == level]
         kept.append(mine)
-        have += len(mine)
+        have, asked = have + len(mine), asked + len(batch)
         if have >= n:
             return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         ask = min(max(2 * ask, int(1.2 * (n - have) * len(batch) / max(len(mine), 1))), MAX_SITE_ROWS)
-    raise GeneratorError(f"the model made {have} rows of site {part.sites[site].name!r} in {MAX_SITE_DRAWS} samples, "
-                         f"{n} were needed: it has all but lost that site")
+    return Lost(f"the model made {have} rows of site {part.sites[site].name!r} in {asked} synthetic rows, {n} were "
+                "needed: it has all but stopped making that site's patients")
 
 
 def _sharing(make: Make, part: Partition, schema: Schema, training: Training) -> Iterator[RoundTables]:
@@ -188,17 +200,17 @@ def _sharing(make: Make, part: Partition, schema: Schema, training: Training) ->
     trains = [s.train for s in part.sites]
     server, sites = make(), [make() for _ in trains]
     start(server, sites, trains, schema, seed=_model_seed(training, None))
-    shared: list[pd.DataFrame] = []
+    shared: list[pd.DataFrame | Lost] = []
     for r in range(1, training.rounds + 1):
         for k, (model, train) in enumerate(zip(sites, trains, strict=True)):
-            others = [table for j, table in enumerate(shared) if j != k]
+            others = [table for j, table in enumerate(shared) if j != k and isinstance(table, pd.DataFrame)]
             model.fit_local(pd.concat([train, *others], ignore_index=True) if others else train, epochs=training.epochs)
         shared = [site_sample(model, part, k, len(train), sample_seed(training, k))
                   for k, (model, train) in enumerate(zip(sites, trains, strict=True))]
-        yield RoundTables(r, tuple(shared), pd.concat(shared, ignore_index=True))
+        yield RoundTables(r, tuple(shared), _stack(shared))
 
 
-def pooled_shares(isolated: RoundTables, training: Training) -> RoundTables:
+def pooled_shares(isolated: RoundTables, part: Partition, training: Training) -> RoundTables:
     """Pooling after a round of isolated training: the federation's table is the pool of the
     sites' synthetic tables, and each site gets as many rows as its own, drawn from the pool
     without replacement (seeded by site: the same rows of the pool at every round)."""
@@ -208,4 +220,5 @@ def pooled_shares(isolated: RoundTables, training: Training) -> RoundTables:
         rows = stream(training.seed, Stream.FEDERATED_SAMPLE, site + 1, 0xB00).permutation(len(pool))[:n]
         return pool.iloc[np.sort(rows)].reset_index(drop=True)
 
-    return RoundTables(isolated.round, tuple(share(k, len(t)) for k, t in enumerate(isolated.sites)), pool)
+    sizes = [len(site.train) for site in part.sites]
+    return RoundTables(isolated.round, tuple(share(k, n) for k, n in enumerate(sizes)), pool)
