@@ -17,7 +17,7 @@ Over seeds (:func:`estimate`, :func:`recovered_gain`, :func:`worst_site`, :func:
 each quantity's mean with the interval the leaderboard gives (each seed's bootstrap and
 the spread between seeds); the share of the centralized gain a strategy recovers at site
 ``k``, ``G_k = (F_k^strategy - F_k^isolated) / (F_k^centralized - F_k^isolated)`` on
-SAFE at the last round; the worst site; and Welch's t test (unequal variances) between
+SAFE at the last round (not given when centralized is not above isolated by 0.01); the worst site; and Welch's t test (unequal variances) between
 scenarios over seeds.
 """
 
@@ -46,7 +46,7 @@ QUANTITIES = ("SAFE", "S", "C", "P", "CSF", "GSF", "NNDR", "P_other_sites")
 GLOBAL = "global"
 #: Decimals to which two synthetic tables must agree to be judged once.
 DECIMALS = 9
-#: A centralized gain smaller than this (on SAFE) is no gain to recover: G_k is not given.
+#: A centralized gain smaller than this (on SAFE; or a loss) is no gain to recover: G_k is not given.
 MIN_GAIN = 0.01
 
 
@@ -194,8 +194,8 @@ def recovered_gain(rows: Sequence[Measured], strategy: str, site: str, rounds: i
     if any(v is None for v in means.values()):
         return None, "needs the centralized, isolated and strategy scenarios scored"
     gain = means["centralized"] - means["isolated"]  # type: ignore[operator]
-    if abs(gain) < MIN_GAIN:
-        return None, f"no gain to recover: centralized and isolated {quantity} differ by {gain:+.3f}"
+    if gain < MIN_GAIN:
+        return None, f"no gain to recover: centralized - isolated {quantity} = {gain:+.3f}"
     return (means[strategy] - means["isolated"]) / gain, ""  # type: ignore[operator]
 
 
