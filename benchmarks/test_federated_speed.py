@@ -65,8 +65,8 @@ def test_tvae_three_sites_five_rounds(benchmark) -> None:
         subprocess.run([sys.executable, "-m", "safe_bench.cli", "scenario", "federated", "--dataset", "mds_ipssr_sim",
                         "--partition", "site", "--rounds", "5", "--epochs", "10", "--generator", "tvae", "--seeds", "0",
                         "--jobs", "2", "--json", str(RESULTS / "federated-tvae-site.json"),
-                        "--html", str(RESULTS / "federated-tvae-site.html"), "--store", str(RESULTS / "federated-tvae-site.sqlite"),
-                        "-q"], check=True)
+                        "--html", str(RESULTS / "federated-tvae-site.html"),
+                        "--store", str(RESULTS / "federated-tvae-site.sqlite"), "-q"], check=True)
         seconds["tvae"] = time.perf_counter() - start
 
     benchmark.pedantic(run, rounds=1, iterations=1)

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from safe_bench_generators.baselines import GaussianCopulaGenerator, _CategoryCounts
-from safe_bench_generators.federated import Federated, average
+from safe_bench_generators.federated import Federated
 
 from safe_bench.data.datasets import load_dataset
 from safe_bench.data.validation import conform
+from safe_bench.scenarios.federated.rounds import run_fedavg
 
 
 def sites_of(name: str, sizes: tuple[float, ...], seed: int) -> tuple[list[pd.DataFrame], object]:
@@ -21,20 +22,9 @@ def sites_of(name: str, sizes: tuple[float, ...], seed: int) -> tuple[list[pd.Da
 
 
 def federate(tables: list[pd.DataFrame], schema, *, seed: int, rounds: int) -> GaussianCopulaGenerator:
-    """FedAvg as the contract describes it, written out."""
-    server, sites = GaussianCopulaGenerator(), [GaussianCopulaGenerator() for _ in tables]
-    summaries = [site.summarise(t, schema) for site, t in zip(sites, tables, strict=True)]
-    server.start(summaries, schema, seed=seed, site=None)
-    for k, site in enumerate(sites):
-        site.start(summaries, schema, seed=seed, site=k)
-    for _ in range(rounds):
-        sent = server.get_parameters()
-        results = []
-        for site, table in zip(sites, tables, strict=True):
-            site.set_parameters(sent)
-            site.fit_local(table, epochs=1)
-            results.append((site.get_parameters(), len(table)))
-        server.set_parameters(average(results))
+    """FedAvg over the sites (the round loop of safe_bench.scenarios.federated.rounds)."""
+    server = GaussianCopulaGenerator()
+    run_fedavg(server, [GaussianCopulaGenerator() for _ in tables], tables, schema, rounds=rounds, epochs=1, seed=seed)
     return server
 
 

@@ -30,7 +30,7 @@ from safe_bench.benchmark.progress import Progress
 from safe_bench.benchmark.store import Store, WorkRecord
 from safe_bench.benchmark.suite import Suite
 from safe_bench.benchmark.work import Work, WorkOutcome
-from safe_bench.errors import InputError
+from safe_bench.errors import GeneratorError, InputError
 
 W = TypeVar("W", bound=Work)
 
@@ -69,6 +69,18 @@ class WorkSummary(RunSummary):
     def __str__(self) -> str:
         return (f"run {self.run}: {self.total} {self.kind} items, {self.skipped} already stored, {self.ok} ok, "
                 f"{self.failed} failed, {self.timeout} timed out in {self.seconds:.1f} s")
+
+
+def require_all(items: Sequence[Work], summary: WorkSummary, store: Store, *, what: str) -> None:
+    """Raise :class:`GeneratorError` unless every item finished ok: a study of part of its
+    work is never summarised. The message says how many of ``what`` (``"replicate batches
+    of 'tvae'"``) did not finish, the first stored reason, and that running again retries them."""
+    missing = [item.key for item in items if item.key not in summary.results]
+    if missing:
+        reasons = store.work(kind=summary.kind).set_index("key").reindex(missing)["reason"].dropna()
+        first = f" (first: {reasons.iloc[0]})" if len(reasons) else ""
+        raise GeneratorError(f"{len(missing)} of {len(items)} {what} did not finish{first}; run the command again to "
+                             "retry them")
 
 
 @contextmanager

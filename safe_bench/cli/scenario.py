@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -30,9 +30,9 @@ from safe_bench.generator import load_generator
 from safe_bench.scenarios.analysis import ANALYSES
 from safe_bench.scenarios.build import MAX_REPLICATES, augmentation_study, control_arm_study
 from safe_bench.scenarios.federated.study import N_BOOTSTRAP as FEDERATED_BOOTSTRAP
-from safe_bench.scenarios.federated.study import FederatedResult, FederatedStudy, run_federated
+from safe_bench.scenarios.federated.study import FederatedStudy, run_federated
 from safe_bench.scenarios.federated.training import ENGINES, SCENARIOS, ScenarioName, default_engine
-from safe_bench.scenarios.study import BATCH, StudyResult, run_study
+from safe_bench.scenarios.study import BATCH, run_study
 
 EXAMPLES = {
     "control-arm": "example: safe-bench scenario control-arm --dataset aids --generator gaussian_copula "
@@ -238,7 +238,9 @@ def run(args: argparse.Namespace) -> int:
     with _store(args.store) as store, \
             open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
         result = run_study(study, store, backend=backend, progress=progress, batch=args.batch)
-    _write(result, args)
+    from safe_bench.report import scenario as pages
+
+    _write(args, result.to_json(), lambda: pages.scenario_html(result), lambda: pages.scenario_markdown(result))
     if not args.quiet:
         from safe_bench.report.scenario import scenario_text
 
@@ -246,16 +248,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(result: StudyResult, args: argparse.Namespace) -> None:
+def _write(args: argparse.Namespace, json_text: str, html: Callable[[], str], markdown: Callable[[], str]) -> None:
+    """The result as JSON, and its page as HTML and Markdown, where the options ask."""
     if args.json:
-        write_text(result.to_json(), args.json)
-    if args.html or args.markdown:
-        from safe_bench.report.scenario import scenario_html, scenario_markdown
-
-        if args.html:
-            write_text(scenario_html(result), args.html)
-        if args.markdown:
-            write_text(scenario_markdown(result), args.markdown)
+        write_text(json_text, args.json)
+    if args.html:
+        write_text(html(), args.html)
+    if args.markdown:
+        write_text(markdown(), args.markdown)
 
 
 def _scenario_list(text: str) -> list[ScenarioName]:
@@ -292,21 +292,11 @@ def run_federated_command(args: argparse.Namespace) -> int:
     with _store(args.store) as store, \
             open_backend(jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local) as backend:
         result = run_federated(study, store, backend=backend, progress=progress)
-    _write_federated(result, args)
+    from safe_bench.report import federated as fed_pages
+
+    _write(args, result.to_json(), lambda: fed_pages.federated_html(result), lambda: fed_pages.federated_markdown(result))
     if not args.quiet:
         from safe_bench.report.federated import federated_text
 
         print(federated_text(result))
     return 0
-
-
-def _write_federated(result: FederatedResult, args: argparse.Namespace) -> None:
-    if args.json:
-        write_text(result.to_json(), args.json)
-    if args.html or args.markdown:
-        from safe_bench.report.federated import federated_html, federated_markdown
-
-        if args.html:
-            write_text(federated_html(result), args.html)
-        if args.markdown:
-            write_text(federated_markdown(result), args.markdown)

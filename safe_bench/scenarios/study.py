@@ -22,10 +22,9 @@ import pandas as pd
 from safe_bench.benchmark.backends import Backend
 from safe_bench.benchmark.plan import provider
 from safe_bench.benchmark.progress import Progress
-from safe_bench.benchmark.runner import run_work
+from safe_bench.benchmark.runner import require_all, run_work
 from safe_bench.benchmark.store import Store, data_hash, digest
 from safe_bench.data.schema import Schema
-from safe_bench.errors import GeneratorError
 from safe_bench.evaluation.evaluate import plain
 from safe_bench.generator import Generator
 from safe_bench.provenance import __version__
@@ -225,13 +224,7 @@ def run_study(study: Study, store: Store, *, backend: Backend | None = None,
     summary = run_work(batches, store, kind=study.scenario.replace("_", "-"), backend=backend, progress=progress,
                        manifest={"dataset": study.dataset, "generator": study.generator_name,
                                  "replicates": study.replicates, "seed": study.seed})
-    missing = [b for b in batches if b.key not in summary.results]
-    if missing:
-        stored = store.work(kind=study.scenario.replace("_", "-"))
-        reasons = stored.set_index("key").reindex([b.key for b in missing])["reason"].dropna()
-        first = f" (first: {reasons.iloc[0]})" if len(reasons) else ""
-        raise GeneratorError(f"{len(missing)} of {len(batches)} replicate batches of {study.generator_name!r} did not "
-                             f"finish{first}; run the command again to retry them")
+    require_all(batches, summary, store, what=f"replicate batches of {study.generator_name!r}")
     draws = draws_of([summary.results[b.key] for b in batches])
     replication = None
     if isinstance(study.design, ControlArmDesign):

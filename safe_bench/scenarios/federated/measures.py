@@ -17,8 +17,8 @@ Over seeds (:func:`estimate`, :func:`recovered_gain`, :func:`worst_site`, :func:
 each quantity's mean with the interval the leaderboard gives (each seed's bootstrap and
 the spread between seeds); the share of the centralized gain a strategy recovers at site
 ``k``, ``G_k = (F_k^strategy - F_k^isolated) / (F_k^centralized - F_k^isolated)`` on
-SAFE at the last round (not given when centralized is not above isolated by 0.01); the worst site; and Welch's t test (unequal variances) between
-scenarios over seeds.
+SAFE at the last round (not given unless centralized is above isolated by 0.01); the
+worst site; and Welch's t test (unequal variances) between scenarios over seeds.
 """
 
 from __future__ import annotations

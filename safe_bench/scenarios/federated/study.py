@@ -24,11 +24,10 @@ from safe_bench_generators.federated import Federated
 from safe_bench.benchmark.backends import Backend
 from safe_bench.benchmark.plan import provider
 from safe_bench.benchmark.progress import Progress
-from safe_bench.benchmark.runner import run_work
+from safe_bench.benchmark.runner import require_all, run_work
 from safe_bench.benchmark.seeds import Estimate
 from safe_bench.benchmark.store import Store, data_hash, digest
 from safe_bench.data.schema import Schema
-from safe_bench.errors import GeneratorError
 from safe_bench.evaluation.evaluate import plain
 from safe_bench.provenance import __version__
 from safe_bench.scenarios.federated.measures import (
@@ -226,13 +225,7 @@ def run_federated(study: FederatedStudy, store: Store, *, backend: Backend | Non
     units = study.units()
     summary = run_work(units, store, kind="federated", backend=backend, progress=progress,
                        manifest={"dataset": study.dataset, "generator": study.generator_name, "seeds": list(study.seeds)})
-    missing = [u for u in units if u.key not in summary.results]
-    if missing:
-        stored = store.work(kind="federated")
-        reasons = stored.set_index("key").reindex([u.key for u in missing])["reason"].dropna()
-        first = f" (first: {reasons.iloc[0]})" if len(reasons) else ""
-        raise GeneratorError(f"{len(missing)} of {len(units)} units of the federated study of {study.generator_name!r} "
-                             f"did not finish{first}; run the command again to retry them")
+    require_all(units, summary, store, what=f"units of the federated study of {study.generator_name!r}")
     return gather(study, summary.results)
 
 
