@@ -92,9 +92,10 @@ def test_ipssm_expression_reproduces_the_authors_calculator():
          "FLT3": 1, "ASXL1": 1, "DNMT3A": 1, "RUNX1": 1, "U2AF1": 1},
         # E-H-106057: SF3B1 alone (SF3B1^alpha) -> -1.54, very low
         {**base, "hb": 10, "platelets": 197, "blasts": 1, "cytogenetics": "good", "SF3B1": 1},
-        # I-H-132705: ASXL1, RUNX1, SRSF2, and two residual genes (NF1, STAG2) -> 2.16, very high
+        # I-H-132705: ASXL1, RUNX1, SF3B1 (not SF3B1^alpha: RUNX1, STAG2, BCOR) and three
+        # residual genes (BCOR, STAG2, PHF6: Nres2 = 2) -> 2.16, very high
         {**base, "hb": 7.4, "platelets": 183, "blasts": 14, "cytogenetics": "good",
-         "ASXL1": 1, "RUNX1": 1, "SRSF2": 1, "STAG2": 1, "residual_other": 1},
+         "ASXL1": 1, "RUNX1": 1, "SF3B1": 1, "BCOR": 1, "STAG2": 1, "residual_other": 1},
     ])
     ipssm = sim.IPSS_M
     assert np.round(ipssm.values(patients), 2).tolist() == [3.48, -1.54, 2.16]
