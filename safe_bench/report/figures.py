@@ -187,18 +187,24 @@ _LINES = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#00
 def line_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
                 caption: str = "", ncols: int = 4) -> Figure:
     """Small multiples of lines with markers (e.g. a score per round, one line per
-    scenario) and their bands; every panel on the same y axis, so panels compare."""
+    scenario) and their bands; every panel on the same y axis, so panels compare. A label
+    keeps its colour in every panel (a panel may lack a line), and the one legend lists
+    every label drawn."""
     drawn = {name: [c for c in curves if len(c.x)] for name, curves in panels.items()}
     drawn = {name: curves for name, curves in drawn.items() if curves}
     if not drawn:
         return absent(title, "no value to draw")
+    labels = list(dict.fromkeys(c.label for curves in drawn.values() for c in curves))
+    colours = {label: _LINES[i % len(_LINES)] for i, label in enumerate(labels)}
     fig, axes = _panels(len(drawn), ncols)
     values = [v for curves in drawn.values() for c in curves for v in (*c.y, *(c.low or ()))
               if v is not None and np.isfinite(v)]
     low = max(0.0, np.floor((min(values) - 0.02) * 20) / 20) if values else 0.0
+    handles = {}
     for ax, (name, curves) in zip(axes, drawn.items(), strict=False):
-        for colour, curve in zip(_LINES, curves, strict=False):
-            ax.plot(curve.x, curve.y, "o-", color=colour, lw=1.4, ms=3.5, label=curve.label)
+        for curve in curves:
+            colour = colours[curve.label]
+            (handles[curve.label],) = ax.plot(curve.x, curve.y, "o-", color=colour, lw=1.4, ms=3.5, label=curve.label)
             if curve.low is not None and curve.high is not None:
                 ax.fill_between(curve.x, curve.low, curve.high, color=colour, alpha=0.12, lw=0)
         ax.set_title(_short(name, 36))
@@ -207,7 +213,7 @@ def line_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower right")
+    axes[0].legend([handles[label] for label in labels], labels, fontsize=7, loc="lower right")
     return Figure(title, _uri(fig), caption, wide=min(ncols, len(drawn)) > 2)
 
 
