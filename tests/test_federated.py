@@ -68,8 +68,8 @@ def test_flower_and_the_local_loop_give_the_same_tables():
     by = {engine: tables_of("fedavg", GaussianCopulaGenerator, part, schema,
                             Training(rounds=2, epochs=1, seed=3, engine=engine))
           for engine in ("flower", "local")}
-    for a, b in zip(by["flower"], by["local"], strict=True):
-        pd.testing.assert_frame_equal(a.pooled, b.pooled)
+    for a, b in zip(by["flower"], by["local"], strict=True):  # the copula's moments are BLAS products: to 1e-9
+        pd.testing.assert_frame_equal(a.pooled, b.pooled, check_exact=False, atol=1e-9)
 
 
 class OneCentre(GaussianCopulaGenerator):
