@@ -158,6 +158,21 @@ def test_federated_command_writes_the_json_the_issue_asks_for(tmp_path, capsys):
     assert "Worst site" in capsys.readouterr().out
 
 
+def test_a_researchers_own_file_with_its_site_column(tmp_path):
+    ds = load_dataset("gbsg2")
+    frame = ds.frame.assign(hospital=np.where(np.arange(len(ds.frame)) % 3 == 0, "north", "south"))
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    out = tmp_path / "fed.json"
+    code = main(["scenario", "federated", "--real", str(tmp_path / "cohort.csv"), "--time", "time", "--event", "cens",
+                 "--site", "hospital", "--generator", "gaussian_copula", "--rounds", "1", "--seeds", "0",
+                 "--scenarios", "centralized,isolated", "--resamples", "10", "--json", str(out), "-q"])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["site_names"] == ["north", "south"] and data["partition"]["method"] == "site"
+    rows = {s["name"]: s["rows"] for s in data["partition"]["per_seed"][0]["sites"]}
+    assert rows == {"north": int((frame["hospital"] == "north").sum()), "south": int((frame["hospital"] == "south").sum())}
+
+
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "gbsg2", "--partition", "bogus", "--sites", "2"], "bogus"),
     (["--dataset", "gbsg2", "--sites", "2"], "give --partition"),
