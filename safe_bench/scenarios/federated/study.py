@@ -8,7 +8,7 @@ round and evaluates each round; its key hashes all of that depends on (the data,
 and settings, the partition, sites, rounds, epochs, scenarios, metrics, resamples, the
 seed and the package version), so a study run again, or after a kill, computes only the
 units the store lacks. The engine of FedAvg's rounds (Flower or the in-process loop) is
-not part of the key: both give the same parameters to the bit.
+not part of the key: both give the same parameters (to 1e-14: the last bits of a float sum).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ MAX_SITE_ROWS = 200_000
 #: What runs FedAvg's rounds: Flower's server and FedAvg strategy
 #: (:mod:`~safe_bench.scenarios.federated.flower`, the ``federated`` extra) or the same
 #: loop in this process (:mod:`~safe_bench.scenarios.federated.rounds`); they give the
-#: same parameters to the bit (tests/test_federated_rounds.py).
+#: same parameters to 1e-14, the last bits of a float sum (tests/test_federated_rounds.py).
 Engine = Literal["flower", "local"]
 ENGINES: tuple[Engine, ...] = ("flower", "local")
 
