@@ -12,8 +12,9 @@ under that API's ``FedAvg`` (``flwr.serverapp.strategy.FedAvg``) in
 :func:`flower_message_fedavg`. The sites of a bundled generator are :class:`SiteClient`, a
 ``NumPyClient`` around a :class:`~safe_bench_generators.federated.Federated` model, and
 :func:`run_flower_fedavg` runs them as :func:`~safe_bench.scenarios.federated.rounds.run_fedavg`
-does, with the same result (to the last bit: Flower's in-place weighted average computes
-what :func:`~safe_bench_generators.federated.average` does, in the same site order).
+does, with the same result (to 1e-14: Flower's in-place weighted average computes what
+:func:`~safe_bench_generators.federated.average` does, in the same site order; the last bit
+of a float sum may differ).
 
 Transport: Flower's simulation engine (``flwr.simulation.run_simulation``) needs Ray
 (``flwr[simulation]``: 245 MB more) and runs each ``ClientApp`` in Ray actor processes, so a
