@@ -66,3 +66,15 @@ def break_metric(monkeypatch):
         monkeypatch.setitem(METRICS, metric_id, dataclasses.replace(METRICS[metric_id], compute=broken))
 
     return apply
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks run faster on one torch thread, and the machine is shared (a module
+    that fits them asks for it with ``pytestmark``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -91,14 +91,15 @@ class FederatedStudy:
 
     def units(self) -> list[ScenarioRun]:
         """One unit of work per seed and group of scenarios, each keyed."""
+        model = self.make()
         base = {
             "scenario": "federated", "data": data_hash(self.frame, self.schema), "generator": self.generator_name,
-            "provider": provider(self.make()), "params": dict(self.params), "partition": self.partition.text,
+            "provider": provider(model), "params": dict(self.params), "partition": self.partition.text,
             "sites": self.sites, "rounds": self.rounds, "epochs": self.epochs,
             "metrics": None if self.metrics is None else list(self.metrics), "n_bootstrap": self.n_bootstrap,
             "version": __version__,
         }
-        preload = (type(self.make()).__module__,)
+        preload = (type(model).__module__,)
         return [ScenarioRun(digest({**plain(base), "seed": seed, "scenarios": list(group)}),
                             f"federated {self.dataset} x {self.generator_name}: {'+'.join(group)}, seed {seed}",
                             self.timeout, preload, self, seed, group)
