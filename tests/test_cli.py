@@ -16,7 +16,8 @@ from safe_bench.cli.main import build_parser, main
 from safe_bench.data.io import write_table
 from safe_bench.report.leaderboard import leaderboard_page
 
-COMMANDS = ["evaluate", "demo", "split", "datasets", "generators", "metrics", "run", "scenario", "results", "gate", "report"]
+COMMANDS = ["evaluate", "demo", "split", "schema", "datasets", "generators", "metrics", "run", "scenario", "results", "gate",
+            "report"]
 
 
 @pytest.fixture(scope="module")

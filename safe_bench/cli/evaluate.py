@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from safe_bench.cli.options import BOOTSTRAP, SEED, add_file_options, file_schema, output, settings, whole
+from safe_bench.cli.options import BOOTSTRAP, SEED, add_file_options, file_schema, output, read_real, settings, whole
 from safe_bench.data.datasets import DEFAULT_DATASET, list_datasets, load_dataset
-from safe_bench.data.io import read_table, write_table, write_text
+from safe_bench.data.io import write_table, write_text
 from safe_bench.data.schema import load_schema
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, evaluate, evaluate_generator
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
 def evaluate_files(args: argparse.Namespace, **common: Any) -> EvaluationResult:
     """Evaluate --synthetic against --real (and --holdout), with --schema or an inferred one
     (also how ``safe-bench gate`` evaluates files)."""
-    real = read_table(args.real, table="real")
-    synthetic = read_table(args.synthetic, table="synthetic")
-    holdout = read_table(args.holdout, table="holdout") if args.holdout else None
+    real = read_real(args, args.real, table="real")
+    synthetic = read_real(args, args.synthetic, table="synthetic")
+    holdout = read_real(args, args.holdout, table="holdout") if args.holdout else None
     return evaluate(real, synthetic, holdout, file_schema(args, real), label=Path(args.synthetic).name, **common)
 
 

@@ -20,6 +20,7 @@ from safe_bench.cli import (
     results,
     run,
     scenario,
+    schema,
     split,
 )
 from safe_bench.cli.console import closed_pipe_is_not_an_error
@@ -27,7 +28,7 @@ from safe_bench.errors import GeneratorError, InputError
 from safe_bench.provenance import __version__
 
 #: The commands, in the order ``safe-bench --help`` lists them.
-COMMANDS = (evaluate, demo, split, datasets, generators, metrics, run, scenario, results, gate, report)
+COMMANDS = (evaluate, demo, split, schema, datasets, generators, metrics, run, scenario, results, gate, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

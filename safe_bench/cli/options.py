@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from safe_bench.data.io import check_output, write_text
-from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_schema
-from safe_bench.data.validation import MAX_SEED
+from safe_bench.data.io import check_output, read_table, write_text
+from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_schema, survival_hint
+from safe_bench.data.validation import MAX_SEED, event_indicator
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import plain
 
@@ -62,29 +63,70 @@ def output(*, folder: bool = False) -> Callable[[str], str]:
     return check
 
 
+def columns(text: str) -> list[str]:
+    """An argparse type: comma-separated column names."""
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one column")
+    return names
+
+
 def add_file_options(group: argparse._ArgumentGroup) -> None:
     """The tables of one evaluation from files: real (train), synthetic, holdout, and the
-    survival and target columns."""
+    roles of their columns."""
     group.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
     group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
     group.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
+    add_role_options(group)
+
+
+def add_role_options(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """The roles of a real table's columns, named by flags (they complete a --schema)."""
     group.add_argument("--time", help="survival time column (also completes a --schema that declares none)")
-    group.add_argument("--event", help="survival event column, 0/1 (also completes a --schema that declares none)")
+    group.add_argument("--event", help="survival event column: 1 = event, 0 = censored (see --event-value)")
+    group.add_argument("--event-value", metavar="VALUE",
+                       help="the value of --event that marks an event, every other value censored "
+                       "(e.g. 2 for R's 1/2 coding; default: the column is 0/1)")
     group.add_argument("--target", help="target column (also completes a --schema that declares none)")
+    group.add_argument("--qi", type=columns, default=[], metavar="COLS",
+                       help="comma-separated quasi-identifiers (what an attacker may know: age, sex, ...) "
+                       "for P.linkability and P.attribute")
+    group.add_argument("--sensitive", type=columns, default=[], metavar="COLS",
+                       help="comma-separated sensitive columns an attacker may try to infer, for P.attribute")
 
 
 def file_schema(args: argparse.Namespace, frame: pd.DataFrame) -> Schema:
-    """The schema of a real table read from a file: ``--schema`` completed by ``--time``,
-    ``--event`` (and ``--target`` where the command has it), else one inferred from
-    ``frame`` with those roles."""
+    """The schema of a real table read from a file: ``--schema`` (which may list only
+    the columns it sets: the others are inferred from ``frame``) or one inferred from
+    ``frame``, completed by the roles the flags name (``--time``, ``--event``,
+    ``--target``, ``--qi``, ``--sensitive``, where the command has them). Without a
+    survival endpoint, columns that look like one are named on stderr
+    (:func:`~safe_bench.data.schema.survival_hint`)."""
     survival = (args.time, args.event) if args.time or args.event else None
     if survival and not all(survival):
         raise InputError("--time and --event go together")
-    target = getattr(args, "target", None)
+    if getattr(args, "event_value", None) is not None and not survival:
+        raise InputError("--event-value needs --time and --event")
+    roles: dict[str, Any] = dict(survival=survival, target=getattr(args, "target", None),
+                                 sensitive=getattr(args, "sensitive", []), quasi_identifiers=getattr(args, "qi", []))
     if args.schema:
-        return complete_schema(load_schema(args.schema), survival=survival, target=target,
-                               source=f"schema file {Path(args.schema).name!r}")
-    return infer_schema(frame, survival=survival, target=target)
+        schema = complete_schema(load_schema(args.schema, frame), **roles,
+                                 source=f"schema file {Path(args.schema).name!r}")
+    else:
+        schema = infer_schema(frame, **roles)
+    hint = survival_hint(frame) if schema.survival is None else None
+    if hint and not getattr(args, "quiet", False):
+        print(f"safe-bench: hint: {hint}", file=sys.stderr)
+    return schema
+
+
+def read_real(args: argparse.Namespace, path: str, *, table: str) -> pd.DataFrame:
+    """A table of real (or synthetic) rows from ``path``, its ``--event`` column recoded
+    to 0/1 when ``--event-value`` names the value of an event
+    (:func:`~safe_bench.data.validation.event_indicator`)."""
+    frame = read_table(path, table=table)
+    value = getattr(args, "event_value", None)
+    return frame if value is None else event_indicator(frame, args.event, value, table=table)
 
 
 def settings(pairs: Sequence[str]) -> dict[str, Any]:

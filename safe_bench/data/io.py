@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from safe_bench.errors import InputError
@@ -80,7 +81,9 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV or Parquet (by suffix) atomically: the file appears whole or not at all."""
+    """Write CSV or Parquet (by suffix) atomically: the file appears whole or not at all.
+    In CSV, a column of whole numbers is written as integers (``56``, not ``56.0``; see
+    :func:`whole_numbers_as_integers`); Parquet keeps each column's type."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _PARQUET | _CSV:
@@ -89,7 +92,33 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         if suffix in _PARQUET:
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
+            whole_numbers_as_integers(frame).to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
+
+
+#: Whole numbers up to this size are written as integers (a float holds every integer below it exactly).
+_EXACT_INTEGERS = 2.0**53
+
+
+def whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each float column whose values are all whole numbers (below 2**53
+    in size; missing values allowed) as a nullable integer column: canonical tables
+    hold every number as a float (and a 0/1 indicator as 0.0/1.0), which a CSV would
+    otherwise spell ``56.0``."""
+    whole = {}
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        numbers = values.to_numpy(dtype=float)
+        present = numbers[~np.isnan(numbers)]
+        if len(present) and np.all(np.abs(present) < _EXACT_INTEGERS) and np.all(present == np.round(present)):
+            whole[col] = values.astype("Int64")
+    if not whole:
+        return frame
+    out = frame.copy()
+    for col, values in whole.items():
+        out[col] = values
+    return out
 
 
 def write_text(text: str, path: str | Path) -> None:

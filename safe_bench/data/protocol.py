@@ -25,12 +25,15 @@ MIN_ROWS = 10
 
 @dataclass(frozen=True)
 class Split:
-    """The train table a generator sees and the holdout it never sees."""
+    """The train table a generator sees and the holdout it never sees, with their rows'
+    positions in the table split (``train_rows``, ``holdout_rows``, ascending)."""
 
     train: pd.DataFrame
     holdout: pd.DataFrame
     seed: int
     stratified_on: str | None
+    train_rows: np.ndarray
+    holdout_rows: np.ndarray
 
 
 def stratum(frame: pd.DataFrame, schema: Schema) -> tuple[str | None, pd.Series | None]:
@@ -75,9 +78,12 @@ def split(
         random_state=seed,
         stratify=None if labels is None else labels.to_numpy(),
     )
+    train_rows, holdout_rows = np.sort(train_idx), np.sort(holdout_idx)
     return Split(
-        train=frame.iloc[np.sort(train_idx)].reset_index(drop=True),
-        holdout=frame.iloc[np.sort(holdout_idx)].reset_index(drop=True),
+        train=frame.iloc[train_rows].reset_index(drop=True),
+        holdout=frame.iloc[holdout_rows].reset_index(drop=True),
         seed=seed,
         stratified_on=column,
+        train_rows=train_rows,
+        holdout_rows=holdout_rows,
     )

@@ -409,8 +409,22 @@ def _from_sdv(data: Mapping[str, Any], *, source: str) -> Schema:
 
 
 # -- files ---------------------------------------------------------------------
-def load_schema(path: str | Path) -> Schema:
-    """Read a schema from a ``.toml`` or ``.json`` file."""
+def load_schema(path: str | Path, frame: pd.DataFrame | None = None) -> Schema:
+    """Read a schema from a ``.toml`` or ``.json`` file.
+
+    With ``frame`` (the real table), the file may give only what it wants to set: a
+    column it does not list in ``[columns]`` (or every column, without that section)
+    takes the kind :func:`infer_schema` infers from ``frame``, the survival columns
+    numeric and boolean."""
+    data = read_schema_file(path)
+    source = f"schema file {Path(path).name!r}"
+    if frame is not None and isinstance(data, Mapping) and not _looks_like_sdv(data):
+        data = {**data, "columns": _completed_columns(data, frame, source)}
+    return Schema.from_dict(data, source=source)
+
+
+def read_schema_file(path: str | Path) -> Any:
+    """The parsed content of a ``.toml`` or ``.json`` schema file, not yet checked."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -420,23 +434,38 @@ def load_schema(path: str | Path) -> Schema:
         raise InputError(f"schema file {str(path)!r} is not UTF-8 text") from None
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        elif path.suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise InputError(f"schema file {str(path)!r}: use a .toml or .json file")
+            return json.loads(text)
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"schema file {str(path)!r} is malformed: {exc}") from None
-    return Schema.from_dict(data, source=f"schema file {path.name!r}")
+    raise InputError(f"schema file {str(path)!r}: use a .toml or .json file")
+
+
+def _completed_columns(data: Mapping[str, Any], frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """A schema file's ``[columns]`` with every column of ``frame`` it does not list,
+    inferred (in the table's order; listed columns the table lacks stay, for
+    :func:`safe_bench.data.validation.conform` to name)."""
+    listed = data.get("columns", {})
+    if not isinstance(listed, Mapping):
+        raise InputError(f"{source}: [columns] must map column names to kinds, not {type(listed).__name__}")
+    check_column_names(frame, table="real")
+    survival = data.get("survival", {})
+    roles = {survival[key]: kind.value for key, kind in (("time", Kind.NUMERIC), ("event", Kind.BOOLEAN))
+             if isinstance(survival, Mapping) and isinstance(survival.get(key), str)}
+    columns = {str(c): listed.get(str(c)) or roles.get(str(c)) or infer_kind(frame[c]).value for c in frame.columns}
+    return {**columns, **{str(c): k for c, k in listed.items() if str(c) not in columns}}
 
 
 def complete_schema(
-    schema: Schema, *, survival: tuple[str, str] | None = None, target: str | None = None, source: str = "the schema"
+    schema: Schema, *, survival: tuple[str, str] | None = None, target: str | None = None,
+    sensitive: Iterable[str] = (), quasi_identifiers: Iterable[str] = (), source: str = "the schema"
 ) -> Schema:
-    """``schema`` with the survival endpoint and target that command-line flags name
-    (SDV metadata cannot declare an endpoint). As in :func:`infer_schema`, the time
-    column becomes numeric and the event boolean. A role the schema declares otherwise
-    is an InputError naming both."""
+    """``schema`` with the survival endpoint, target, sensitive columns and
+    quasi-identifiers that command-line flags name (SDV metadata cannot declare them).
+    As in :func:`infer_schema`, the time column becomes numeric and the event boolean.
+    A survival endpoint or target the schema declares otherwise is an InputError naming
+    both; sensitive columns and quasi-identifiers are added to the schema's."""
     roles: dict[str, Any] = {}
     if survival is not None:
         wanted = Survival(*survival)
@@ -452,6 +481,9 @@ def complete_schema(
         if schema.target not in (None, target):
             raise InputError(f"{source} declares the target {schema.target!r}, not {target!r}", column=target)
         roles["target"] = target
+    for role, columns in (("sensitive", sensitive), ("quasi_identifiers", quasi_identifiers)):
+        declared = getattr(schema, role)
+        roles[role] = (*declared, *(c for c in dict.fromkeys(columns) if c not in declared))
     return replace(schema, **roles)
 
 
@@ -463,7 +495,12 @@ _ID_NAME = re.compile(r"(^|[_\s.\-])(id|identifier|patient_?id|subject_?id)$", r
 
 
 def infer_kind(series: pd.Series) -> Kind:
-    """The kind of one column, by these rules, first match wins:
+    """The kind of one column, by the rules of :func:`explain_kind`."""
+    return explain_kind(series)[0]
+
+
+def explain_kind(series: pd.Series) -> tuple[Kind, str]:
+    """The kind of one column and the rule that chose it, first match wins:
 
     1. pandas bool dtype, or at most two distinct values all spelt like booleans
        (0/1, true/false, yes/no, t/f, y/n): **boolean**;
@@ -476,32 +513,35 @@ def infer_kind(series: pd.Series) -> Kind:
     """
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series):
-        return Kind.BOOLEAN
+        return Kind.BOOLEAN, "true/false values"
     distinct = pd.unique(values)
     if 0 < len(distinct) <= 2 and all(
         str(v).strip().lower() in _BOOLEAN_SPELLINGS
         or (isinstance(v, (int, float, np.number)) and float(v) in (0.0, 1.0))
         for v in distinct
     ):
-        return Kind.BOOLEAN
+        return Kind.BOOLEAN, f"{len(distinct)} distinct value(s) spelt like a yes/no (0/1, true/false, yes/no)"
     if pd.api.types.is_datetime64_any_dtype(series):
-        return Kind.DATETIME
+        return Kind.DATETIME, "date and time values"
     is_text = pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
     if is_text and len(values) and _all_iso_dates(values):
-        return Kind.DATETIME
+        return Kind.DATETIME, "every value is an ISO-8601 date"
     unique_per_row = len(values) == len(series) and len(distinct) == len(series)
-    if unique_per_row and (
-        _ID_NAME.search(str(series.name)) or (is_text and len(series) >= 20)
-    ):
-        return Kind.ID
+    if unique_per_row and _ID_NAME.search(str(series.name)):
+        return Kind.ID, "named like an identifier, one distinct value per row (left out of every metric)"
+    if unique_per_row and is_text and len(series) >= 20:
+        return Kind.ID, "text with one distinct value per row (left out of every metric)"
     if is_text or isinstance(series.dtype, pd.CategoricalDtype):
-        return Kind.CATEGORICAL
+        return Kind.CATEGORICAL, f"text with {len(distinct)} distinct value(s)"
     if pd.api.types.is_numeric_dtype(series) and len(values):
         numbers = values.to_numpy(dtype=float)
         if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)):
             if len(distinct) <= MAX_INTEGER_CATEGORIES:
-                return Kind.CATEGORICAL
-    return Kind.NUMERIC
+                return Kind.CATEGORICAL, (f"whole numbers with only {len(distinct)} distinct values (at most "
+                                          f"{MAX_INTEGER_CATEGORIES}: codes); declare it numeric if it is a count")
+            return Kind.NUMERIC, f"whole numbers with {len(distinct)} distinct values"
+        return Kind.NUMERIC, "numbers"
+    return (Kind.NUMERIC, "no values (all missing)") if not len(values) else (Kind.NUMERIC, "numbers")
 
 
 def _all_iso_dates(values: pd.Series) -> bool:
@@ -580,3 +620,44 @@ def infer_schema(
         quasi_identifiers=tuple(quasi_identifiers),
         site=site,
     )
+
+
+# -- survival columns by name ----------------------------------------------------
+#: Words in a column name that mark a survival time (``os_months``, ``PFS.time``, ``futime``).
+TIME_WORDS = frozenset({"time", "futime", "stime", "os", "pfs", "dfs", "efs", "rfs", "ttp", "survival", "surv",
+                        "followup", "duration", "day", "days", "week", "weeks", "month", "months", "year", "years"})
+#: Words in a column name that mark an event indicator (``status``, ``death``, ``os_event``).
+EVENT_WORDS = frozenset({"status", "event", "death", "dead", "died", "deceased", "cens", "censor", "censored",
+                         "censoring", "fustat", "vital", "relapse", "progression", "delta", "fail", "failure", "observed"})
+
+
+def _name_words(name: str) -> set[str]:
+    """The lower-case words of a column name (split at punctuation, spaces, digits and camelCase)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    return {w for w in re.split(r"[^a-z]+", spaced.lower()) if w}
+
+
+def suggest_survival(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Columns that look like a survival endpoint by name and values: times (positive
+    numbers, more than two distinct values, a name with a word of :data:`TIME_WORDS`) and
+    event indicators (two distinct values, a name with a word of :data:`EVENT_WORDS`)."""
+    times, events = [], []
+    for col in frame.columns:
+        words, values = _name_words(str(col)), frame[col].dropna()
+        distinct = values.nunique()
+        if words & EVENT_WORDS and distinct == 2:
+            events.append(str(col))
+        elif words & TIME_WORDS and distinct > 2 and pd.api.types.is_numeric_dtype(values) and (values > 0).all():
+            times.append(str(col))
+    return times, events
+
+
+def survival_hint(frame: pd.DataFrame) -> str | None:
+    """What to pass when ``frame``'s columns look like a survival endpoint the schema does
+    not declare (see :func:`suggest_survival`), or None."""
+    times, events = suggest_survival(frame)
+    if not times or not events:
+        return None
+    also = [c for c in (*times[1:], *events[1:])]
+    return (f"columns {times[0]!r} and {events[0]!r} look like a survival endpoint; pass --time {times[0]} --event "
+            f"{events[0]} so that the clinical metrics run" + (f" (other candidates: {', '.join(also)})" if also else ""))

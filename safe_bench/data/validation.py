@@ -50,6 +50,8 @@ def conform(frame: pd.DataFrame, schema: Schema, *, table: str) -> pd.DataFrame:
             column=extra[0],
             table=table,
         )
+    if schema.survival is not None:
+        _check_event_coding(frame[schema.survival.event], schema.survival.event, table)
     out = {name: _canonical(frame[name], kind, name, table) for name, kind in schema.kinds.items() if kind is not Kind.ID}
     result = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
     if schema.survival is not None:
@@ -156,6 +158,44 @@ def _category_text(value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
     return str(value)
+
+
+def _check_event_coding(values: pd.Series, name: str, table: str) -> None:
+    """An event column coded 1/2 (R's ``survival`` convention: 1 censored, 2 event) is
+    refused with the fix, rather than read as 'not boolean'."""
+    spelt = set(_per_distinct(values.dropna(), _category_text, object))
+    if "2" in spelt and spelt <= {"1", "2"}:
+        raise InputError(
+            f"survival event column {name!r} in {table} table is coded 1/2 (R's convention: 1 = censored, "
+            "2 = event); pass --event-value 2 (the value that marks an event), or recode it to 0/1",
+            column=name,
+            table=table,
+        )
+
+
+def event_indicator(frame: pd.DataFrame, column: str, value: str, *, table: str) -> pd.DataFrame:
+    """``frame`` with its event ``column`` recoded to 1 where it holds ``value`` (as text:
+    ``2``, ``2.0`` and ``"2"`` are one value; ``--event-value``) and 0 elsewhere, missing
+    kept missing. A column without that value is an InputError: a table without a single
+    event is more likely a wrong ``value`` than a cohort without events."""
+    if column not in frame.columns:
+        raise InputError(f"{table} table has no survival event column {column!r}", column=column, table=table)
+    spelt = _per_distinct(frame[column], _category_text, object)
+    wanted = _category_text(_number_or_text(value))
+    if not (spelt == wanted).any():
+        raise InputError(f"survival event column {column!r} in {table} table never holds the event value {value!r} "
+                         "(--event-value)", column=column, table=table)
+    out = frame.copy()
+    out[column] = np.where(spelt.isna(), np.nan, (spelt == wanted).astype(float))
+    return out
+
+
+def _number_or_text(value: str) -> object:
+    """``"2"`` and ``"2.0"`` as the number 2, anything else as given."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _check_survival(frame: pd.DataFrame, schema: Schema, table: str) -> None:

@@ -115,7 +115,9 @@ def _pillar(pillar: str, results: Sequence[MetricResult], n_bootstrap: int, rng:
                            reason=f"{len(errors)} metric(s) failed ({failed})", status="incomplete",
                            skipped=skipped, errors=errors), None
     if not ok:
-        why = "no metric of this pillar applies" if skipped else "no metric of this pillar was asked for"
+        reasons = list(dict.fromkeys(skipped.values()))
+        why = ("no metric of this pillar applies: " + "; ".join(reasons[:2]) + ("; ..." if len(reasons) > 2 else "")
+               if skipped else "no metric of this pillar was asked for")
         return PillarScore(pillar, name, None, None, None, None, reason=why, status="not scored", skipped=skipped), None
     reps = np.mean([_replicates(r, n_bootstrap, rng) for r in ok], axis=0)
     refs = [r.reference for r in ok if r.reference is not None]

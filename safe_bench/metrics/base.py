@@ -47,8 +47,8 @@ PILLAR_NAMES: Mapping[str, str] = {
 NO_HOLDOUT = "no holdout: pass --holdout with real rows the generator never saw"
 _REQUIREMENT_REASONS = {
     "holdout": NO_HOLDOUT,
-    "survival": "no survival endpoint: declare [survival] time and event in the schema",
-    "target": "no target: declare roles.target in the schema",
+    "survival": "no survival endpoint: pass --time and --event (or declare [survival] time and event in the schema)",
+    "target": "no target: pass --target (or declare roles.target in the schema)",
 }
 
 

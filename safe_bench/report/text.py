@@ -47,6 +47,9 @@ def evaluation_text(scores: EvaluationScores) -> str:
         f"synthetic {scores.synthetic_rows} rows vs train {scores.train_rows} rows, "
         f"holdout {scores.holdout_rows or 'none'} (seed {scores.seed}, {scores.n_bootstrap} bootstrap resamples)"
     )
+    if not scores.holdout_rows:
+        head += ("\nNo holdout: privacy (P) and SAFE cannot be scored, and S and C have no real reference; pass "
+                 "--holdout with real rows the generator never saw (`safe-bench split` makes them).")
     metrics = {m.id: m for m in scores.metrics}
     pillar_rows = []
     for p in scores.pillars:

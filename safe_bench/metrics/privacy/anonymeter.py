@@ -167,7 +167,7 @@ def _attack_role(name: str) -> VerdictRole:
 
 def _quasi_identifiers(cmp: Comparison) -> list[str]:
     if not cmp.schema.quasi_identifiers:
-        raise MetricSkipped("no quasi-identifiers: declare roles.quasi_identifiers in the schema")
+        raise MetricSkipped("no quasi-identifiers: pass --qi (or declare roles.quasi_identifiers in the schema)")
     return list(cmp.schema.quasi_identifiers)
 
 
@@ -227,7 +227,7 @@ def attribute_inference(cmp: Comparison) -> Measurement:
     comparable(cmp)
     quasi = _quasi_identifiers(cmp)
     if not cmp.schema.sensitive:
-        raise MetricSkipped("no sensitive columns: declare roles.sensitive in the schema")
+        raise MetricSkipped("no sensitive columns: pass --sensitive (or declare roles.sensitive in the schema)")
     on_train, on_holdout = _targets(cmp, Stream.INFERENCE_TARGETS)
     results: dict[str, AttackOutcome] = {}
     for secret in cmp.schema.sensitive:
