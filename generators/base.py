@@ -32,6 +32,9 @@ class SchemaGenerator(ABC):
     uses_torch = False
     #: CPU threads of a torch generator's fit and sample (its ``threads`` setting).
     threads = 1
+    #: The extra of safe-bench that installs what the generator needs (``pip install
+    #: 'safe-bench[generators]'``); empty when the core install suffices.
+    extra = ""
 
     def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None:
         seed_everything(seed, torch=self.uses_torch)

@@ -49,6 +49,7 @@ class _CtganAdapter(SchemaGenerator):
 
     synthesizer = ""
     uses_torch = True
+    extra = "generators"
 
     def __init__(self, *, device: str, max_steps: int | None, threads: int, **options: object) -> None:
         require("torch", "ctgan")

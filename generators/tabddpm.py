@@ -203,6 +203,7 @@ class TabDDPMGenerator(SchemaGenerator):
 
     name = "tabddpm"
     uses_torch = True
+    extra = "generators"
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import Distribution, entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -91,14 +92,28 @@ def _extra_providing(dist: Distribution, module: str) -> str | None:
     return None
 
 
-def describe_generator(name: str) -> str:
-    """The first line of generator ``name``'s docstring, or why it cannot be loaded."""
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """What the listing says of a generator: the first line of its docstring (or why it
+    cannot be loaded), the extra that installs what it needs (its ``extra`` attribute,
+    empty when the core install suffices), and where it comes from (``module:object``)."""
+
+    name: str
+    description: str
+    extra: str
+    source: str
+    loads: bool = True
+
+
+def describe_generator(name: str) -> GeneratorInfo:
+    """Generator ``name`` as the listing shows it (:class:`GeneratorInfo`)."""
+    source = available_generators().get(name, "")
     try:
         factory = _factory(name)
     except Exception as exc:  # a broken third-party plug-in must not break the listing
-        return f"cannot be loaded: {type(exc).__name__}: {exc}"
+        return GeneratorInfo(name, f"cannot be loaded: {exc}", "", source, loads=False)
     doc = inspect.getdoc(factory) or ""
-    return doc.splitlines()[0] if doc else ""
+    return GeneratorInfo(name, doc.splitlines()[0] if doc else "", str(getattr(factory, "extra", "") or ""), source)
 
 
 def load_generator(name: str, **params: Any) -> Generator:

@@ -139,16 +139,34 @@ def test_results_prints_the_leaderboard_pages_ranked_scores(tiny_site, capsys):
 
 
 def test_listing_commands(capsys):
+    from safe_bench.generator import available_generators
+    from safe_bench.metrics.registry import METRICS
+
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     for name in ("gbsg2", "whas500", "flchain", "aids", "veterans"):
-        assert name in out
+        assert lines[name].split()[1] == "real"
+    assert lines["mds_ipssr_sim"].split()[1] == "SIMULATED"
+
     assert main(["generators"]) == 0
     out = capsys.readouterr().out
-    for name in ("independent", "gaussian_copula", "bootstrap_copy", "file"):
-        assert name in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "`" not in out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
+    assert set(available_generators()) <= set(rows)
+    assert "[generators] extra" in rows["tvae"] and "[generators] extra" in rows["tabddpm"]
+    assert "extra" not in rows["gaussian_copula"]
+    assert "pip install 'safe-bench[generators]'" in out
+
     assert main(["metrics"]) == 0
-    assert "S.ks" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "higher is better" in out and "goal" not in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in METRICS}
+    assert set(rows) == set(METRICS)
+    assert all(" risk " in rows[m] for m in METRICS if m.startswith("P."))
+    assert all(" agreement " in rows[m] for m in METRICS if not m.startswith("P."))
 
 
 def test_demo_prints_the_leaderboard_and_writes_json(tmp_path):

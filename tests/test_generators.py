@@ -4,6 +4,7 @@ brute-force computation, plug-ins and commands run as generators."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -246,10 +247,14 @@ def test_a_third_party_metric_is_listed_counted_in_its_pillar_and_a_broken_one_n
 
 
 def test_third_party_plugin_is_listed_and_evaluated(tmp_path):
-    listed = _cli("generators")
+    listed = _cli("generators", "--verbose")
     assert listed.returncode == 0, listed.stderr
-    line = next(row for row in listed.stdout.splitlines() if row.startswith("toy_shuffler"))
-    assert "Toy plug-in" in line and "safe_bench_toy_plugin:ColumnShuffler" in line
+    rows = listed.stdout.splitlines()
+    start = next(i for i, row in enumerate(rows) if row.startswith("toy_shuffler"))
+    entry = " ".join(rows[start].split()) + " " + " ".join(
+        " ".join(row.split()) for row in itertools.takewhile(lambda row: row.startswith(" "), rows[start + 1:])
+    )
+    assert "Toy plug-in" in entry and "provided by safe_bench_toy_plugin:ColumnShuffler" in entry
     out = tmp_path / "toy.json"
     run = _cli("evaluate", "--dataset", "gbsg2", "--generator", "toy_shuffler", "--metrics", "S.ks,C.km",
                "--bootstrap", "20", "--json", str(out), "-q")

@@ -430,6 +430,7 @@ def mds_ipssr_sim() -> Dataset:
         "Simulated (safe_bench.data.datasets.mds_ipssr_sim, seed 2012) from Greenberg et al., Blood 2012 "
         "(IPSS-R group shares and median survival) and Bernard et al., NEJM Evidence 2022 (IPSS-M model, "
         "gene frequencies); other laws are assumptions",
+        simulated=True,
     )
 
 

@@ -25,6 +25,8 @@ class Dataset:
     #: Whether the schema's primary effect was randomised (a trial's arms compare like
     #: with like); False for observational data, where a scenario says so.
     randomised: bool = False
+    #: Whether the rows are simulated, not real patients (listings and pages say so).
+    simulated: bool = False
 
 
 _REGISTRY: dict[str, Callable[[], Dataset]] = {}
@@ -63,11 +65,13 @@ def load_dataset(name: str) -> Dataset:
         description=dataset.description,
         source=dataset.source,
         randomised=dataset.randomised,
+        simulated=dataset.simulated,
     )
 
 
 def summary() -> pd.DataFrame:
-    """One row per bundled dataset: name, rows, columns, endpoint, event rate."""
+    """One row per bundled dataset: name, rows, columns, endpoint, event rate, whether
+    it is simulated, description and source."""
     rows = []
     for name in list_datasets():
         ds = load_dataset(name)
@@ -79,7 +83,9 @@ def summary() -> pd.DataFrame:
                 "columns": len(ds.schema.features),
                 "endpoint": f"{surv.time} / {surv.event}" if surv else (ds.schema.target or ""),
                 "event_rate": float(ds.frame[surv.event].mean()) if surv else float("nan"),
+                "simulated": ds.simulated,
                 "description": ds.description,
+                "source": ds.source,
             }
         )
     return pd.DataFrame(rows)
