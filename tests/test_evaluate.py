@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fake_generators
+from html_page import Page
 from safe_bench import EvaluationResult, evaluate, evaluate_generator, load_generator
 from safe_bench.data.io import write_table
 from safe_bench.errors import GeneratorError
@@ -32,9 +33,66 @@ def test_result_carries_every_metric_pillar_and_reference(runs):
         assert m.status == "ok", (m.id, m.reason)
         assert 0 <= m.ci_low <= m.score <= m.ci_high <= 1
         assert m.reference is not None
-    frame = result.to_frame()
-    assert list(frame["id"]) == [m.id for m in result.metrics]
     assert result.rows == {"train": 480, "holdout": 206, "synthetic": 480}
+
+
+def test_to_frame_has_safe_pillars_then_every_metric_by_name(runs):
+    from safe_bench.metrics.registry import METRICS
+
+    result = runs["gaussian_copula"].result
+    frame = result.to_frame()
+    head = frame[frame["level"] != "metric"]
+    assert list(head["id"]) == ["SAFE", "S", "C", "P"] and list(head["level"]) == ["SAFE", "pillar", "pillar", "pillar"]
+    for key in ("SAFE", "S", "C", "P"):
+        row = frame.set_index("id").loc[key]
+        assert row["score"] == result.score(key) and row["ci_low"] == result.pillars[key].ci_low
+    metrics = frame[frame["level"] == "metric"]
+    assert list(metrics["id"]) == [m.id for m in result.metrics]
+    assert list(metrics["name"]) == [METRICS[m.id].name for m in result.metrics]
+    assert list(metrics["value"]) == [m.value for m in result.metrics]
+    assert head["value"].isna().all()
+
+
+def test_short_repr_and_notebook_view(runs):
+    result = runs["bootstrap_copy"].result
+    text = repr(result)
+    assert len(text) < 300 and f"SAFE {result.score():.3f}" in text and f"P {result.score('P'):.3f}" in text
+    statuses = [m.status for m in result.metrics]
+    assert f"{len(statuses)} metrics ({statuses.count('ok')} ok" in text
+    page = Page(result._repr_html_())
+    ids = [row[0] for row in page.rows if row and row[0] != "id"]
+    assert ids == ["SAFE", "S", "C", "P", *(m.id for m in result.metrics)]
+    assert result.extra["privacy_verdict"]["text"] in page.words  # a copy of train: the verdict is shown
+
+
+def test_to_html_writes_the_evaluation_page(runs, tmp_path):
+    from safe_bench.report.html import evaluation_html
+
+    result = runs["independent"].result
+    result.to_html(tmp_path / "page.html", title="independent")
+    written = (tmp_path / "page.html").read_text()
+    assert "<html" in written and "independent" in written
+    assert written.split("</head>")[1].split("<footer")[0] == evaluation_html(result, title="independent").split(
+        "</head>")[1].split("<footer")[0]
+
+
+def test_details_are_tidy_frames_that_agree_with_scipy(runs, gbsg2):
+    from scipy.stats import ks_2samp
+
+    from safe_bench import split
+
+    run = runs["gaussian_copula"]
+    train = split(gbsg2.frame, gbsg2.schema, seed=0).train
+    ks = run.result.details("S.ks")["columns"]
+    assert ks.index.name == "columns" and set(ks.index) == {"age", "estrec", "pnodes", "progrec", "tsize", "time"}
+    for column, row in ks.iterrows():
+        assert row["ks"] == pytest.approx(ks_2samp(train[column], run.synthetic[column]).statistic, abs=1e-9)
+    summary = run.result.details("S.detect")["summary"]
+    assert summary.loc["auc", "value"] == run.result.metric("S.detect").details["auc"]
+    terms = run.result.details("C.cox")["terms"]
+    assert len(terms) == len(run.result.metric("C.cox").details["terms"]) and terms.index.name == "terms"
+    with pytest.raises(KeyError, match="S.nope"):
+        run.result.details("S.nope")
 
 
 def test_json_round_trips_and_is_versioned(runs):

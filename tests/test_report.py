@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from html_page import Page
 from report_data import DATASETS, FAST, GENERATORS, SEEDS
 from safe_bench import evaluate, load_generator
 from safe_bench.benchmark.store import Store
@@ -28,52 +27,6 @@ from safe_bench.report.figures import Point, _cliques, pareto_front
 from safe_bench.report.html import evaluation_html
 
 XSS = "<script>alert(1)</script>"
-
-
-class Page(HTMLParser):
-    """Collects what a page loads and shows: tags, attributes, table rows, text."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.rows: list[list[str]] = []
-        self.text: list[str] = []
-        self._cell: list[str] | None = None
-        self._raw = False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        self._raw = tag in ("script", "style")
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        self._raw = False
-        if tag in ("td", "th") and self._cell is not None and self.rows:
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._raw:
-            return
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-    @property
-    def words(self) -> str:
-        """The visible text, whitespace collapsed."""
-        return " ".join(" ".join(self.text).split())
-
-    def attributes(self, name: str) -> list[str]:
-        return [a[name] for _, a in self.tags if a.get(name)]
-
-    def svgs(self) -> list[str]:
-        prefix = "data:image/svg+xml,"
-        return [urllib.parse.unquote(src[len(prefix):]) for src in self.attributes("src") if src.startswith(prefix)]
 
 
 def assert_self_contained(html: str) -> Page:

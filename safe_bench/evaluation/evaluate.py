@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -31,6 +32,7 @@ from safe_bench.evaluation.scoring import Composite, PillarScore, Status, check_
 from safe_bench.generator import Generator, TableSource
 from safe_bench.metrics.privacy.verdict import privacy_verdict
 from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult, run_metric
+from safe_bench.metrics.tidy import detail_parts
 from safe_bench.private import describe_error
 from safe_bench.suppression import rare_levels, suppress
 
@@ -38,10 +40,14 @@ from safe_bench.suppression import rare_levels, suppress
 SCHEMA_VERSION = 1
 
 
-@dataclass
+@dataclass(repr=False)
 class EvaluationResult:
     """Every metric result, the pillar and SAFE scores, and what was evaluated; with
-    column blocks declared, S over each block (``blocks``: CSF, GSF)."""
+    column blocks declared, S over each block (``blocks``: CSF, GSF).
+
+    Read it as a table (:meth:`to_frame`), a metric's details as tables (:meth:`details`),
+    a page (:meth:`to_html`; a notebook shows a summary by itself) or JSON (:meth:`to_json`).
+    The views are drawn by :mod:`safe_bench.report`, imported when one is asked for."""
 
     metrics: list[MetricResult]
     pillars: dict[str, PillarScore]
@@ -71,9 +77,42 @@ class EvaluationResult:
         raise KeyError(f"no pillar or block score {pillar!r} (blocks: {[b.label for b in self.blocks.values()]})")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per metric: id, pillar, value, score, CI, reference, status, reason."""
-        cols = ["id", "pillar", "value", "score", "ci_low", "ci_high", "reference", "status", "reason"]
-        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.metrics], columns=cols)
+        """SAFE, the pillars, S per column block and every metric, one row each: level, id,
+        name, pillar, value (a metric's raw value), score, CI, reference, how the score
+        compares with the reference, status, reason."""
+        from safe_bench.report.scores import scores_frame
+
+        return scores_frame(self)
+
+    def details(self, id: str) -> dict[str, pd.DataFrame]:
+        """Metric ``id``'s details as tidy tables by part (``summary``, then per column,
+        pair, group, term, finding, ... as the metric reports them), as SDMetrics'
+        ``get_details``: e.g. ``result.details("S.ks")["columns"]``."""
+        return {part.key: part.frame() for part in detail_parts(self.metric(id).details)}
+
+    def to_html(self, path: str | Path, *, title: str | None = None) -> None:
+        """Write the evaluation's page (as ``safe-bench evaluate --html``) to ``path``."""
+        from safe_bench.report.html import write_evaluation_page
+
+        write_evaluation_page(self, path, title=title)
+
+    def _repr_html_(self) -> str:
+        from safe_bench.report.scores import scores_html
+
+        return scores_html(self)
+
+    def __repr__(self) -> str:
+        def score(key: str) -> str:
+            p = self.pillars.get(key)
+            if p is None:
+                return f"{key} -"
+            return f"{key} {p.score:.3f}" if p.score is not None else f"{key} {p.status}"
+
+        statuses = [m.status for m in self.metrics]
+        counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("ok", "skipped", "error") if s in statuses)
+        rows = " ".join(f"{k}={v}" for k, v in self.rows.items())
+        return (f"<EvaluationResult {self.label or 'unlabelled'}: {', '.join(map(score, ('SAFE', *PILLARS)))}; "
+                f"{len(self.metrics)} metrics ({counts}); rows {rows}; seed {self.seed}>")
 
     def to_dict(self) -> dict[str, Any]:
         return {

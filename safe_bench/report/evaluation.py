@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from safe_bench.evaluation.evaluate import EvaluationResult
 from safe_bench.metrics.registry import PILLAR_NAMES, PILLARS, MetricResult
+from safe_bench.metrics.tidy import detail_parts
 from safe_bench.report import details as read
 from safe_bench.report.figures import Figure, Interval, intervals
 from safe_bench.report.format import fmt
@@ -72,39 +73,17 @@ def _cell(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _entries(value: Any) -> dict[str, Mapping[str, Any]]:
-    """Named entries of a detail: a mapping of mappings, or a list of mappings (numbered)."""
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
-    if isinstance(value, list):
-        return {str(i): v for i, v in enumerate(value, 1) if isinstance(v, Mapping)}
-    return {}
-
-
 def detail_tables(m: MetricResult) -> list[DetailTable]:
-    """Every mapping or list of named entries of scalars in a metric's details (per
-    column, per group, per covariate, per finding, ...) as a table; the scalars at the
-    top level as one more."""
+    """A metric's detail parts (:func:`~safe_bench.metrics.tidy.detail_parts`: the
+    top-level scalars, then per column, per group, per covariate, per finding, ...) as
+    printed tables of at most :data:`MAX_DETAIL_ROWS` rows."""
     tables = []
-    top = [[key, _cell(v)] for key, v in m.details.items() if _is_scalar(v) and key != "reference_value"]
-    for key, value in m.details.items():
-        entries = {} if key == "reference_details" else _entries(value)
-        columns: list[str] = []
-        for entry in entries.values():
-            columns += [c for c, v in entry.items() if _is_scalar(v) and c not in columns]
-        if not columns:
-            continue
-        shown = list(entries.items())[:MAX_DETAIL_ROWS]
-        note = f"first {MAX_DETAIL_ROWS} of {len(entries)} rows" if len(entries) > MAX_DETAIL_ROWS else ""
-        rows = [[name, *(_cell(entry.get(c)) for c in columns)] for name, entry in shown]
-        featured = FEATURED.get((m.id, key))
-        tables.append(DetailTable(featured or f"{m.id}: {key}", [key, *columns], rows, note, bool(featured)))
-    if top:
-        tables.insert(0, DetailTable(f"{m.id}: summary", ["detail", "value"], top))
+    for part in detail_parts(m.details):
+        shown = list(zip(part.names, part.rows, strict=True))[:MAX_DETAIL_ROWS]
+        note = f"first {MAX_DETAIL_ROWS} of {len(part.rows)} rows" if len(part.rows) > MAX_DETAIL_ROWS else ""
+        featured = FEATURED.get((m.id, part.key))
+        tables.append(DetailTable(featured or f"{m.id}: {part.key}", [part.index, *part.columns],
+                                  [[name, *map(_cell, row)] for name, row in shown], note, bool(featured)))
     return tables
 
 

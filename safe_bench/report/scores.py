@@ -10,7 +10,10 @@ number from the metrics that happened to run.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from safe_bench.evaluation.blocks import BlockScore
 from safe_bench.evaluation.evaluate import EvaluationResult
@@ -159,3 +162,43 @@ def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
         privacy_verdict=str(verdict["text"]) if verdict else "",
         blocks=[block_row(b) for b in result.blocks.values()],
     )
+
+
+#: The columns of :func:`scores_frame`.
+FRAME_COLUMNS = ["level", "id", "name", "pillar", "value", "score", "ci_low", "ci_high", "reference",
+                 "against_reference", "status", "reason"]
+
+
+def scores_frame(result: EvaluationResult) -> pd.DataFrame:
+    """The scores of one evaluation as one tidy table: SAFE, then the pillars S, C, P, then
+    S over each column block (CSF, GSF), then every metric; ``level`` says which
+    (``SAFE``, ``pillar``, ``block``, ``metric``), ``value`` is a metric's raw value (the
+    score is what it means on the 0..1 scale, higher is better)."""
+    scores = evaluation_scores(result)
+    values = {m.id: m.value for m in result.metrics}
+    levels = [("SAFE" if row.id == "SAFE" else "pillar", row) for row in scores.safe_first]
+    levels += [("block", row) for row in scores.blocks] + [("metric", row) for row in scores.metrics]
+    return pd.DataFrame(
+        [[level, row.id, row.name, row.pillar if row.id != "SAFE" else "", values.get(row.id) if level == "metric"
+          else None, row.score, row.ci_low, row.ci_high, row.reference, row.against_reference, row.status, row.reason]
+         for level, row in levels],
+        columns=FRAME_COLUMNS,
+    )
+
+
+def scores_html(result: EvaluationResult) -> str:
+    """A notebook's view of one evaluation: what was evaluated, SAFE and the pillars, the
+    privacy verdict, then the metrics (names escaped; only aggregates)."""
+    scores = evaluation_scores(result)
+    frame = scores_frame(result)
+    shown = ["id", "name", "score", "ci_low", "ci_high", "reference", "status", "reason"]
+
+    def table(rows: pd.DataFrame) -> str:
+        return rows[shown].to_html(index=False, na_rep="–", float_format=fmt, border=0)
+
+    facts = ", ".join(f"{name}: {value}" for name, value in scores.facts)
+    verdict = f"<p><b>Privacy verdict:</b> {html.escape(scores.privacy_verdict)}</p>" if scores.privacy_verdict else ""
+    return (f"<div><p><b>{html.escape(scores.label or 'SAFE evaluation')}</b> ({html.escape(facts)})</p>"
+            f"{table(frame[frame['level'] != 'metric'])}{verdict}"
+            f"<details><summary>{len(result.metrics)} metrics</summary>{table(frame[frame['level'] == 'metric'])}"
+            "</details></div>")
