@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -53,6 +54,61 @@ def test_evaluate_files_end_to_end_and_byte_identical_json(files):
     data = json.loads((files / "a.json").read_text())
     assert data["rows"] == {"train": 480, "holdout": 206, "synthetic": 480}
     assert all(m["status"] == "ok" for m in data["metrics"])
+
+
+def test_several_synthetic_files_are_ranked_in_one_leaderboard(files, gbsg2_split, tmp_path):
+    from safe_bench.evaluation.evaluate import EvaluationResult
+
+    copies = tmp_path / "copies.csv"
+    write_table(gbsg2_split.train, copies)  # a table of training patients: must rank below an honest model
+    common = ["--real", str(files / "train.csv"), "--holdout", str(files / "holdout.csv"),
+              "--schema", str(files / "schema.json"), "--bootstrap", "20"]
+    proc = run_cli("evaluate", *common, "--synthetic", str(copies), str(files / "synthetic.parquet"),
+                   "--json", str(tmp_path / "all.json"), "--html", str(tmp_path / "pages"))
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line[:2] in ("1 ", "2 ")]
+    assert [r[1] for r in rows] == ["synthetic.parquet", "copies.csv"]
+    assert rows[1][-1] == "memorisation" and "holdout (real reference)" in proc.stdout
+    results = json.loads((tmp_path / "all.json").read_text())["results"]
+    assert [r["label"] for r in results] == ["synthetic.parquet", "copies.csv"]
+    alone = run_cli("evaluate", *common, "--synthetic", str(files / "synthetic.parquet"), "--json",
+                    str(tmp_path / "one.json"), "-q")
+    assert alone.returncode == 0, alone.stderr
+    one = EvaluationResult.from_json((tmp_path / "one.json").read_text())
+    assert EvaluationResult.from_dict(results[0]).to_json() == one.to_json()  # each judged as if alone
+    assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == ["copies.csv.html", "synthetic.parquet.html"]
+    clash = run_cli("evaluate", *common, "--synthetic", str(copies), str(files / "synthetic.parquet"),
+                    "--html", str(tmp_path / "one.json"))
+    assert clash.returncode == 2 and "is a file; name a folder" in clash.stderr
+
+
+def test_status_line_on_a_terminal_only(tmp_path):
+    import pty
+
+    def stderr_of(*flags: str) -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.run([sys.executable, "-m", "safe_bench.cli", "evaluate", "--dataset", "gbsg2", "--generator",
+                               "independent", "--metrics", "S.ks,C.km", "--bootstrap", "10", *flags],
+                              stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL, timeout=300)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end has closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert proc.returncode == 0
+        return b"".join(chunks).decode()
+
+    shown = stderr_of()
+    for stage in ("split", "fit", "sample", "evaluate: S.ks (1/2)", "evaluate: C.km (2/2)", "ETA ~"):
+        assert stage in shown, shown
+    assert shown.endswith("\r\x1b[K")  # the line is erased before the results are printed
+    assert stderr_of("--quiet") == ""
 
 
 def test_evaluate_without_holdout_skips_with_the_reason(files, capsys):
@@ -176,8 +232,12 @@ def test_demo_prints_the_leaderboard_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "SAFE leaderboard on gbsg2" in proc.stdout
     assert "holdout (real reference)" in proc.stdout
+    assert "P  privacy" in proc.stdout and f"Results: {out}" in proc.stdout and "safe-bench split YOUR.csv" in proc.stdout
+    assert proc.stderr == ""  # not a terminal: no status line
     data = json.loads(out.read_text())
     assert {r["label"] for r in data["results"]} == {"independent", "gaussian_copula"}
+    leaderboard = [line.split()[1] for line in proc.stdout.splitlines() if line[:1] in "12" and line[1:2] == " "]
+    assert leaderboard == [r["label"] for r in data["results"]]  # JSON best first, as printed
 
 
 def test_split_writes_the_protocol_split_and_a_schema_that_loads(tmp_path, gbsg2, gbsg2_split):

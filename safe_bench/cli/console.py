@@ -1,9 +1,11 @@
-"""Printing to a reader that may go away: ``safe-bench results store.sqlite | head``."""
+"""Printing to a reader that may go away (``safe-bench results store.sqlite | head``), and
+a status line that tells a person at a terminal what a long command is doing."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -50,3 +52,38 @@ def closed_pipe_is_not_an_error() -> Iterator[None]:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved
+
+
+class StatusLine:
+    """What a long command is doing, on standard error, as one line redrawn in place:
+    the stage (split, fit, sample, evaluate), then each metric with an ETA (the mean
+    time of the metrics done so far times those left). Shown only when standard error
+    is a terminal, so pipes, logs and scripts stay clean; ``quiet`` shows nothing.
+    :meth:`clear` erases the line before results are printed."""
+
+    def __init__(self, *, quiet: bool = False, stream: TextIO | None = None, prefix: str = ""):
+        self.stream = sys.stderr if stream is None else stream
+        self.live = not quiet and self.stream.isatty()
+        self.prefix = prefix
+        self._start = time.perf_counter()
+
+    def stage(self, stage: str) -> None:
+        """A stage of the protocol begins."""
+        self._start = time.perf_counter()
+        self._show(stage)
+
+    def metric(self, metric: str, done: int, total: int) -> None:
+        """Metric ``metric`` begins, ``done`` of ``total`` finished."""
+        elapsed = time.perf_counter() - self._start
+        eta = f", ETA ~{elapsed / done * (total - done):.0f} s" if done else ""
+        self._show(f"evaluate: {metric} ({done + 1}/{total}), {elapsed:.1f} s{eta}")
+
+    def clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def _show(self, text: str) -> None:
+        if self.live:
+            self.stream.write(f"\r\x1b[K{self.prefix}{text}")
+            self.stream.flush()

@@ -133,7 +133,7 @@ def _candidate(args: argparse.Namespace, tidy: pd.DataFrame | None) -> tuple[Map
     if args.result:
         result = _read_result(args.result)
     else:
-        result = evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
+        (result,) = evaluate_files(args, seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics)
     label = result.label or Path(args.result or args.synthetic).name
     return {"": scores_from_result(result)}, label, list(result.extra.get("notes", []))
 

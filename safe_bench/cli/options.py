@@ -71,11 +71,16 @@ def columns(text: str) -> list[str]:
     return names
 
 
-def add_file_options(group: argparse._ArgumentGroup) -> None:
-    """The tables of one evaluation from files: real (train), synthetic, holdout, and the
-    roles of their columns."""
+def add_file_options(group: argparse._ArgumentGroup, *, several: bool = False) -> None:
+    """The tables of one evaluation from files: real (train), synthetic (``several``: one
+    or more, each judged against the same real tables), holdout, and the roles of their
+    columns."""
     group.add_argument("--real", help="CSV/Parquet: the real rows the generator was trained on")
-    group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
+    if several:
+        group.add_argument("--synthetic", nargs="+", metavar="FILE",
+                           help="CSV/Parquet: the synthetic table; several are ranked in one leaderboard")
+    else:
+        group.add_argument("--synthetic", help="CSV/Parquet: the synthetic table")
     group.add_argument("--holdout", help="CSV/Parquet: real rows the generator never saw")
     add_role_options(group)
 

@@ -320,6 +320,7 @@ def evaluate(
     composite: Composite = "geometric",
     label: str = "",
     references: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
 
@@ -331,7 +332,8 @@ def evaluate(
     before any work starts. A categorical column coded otherwise in ``synthetic`` than in
     ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.data.validation.category_mismatches`),
     and so is an identifier-like categorical column left out of distances (see
-    :mod:`safe_bench.evaluation.encoding`).
+    :mod:`safe_bench.evaluation.encoding`). ``progress`` is told each metric as it
+    begins, with how many of how many are done.
     """
     if n_bootstrap < 10:
         raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
@@ -346,7 +348,12 @@ def evaluate(
     data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap, references=references)
     notes = category_mismatches(train, synth, schema) + data.encoding.notes
     rare = rare_levels((train, hold), schema)
-    results = [dataclasses.replace(r, details=suppress(r.details, rare)) for r in (run_metric(spec, data) for spec in chosen)]
+    results = []
+    for done, spec in enumerate(chosen):
+        if progress is not None:
+            progress(spec.id, done, len(chosen))
+        result = run_metric(spec, data)
+        results.append(dataclasses.replace(result, details=suppress(result.details, rare)))
     extra: dict[str, Any] = {"notes": notes} if notes else {}
     if any(r.pillar == "P" for r in results):
         extra["privacy_verdict"] = privacy_verdict(results).to_dict()
@@ -423,6 +430,7 @@ def evaluate_generator(
     weights: Mapping[str, float] | None = None,
     composite: Composite = "geometric",
     stages: Stages | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> GeneratorRun:
     """The SAFE protocol for one generator, the one path of ``safe-bench evaluate
     --generator`` and of every benchmark cell.
@@ -434,7 +442,8 @@ def evaluate_generator(
     ``composite`` and ``label`` (the generator's name by default). ``synthetic``, a table
     the generator made before from the same data, settings, seed and ``n`` (the results
     store's cache), is evaluated instead, without fitting again. ``stages`` times the
-    stages (``split``, ``fit``, ``sample``, ``evaluate``) and is told of each.
+    stages (``split``, ``fit``, ``sample``, ``evaluate``) and is told of each;
+    ``progress`` is told each metric (see :func:`evaluate`).
 
     A failure of the generator's own code is a GeneratorError naming the generator, its
     message and traceback kept private (:func:`safe_bench.private.describe_error`).
@@ -447,7 +456,8 @@ def evaluate_generator(
                                stages=stages)[0]
     stages.enter("evaluate")
     result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, metrics=metrics,
-                      n_bootstrap=n_bootstrap, weights=weights, composite=composite, label=label or generator.name)
+                      n_bootstrap=n_bootstrap, weights=weights, composite=composite, label=label or generator.name,
+                      progress=progress)
     stages.finish()
     return GeneratorRun(result, synthetic, stages.seconds.get("fit", 0.0), stages.seconds.get("sample", 0.0))
 

@@ -11,6 +11,7 @@ number from the metrics that happened to run.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -73,6 +74,8 @@ class EvaluationScores:
     pillars: list[ScoreRow]
     metrics: list[ScoreRow]
     privacy_verdict: str = ""
+    #: The verdict's level (``no signal``, ``memorisation``, ...), empty when there is none.
+    privacy_level: str = ""
     #: S over each declared column block (CSF, GSF, ...), with its columns as the reason.
     blocks: list[ScoreRow] = field(default_factory=list)
 
@@ -102,6 +105,13 @@ class EvaluationScores:
     def metrics_of(self, pillar: str) -> list[ScoreRow]:
         """The metrics of one pillar."""
         return [row for row in self.metrics if row.pillar == pillar]
+
+
+def ranked(results: Sequence[EvaluationResult]) -> list[EvaluationScores]:
+    """The scores of several evaluations of one real table, best SAFE first (unscored
+    last; ties by label, so the order is deterministic)."""
+    scores = [evaluation_scores(r) for r in results]
+    return sorted(scores, key=lambda s: (s.pillar("SAFE").score is None, -(s.pillar("SAFE").score or 0.0), s.label))
 
 
 def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
@@ -160,6 +170,7 @@ def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
         pillars=[pillar_row(p) for p in result.pillars.values()],
         metrics=[metric_row(m) for m in result.metrics],
         privacy_verdict=str(verdict["text"]) if verdict else "",
+        privacy_level=str(verdict["level"]) if verdict else "",
         blocks=[block_row(b) for b in result.blocks.values()],
     )
 

@@ -40,6 +40,19 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+#: How to read the scores, printed under them by ``demo`` and ``evaluate``.
+READING_GUIDE = (
+    "How to read this: every score is 0..1, higher is better, with its 95 % interval.\n"
+    "  S  statistical fidelity: marginals, pairs and triples, missingness, detectability by a classifier\n"
+    "  C  clinical utility: Kaplan-Meier curves, log-rank, Cox hazard ratios, RMST, prognostic scores,\n"
+    "     models trained on synthetic and tested on real\n"
+    "  P  privacy: copies, distances to training patients, membership and Anonymeter attacks; 1 = the\n"
+    "     table reveals no more about training patients than fresh real patients would\n"
+    "  SAFE  the geometric mean of S, C and P: one weak pillar pulls it down\n"
+    "The holdout (real reference) is what real patients the generator never saw score: the ceiling."
+)
+
+
 def evaluation_text(scores: EvaluationScores) -> str:
     """The pillar table and the metric table of one evaluation, and its privacy verdict."""
     head = (
@@ -70,6 +83,21 @@ def evaluation_text(scores: EvaluationScores) -> str:
     if scores.privacy_verdict:
         parts.append("Privacy verdict: " + scores.privacy_verdict)
     return "\n\n".join(parts)
+
+
+def ranking_text(ranked: Sequence[EvaluationScores], *, what: str = "generator") -> str:
+    """Several evaluations of one real table as a leaderboard (best SAFE first, as
+    :func:`~safe_bench.report.scores.ranked` orders them): SAFE with its interval, the
+    pillars, the privacy verdict's level, and the holdout's real-vs-real reference."""
+    rows = []
+    for rank, scores in enumerate(ranked, 1):
+        safe = scores.pillar("SAFE")
+        rows.append([str(rank), scores.label, f"{score(safe)} {interval(safe.ci_low, safe.ci_high)}".rstrip(),
+                     *(score(scores.pillar(k)) for k in ("S", "C", "P")), scores.privacy_level or "-"])
+    if ranked and ranked[0].holdout_rows:
+        rows.append(["", "holdout (real reference)", *(number(ranked[0].pillar(k).reference) for k in ("SAFE", "S", "C", "P")),
+                     ""])
+    return table(rows, ["rank", what, "SAFE [95% CI]", "S", "C", "P", "privacy verdict"])
 
 
 def _on_dataset(row: Row | None, rank: float) -> str:
