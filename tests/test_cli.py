@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -192,6 +193,34 @@ def test_results_prints_the_leaderboard_pages_ranked_scores(tiny_site, capsys):
             m = means.loc[(dataset.name, row.generator)]
             assert (row.ranked.mean, row.ranked.ci_low, row.ranked.ci_high) == (m["mean"], m["ci_low"], m["ci_high"])
             assert f"{m['mean']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] ({row.rank:g})" in line
+
+
+def _parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_command_has_examples_that_parse_and_states_its_defaults():
+    parser = build_parser()
+    seen = set()
+    for path, sub in _parsers(parser):
+        text = sub.format_help()
+        examples = [shlex.split(line.split("#")[0]) for line in text.replace("\\\n", " ").splitlines()
+                    if line.startswith("  safe-bench ")]
+        leaf = not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions)
+        if leaf:
+            assert [e for e in examples if tuple(e[1:1 + len(path)]) == path], f"{path}: no example of its own"
+        for example in examples:
+            if "COMMAND" not in example:
+                parser.parse_args(example[1:])  # an example with a typo in a flag would exit here
+                seen.add(example[1])
+        for action in sub._actions:
+            if action.option_strings and action.default not in (None, False, [], argparse.SUPPRESS):
+                assert "default" in (action.help or ""), f"{path} {action.option_strings}: default not stated"
+    assert seen == set(COMMANDS)
 
 
 def test_listing_commands(capsys):

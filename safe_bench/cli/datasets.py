@@ -13,8 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ds = subparsers.add_parser("datasets", help="list the bundled datasets",
                                description="List the bundled datasets (real cohorts from the packages that ship them, "
                                "and simulated ones, marked), their size and endpoint.",
-                               epilog="example:\n  safe-bench datasets --json datasets.json",
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+                               epilog="example:\n  safe-bench datasets --json datasets.json")
     ds.add_argument("--json", metavar="OUT", type=output(), help="also write the list as JSON")
     ds.set_defaults(func=run)
 

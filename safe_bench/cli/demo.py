@@ -22,8 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Fits `independent` and `gaussian_copula` on the bundled GBSG2 data (686 breast-cancer "
         "patients), evaluates both with SAFE against real patients they never saw, prints the leaderboard with a "
         "guide to reading it and writes the results as JSON.",
-        epilog="examples:\n  safe-bench demo\n  safe-bench demo --seed 3 --out demo-seed3.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog="examples:\n  safe-bench demo\n  safe-bench demo --seed 3 --out demo-seed3.json")
     demo.add_argument("--out", default="safe-bench-demo.json", type=output(),
                       help="results JSON (default safe-bench-demo.json)")
     demo.add_argument("--seed", type=SEED, default=0,

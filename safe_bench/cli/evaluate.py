@@ -35,8 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "  safe-bench split cohort.csv --time os_months --event death --out split/\n"
         "  safe-bench evaluate --real split/train.csv --holdout split/holdout.csv --schema split/schema.json \\\n"
         "      --synthetic ctgan.csv tvae.csv --html pages/\n"
-        "  safe-bench evaluate --dataset gbsg2 --generator gaussian_copula --json result.json --html result.html",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  safe-bench evaluate --dataset gbsg2 --generator gaussian_copula --json result.json --html result.html")
     add_file_options(ev.add_argument_group("synthetic files"), several=True)
     gen = ev.add_argument_group("a generator on a bundled dataset")
     gen.add_argument("--dataset", choices=list_datasets(), help=f"bundled dataset (default {DEFAULT_DATASET})")

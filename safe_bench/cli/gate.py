@@ -31,7 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                "benchmarks/policies/default.toml); over several seeds a rule must hold in every seed. "
                                "Exit 0 when every rule holds, 1 when one does not or cannot be judged (a score "
                                "missing, or incomplete because a metric failed: the verdict says 'error'), "
-                               "2 on bad input. Writes JUnit XML, a Markdown summary and JSON.")
+                               "2 on bad input. Writes JUnit XML, a Markdown summary and JSON.",
+                               epilog="examples:\n"
+                               "  safe-bench gate --policy benchmarks/policies/default.toml --real split/train.csv \\\n"
+                               "      --holdout split/holdout.csv --synthetic synthetic.csv --junit gate.xml\n"
+                               "  safe-bench gate --policy benchmarks/policies/default.toml --result result.json\n"
+                               "  safe-bench gate --policy benchmarks/policies/regression.toml --store smoke.sqlite "
+                               "--generator tvae")
     gt.add_argument("--policy", required=True, help="policy file (.toml)")
     one = gt.add_argument_group("a synthetic table")
     add_file_options(one)

@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="List the generators registered in the safe_bench.generators entry-point group (the bundled ones "
         "and any plug-in), with the extra that installs what each needs.",
         epilog="examples:\n  safe-bench generators\n  safe-bench evaluate --dataset gbsg2 --generator tvae "
-        "--option epochs=50", formatter_class=argparse.RawDescriptionHelpFormatter)
+        "--option epochs=50")
     gl.add_argument("-v", "--verbose", action="store_true", help="also say which module provides each generator")
     gl.set_defaults(func=run)
 

@@ -23,9 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ml = subparsers.add_parser(
         "metrics",
         help="list the SAFE metrics",
-        description=textwrap.fill("List every registered SAFE metric, by pillar. " + SCORES_NOTE, width=100),
+        description="List every registered SAFE metric, by pillar. " + SCORES_NOTE,
         epilog="example:\n  safe-bench metrics",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ml.set_defaults(func=run)
 

@@ -1,4 +1,4 @@
-"""What several commands share: argument types that check a value before any work
+"""What several commands share: the parser and its help formatting, argument types that check a value before any work
 starts (a whole number, a significance level, a writable output path), the options
 naming one synthetic table and its real tables, generator settings given as
 ``KEY=VALUE``, and the JSON file an output option names.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,27 @@ from safe_bench.data.schema import Schema, complete_schema, infer_schema, load_s
 from safe_bench.data.validation import MAX_SEED, event_indicator
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import plain
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help as people read it: prose lines wrapped to the terminal, example lines
+    (indented, or a heading ending in a colon) kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            line if line.startswith(" ") or line.rstrip().endswith(":") or not line.strip()
+            else textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+            for line in text.splitlines()
+        )
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every command and subcommand (``add_subparsers`` makes its children
+    of the same class): help formatted by :class:`HelpFormatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                description="Write the leaderboard site of a results store: index.html (sortable "
                                "table of generators, critical-difference diagram, fidelity vs privacy with the Pareto "
                                "front), one page per dataset and per cell, leaderboard.md and leaderboard.json. Every "
-                               "page is self-contained and opens offline.")
+                               "page is self-contained and opens offline.",
+                               epilog="example:\n  safe-bench report smoke.sqlite --out site/")
     rp.add_argument("store", help="results store written by `safe-bench run`")
     rp.add_argument("--out", required=True, type=output(folder=True), help="output folder")
     rp.add_argument("--title", help="leaderboard title (default: the store's name)")

@@ -18,9 +18,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     rs = subparsers.add_parser("results", help="leaderboard of a results store; export CSV/JSON",
                                description="Rank the generators of a results store: mean over seeds with 95 % "
                                "intervals (each seed's bootstrap and the spread between seeds), "
-                               "ranks per dataset, average rank, Friedman test and Nemenyi critical difference.")
+                               "ranks per dataset, average rank, Friedman test and Nemenyi critical difference.",
+                               epilog="examples:\n  safe-bench results smoke.sqlite\n"
+                               "  safe-bench results smoke.sqlite --score P --compare gaussian_copula independent\n"
+                               "  safe-bench results smoke.sqlite --csv tidy.csv --json leaderboard.json")
     rs.add_argument("store", help="results store written by `safe-bench run`")
-    rs.add_argument("--score", default="SAFE", help="what to rank by: SAFE, a pillar (S, C, P) or a metric id")
+    rs.add_argument("--score", default="SAFE", help="what to rank by: SAFE, a pillar (S, C, P) or a metric id (default SAFE)")
     rs.add_argument("--missing", choices=["last", "drop"], default="last",
                     help="a generator without a score on a dataset ranks last there (default) or the dataset is dropped")
     rs.add_argument("--alpha", type=alpha, default=0.05,

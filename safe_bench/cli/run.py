@@ -20,7 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     rn = subparsers.add_parser("run", help="benchmark generators x datasets x seeds from a suite file",
                                description="Run every (dataset, generator, seed) cell of a suite (TOML, see "
                                "safe_bench.benchmark.suite): split, fit, sample, evaluate, each cell stored as it "
-                               "finishes. Running the same command again skips the cells already stored.")
+                               "finishes. Running the same command again skips the cells already stored.",
+                               epilog="examples:\n  safe-bench run benchmarks/smoke.toml --store smoke.sqlite --jobs 2\n"
+                               "  safe-bench run benchmarks/generators.toml --retry-failed   # resume, failed cells again")
     rn.add_argument("suite", help="suite file (.toml), e.g. benchmarks/smoke.toml")
     rn.add_argument("--store", type=output(), help="results store (SQLite; default <suite name>.sqlite)")
     where = rn.add_mutually_exclusive_group()

@@ -35,11 +35,11 @@ from safe_bench.scenarios.federated.training import ENGINES, SCENARIOS, Scenario
 from safe_bench.scenarios.study import BATCH, run_study
 
 EXAMPLES = {
-    "control-arm": "example: safe-bench scenario control-arm --dataset aids --generator gaussian_copula "
+    "control-arm": "example:\n  safe-bench scenario control-arm --dataset aids --generator gaussian_copula "
                    "--replicates 200 --json aids-control.json",
-    "augmentation": "example: safe-bench scenario augmentation --dataset mds_ipssr_sim --generator gaussian_copula "
+    "augmentation": "example:\n  safe-bench scenario augmentation --dataset mds_ipssr_sim --generator gaussian_copula "
                     "--n 100 --ratios 0,0.5,1,3 --replicates 200",
-    "federated": "example: safe-bench scenario federated --dataset mds_ipssr_sim --partition site --rounds 5 "
+    "federated": "example:\n  safe-bench scenario federated --dataset mds_ipssr_sim --partition site --rounds 5 "
                  "--epochs 10 --generator tvae --seeds 0 1 2 --jobs 2 --html federated.html",
 }
 

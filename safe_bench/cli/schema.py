@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the schema as TOML, each column commented with the rule that chose its kind. Edit it and pass it to "
         "`evaluate --schema`: a schema file may list only the columns it sets, the others are inferred. Roles come "
         "from the flags (survival endpoint, target, quasi-identifiers, sensitive columns) or from --schema.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     inf.add_argument("file", metavar="FILE", help="CSV/TSV/Parquet table of real rows")
     inf.add_argument("--schema", help="a partial schema file (.toml/.json) to complete")
     add_role_options(inf)

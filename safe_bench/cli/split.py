@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train, holdout and schema.json: train your generator on train, keep the holdout for `safe-bench evaluate "
         "--holdout`. The files hold the rows as read (whole numbers stay whole); identifier columns are kept in "
         "them and left out of every metric.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     sp.add_argument("table", metavar="DATASET_OR_FILE",
                     help=f"a bundled dataset ({', '.join(list_datasets())}) or a CSV/TSV/Parquet file")
     sp.add_argument("--out", required=True, type=output(folder=True), help="output folder")
