@@ -76,6 +76,49 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
             "evaluated; P.singling_out was not evaluated.") in page.words
 
 
+def _cards(page: Page) -> dict[str, str]:
+    """The SAFE verdict's cards by pillar: each card's words."""
+    words = page.words[page.words.index("SAFE verdict"):]
+    cards = {}
+    for key, name in (("SAFE", "weighted"), ("S", "statistical fidelity"), ("C", "clinical utility"),
+                      ("P", "privacy preservation")):
+        start = words.index(f"{key} · {name}")
+        cards[key] = words[start:]
+    order = list(cards)
+    return {k: cards[k][: len(cards[k]) - len(cards[order[i + 1]])] if i + 1 < len(order) else cards[k]
+            for i, k in enumerate(order)}
+
+
+def test_the_page_shows_the_privacy_verdict_and_praises_no_copy(copy_run, gbsg2, gbsg2_split):
+    result, _ = copy_run
+    page = Page(evaluation_html(result))
+    assert result.extra["privacy_verdict"]["level"] == "memorisation"
+    assert [a.get("class") for t, a in page.tags if a.get("id") == "privacy-verdict"] == ["privacy-verdict concern"]
+    assert "Privacy verdict: memorisation: synthetic rows copy or nearly copy training patients" in page.words
+    cards = _cards(page)
+    for key in ("S", "C"):
+        assert "no evidence of quality" in cards[key], cards[key]
+    assert "no evidence of quality" not in cards["P"] and "below the real reference" in cards["P"]
+
+    honest = load_generator("gaussian_copula")
+    honest.fit(gbsg2_split.train, gbsg2.schema, seed=0)
+    fresh = evaluate(gbsg2_split.train, honest.sample(len(gbsg2_split.train), seed=0), gbsg2_split.holdout,
+                     gbsg2.schema, seed=0, n_bootstrap=10, metrics=FAST)
+    page = Page(evaluation_html(fresh))
+    assert "Privacy verdict:" in page.words and "no evidence of quality" not in page.words
+
+
+def test_a_fidelity_above_the_real_reference_is_never_praise():
+    from safe_bench.report.scores import against_reference
+
+    for pillar in ("S", "C"):
+        text = against_reference(0.99, 0.98, 1.0, 0.95, pillar)
+        assert text.startswith("above the real reference") and "copies" in text
+    assert "reveals less" in against_reference(0.99, 0.98, 1.0, 0.95, "P")
+    assert against_reference(0.9, 0.85, 0.97, 0.95, "S").startswith("consistent")
+    assert against_reference(0.5, 0.4, 0.6, 0.95, "C").startswith("below")
+
+
 def test_evaluation_page_is_deterministic(copy_run):
     result, _ = copy_run
     again = EvaluationResult.from_json(result.to_json())

@@ -11,8 +11,9 @@ number from the metrics that happened to run.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
@@ -76,6 +77,8 @@ class EvaluationScores:
     privacy_verdict: str = ""
     #: The verdict's level (``no signal``, ``memorisation``, ...), empty when there is none.
     privacy_level: str = ""
+    #: The evidence the verdict rests on: (metric id, plain words), aggregates only.
+    privacy_signals: tuple[tuple[str, str], ...] = ()
     #: S over each declared column block (CSF, GSF, ...), with its columns as the reason.
     blocks: list[ScoreRow] = field(default_factory=list)
 
@@ -92,6 +95,11 @@ class EvaluationScores:
         if self.survival:
             facts.append(("survival endpoint", self.survival))
         return facts
+
+    @property
+    def privacy_concern(self) -> bool:
+        """The verdict names a risk (anything but no evidence, or not assessed)."""
+        return self.privacy_level not in ("", "no evidence of memorisation", "not assessed")
 
     @property
     def safe_first(self) -> list[ScoreRow]:
@@ -114,17 +122,33 @@ def ranked(results: Sequence[EvaluationResult]) -> list[EvaluationScores]:
     return sorted(scores, key=lambda s: (s.pillar("SAFE").score is None, -(s.pillar("SAFE").score or 0.0), s.label))
 
 
-def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None) -> str:
-    """How a score compares with the real-vs-real reference, judged on its interval."""
+#: What a score above the real-vs-real reference means, by what is scored: for S and C the
+#: holdout is the ceiling (fresh real patients), so a table above it sits closer to the
+#: training rows than fresh patients do, which copying gives; for P it reveals less.
+ABOVE_REFERENCE = {
+    "S": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
+         "(see the privacy verdict)",
+    "C": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
+         "(see the privacy verdict)",
+    "P": "above the real reference: reveals less about training patients than fresh patients would",
+}
+
+
+def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None,
+                      pillar: str = "") -> str:
+    """How a score of ``pillar`` (S, C, P; SAFE or empty: neither) compares with the
+    real-vs-real reference, judged on its interval. Above the reference is never praise
+    for S and C (:data:`ABOVE_REFERENCE`)."""
     if score is None:
         return "not scored"
     if reference is None:
         return "no holdout reference to compare with"
+    above = ABOVE_REFERENCE.get(pillar, "above the real reference")
     if low is not None and high is not None:
         if high < reference:
             return "below the real reference: measurably worse than fresh real data"
         if low > reference:
-            return "above the real reference"
+            return above
         return "consistent with the real reference (its interval covers it)"
     return "below the real reference" if score < reference else "at or above the real reference"
 
@@ -134,7 +158,7 @@ def pillar_row(p: PillarScore) -> ScoreRow:
     composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
     name = PILLAR_NAMES.get(p.pillar, composite)
     return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
-                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status,
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference, p.pillar) if p.ok else p.status,
                     pillar=p.pillar, worst=p.worst or "")
 
 
@@ -150,8 +174,21 @@ def block_row(b: BlockScore) -> ScoreRow:
     p = b.pillar
     return ScoreRow(b.label, p.name, p.score, p.ci_low, p.ci_high, p.reference, p.status,
                     f"S over {len(b.columns)} column(s): {', '.join(b.columns)}",
-                    against_reference(p.score, p.ci_low, p.ci_high, p.reference) if p.ok else p.status,
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference, "S") if p.ok else p.status,
                     pillar="S", worst=p.worst or "")
+
+
+#: Privacy verdict levels under which high fidelity is no evidence of quality.
+COPYING = ("memorisation", "closer than fresh patients")
+
+
+def _unpraised(row: ScoreRow, verdict: Mapping[str, Any] | None) -> ScoreRow:
+    """S or C of a table the privacy verdict finds copying: its comparison with the
+    reference says so, since copies of training patients score as well as fresh ones."""
+    if verdict is None or verdict.get("level") not in COPYING or row.id not in ("S", "C") or row.score is None:
+        return row
+    return replace(row, against_reference=f"{row.against_reference}; but the rows copy or sit closer to "
+                               "training patients than fresh ones do, so this is no evidence of quality")
 
 
 def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
@@ -167,10 +204,11 @@ def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
         seed=result.seed,
         n_bootstrap=result.n_bootstrap,
         survival="" if survival is None else f"{survival.time} / {survival.event}",
-        pillars=[pillar_row(p) for p in result.pillars.values()],
+        pillars=[_unpraised(pillar_row(p), verdict) for p in result.pillars.values()],
         metrics=[metric_row(m) for m in result.metrics],
         privacy_verdict=str(verdict["text"]) if verdict else "",
         privacy_level=str(verdict["level"]) if verdict else "",
+        privacy_signals=tuple((str(k), str(v)) for k, v in verdict.get("signals", {}).items()) if verdict else (),
         blocks=[block_row(b) for b in result.blocks.values()],
     )
 
