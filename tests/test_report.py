@@ -119,6 +119,40 @@ def test_a_fidelity_above_the_real_reference_is_never_praise():
     assert against_reference(0.5, 0.4, 0.6, 0.95, "C").startswith("below")
 
 
+def test_log_ticks_are_round_and_few():
+    from safe_bench.report.figures import log_ticks
+
+    assert log_ticks(0.0015, 0.06) == [0.002, 0.005, 0.01, 0.02, 0.05]
+    assert log_ticks(0.3, 4.0) == [0.5, 1.0, 2.0]
+    assert log_ticks(0.8, 1.3) == [0.8, 1.0, 1.25]
+    assert log_ticks(0.95, 1.05) == [0.95, 1.0, 1.05]
+    assert log_ticks(1e-4, 1e4) == [1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 1e4][::2]
+
+
+@pytest.mark.parametrize("name", ["gbsg2", "veterans"])
+def test_cox_forest_has_round_labelled_ticks_and_the_holdout(name):
+    from safe_bench import load_dataset, split
+    from safe_bench.report.details import figures_for
+
+    dataset = load_dataset(name)
+    parts = split(dataset.frame, dataset.schema, seed=0)
+    honest = load_generator("gaussian_copula")
+    honest.fit(parts.train, dataset.schema, seed=0)
+    result = evaluate(parts.train, honest.sample(len(parts.train), seed=0), parts.holdout, dataset.schema, seed=0,
+                      n_bootstrap=10, metrics=["C.cox"])
+    (figure,) = [f for f in figures_for("C", {m.id: m for m in result.metrics}) if f.title.startswith("Cox")]
+    svg = Page(f'<img src="{figure.image}">').svgs()[0]
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    assert {"train (real)", "synthetic", "holdout (real, never seen)"} <= set(texts)
+    terms = result.metric("C.cox").details["terms"]
+    assert set(terms) <= set(texts)
+    ticks = [float(t) for t in texts if re.fullmatch(r"[0-9.e+-]+", t)]
+    assert 2 <= len(ticks) <= 8, ticks
+    assert all(float(f"{t:.1g}") == t or t in (1.25, 1.5, 2.5, 7.0) for t in ticks), ticks  # round numbers only
+    estimates = [v for entry in terms.values() for side in ("train", "table") for v in (entry[side]["hr"],)]
+    assert min(ticks) <= max(min(estimates), 1.0) and max(ticks) >= min(max(estimates), 1.0)
+
+
 def test_evaluation_page_is_deterministic(copy_run):
     result, _ = copy_run
     again = EvaluationResult.from_json(result.to_json())

@@ -51,11 +51,13 @@ class Curve:
 
 @dataclass(frozen=True)
 class Effect:
-    """A covariate's effect (e.g. a hazard ratio) with its 95 % interval, on two tables."""
+    """A covariate's effect (e.g. a hazard ratio) with its 95 % interval, on train and the
+    table under test, and on the holdout when it was estimated there too."""
 
     label: str
     real: tuple[float, float, float] | None  # estimate, low, high
     synthetic: tuple[float, float, float] | None
+    holdout: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class CurvePanels:
 
 @dataclass(frozen=True)
 class Forest:
-    """Effects on two tables, with their intervals."""
+    """Effects on two or three tables (train, synthetic, holdout), with their intervals."""
 
     effects: Sequence[Effect]
     caption: str

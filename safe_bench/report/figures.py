@@ -23,7 +23,7 @@ import matplotlib
 import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from matplotlib.typing import RcKeyType
 
 from safe_bench.metrics.charts import Bars, Curve, Effect, Interval
@@ -217,17 +217,46 @@ def line_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
     return Figure(title, _uri(fig), caption, wide=min(ncols, len(drawn)) > 2)
 
 
+#: Mantissas of log-axis ticks, coarse to fine: the first set giving at least three ticks
+#: inside the axis is used.
+LOG_TICK_MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0), (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0,
+                                                                                  6.0, 8.0))
+
+
+def log_ticks(low: float, high: float, *, most: int = 8) -> list[float]:
+    """Ticks of a log axis from ``low`` to ``high``: round numbers (1, 2, 5 times a power
+    of ten, finer when the axis spans less than a decade), at least three when the axis
+    allows and at most ``most``, every one labelled plainly; the minor ticks stay
+    unlabelled (every minor tick labelled made "0.002 0.003 ..." unreadable). An axis
+    too narrow for such numbers gets round numbers in linear steps."""
+    powers = range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
+    ticks: list[float] = []
+    for mantissas in LOG_TICK_MANTISSAS:
+        ticks = [float(f"{m * 10.0 ** k:.6g}") for k in powers for m in mantissas if low <= m * 10.0 ** k <= high]
+        if len(ticks) >= 3:
+            break
+    else:  # a narrow axis (less than a factor 1.25 wide): round numbers in linear steps
+        ticks = [float(f"{t:.6g}") for t in MaxNLocator(4, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high) if low <= t <= high]
+    step = int(np.ceil(len(ticks) / most))
+    return ticks[::step]
+
+
 def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio (log scale)",
            caption: str = "", log: bool = True, null: float = 1.0,
-           labels: tuple[str, str] = ("train (real)", "synthetic")) -> Figure:
-    """A forest plot: per row the real and the synthetic estimate with intervals
-    (``labels`` names the two in the legend)."""
+           labels: tuple[str, str, str] = ("train (real)", "synthetic", "holdout (real, never seen)")) -> Figure:
+    """A forest plot: per row the real and the synthetic estimate with intervals, and
+    the holdout's when the effects carry it (``labels`` names the three in the legend);
+    on a log axis, ticks at round numbers (:func:`log_ticks`)."""
     drawable = [e for e in effects if e.real is not None or e.synthetic is not None]
     if not drawable:
         return absent(title, "no effect estimate to draw")
-    fig, (ax,) = _canvas(5.2, 0.42 * len(drawable) + 1.0)
+    series = [("real", REAL, labels[0]), ("synthetic", SYNTHETIC, labels[1])]
+    if any(e.holdout is not None for e in drawable):
+        series.append(("holdout", HOLDOUT, labels[2]))
+    fig, (ax,) = _canvas(5.6, (0.18 * len(series) + 0.2) * len(drawable) + 1.1)
     y = np.arange(len(drawable))[::-1] * 1.0
-    for offset, attr, colour, label in ((0.15, "real", REAL, labels[0]), (-0.15, "synthetic", SYNTHETIC, labels[1])):
+    offsets = np.linspace(0.25, -0.25, len(series)) if len(series) > 2 else (0.15, -0.15)
+    for offset, (attr, colour, label) in zip(offsets, series, strict=True):
         pts = [(yi + offset, getattr(e, attr)) for yi, e in zip(y, drawable, strict=True) if getattr(e, attr) is not None]
         for yi, (_est, low, high) in pts:
             ax.plot([low, high], [yi, yi], color=colour, lw=1.6)
@@ -235,13 +264,14 @@ def forest(title: str, effects: Sequence[Effect], *, xlabel: str = "hazard ratio
     ax.axvline(null, color=BASELINE, lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")
-        plain_ticks = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.xaxis.set_major_formatter(plain_ticks)
-        ax.xaxis.set_minor_formatter(plain_ticks)
-        ax.tick_params(axis="x", which="minor", labelsize=7)
+        low, high = ax.get_xlim()
+        ax.set_xticks(log_ticks(low, high))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlim(low, high)
     ax.set_yticks(y, [_short(e.label, 30) for e in drawable])
     ax.set_xlabel(xlabel)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series), fontsize=8)
     return Figure(title, _uri(fig), caption)
 
 

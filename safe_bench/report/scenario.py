@@ -216,7 +216,7 @@ def scenario_figures(page: ScenarioPage) -> list[Figure]:
         effects = [Effect(r.analysis, triple, (as_hr(r.estimate), as_hr(r.low), as_hr(r.high)))
                    for r in page.replication[1:]]
         figures.append(forest("Real and synthetic controls", effects, log=page.hazard_ratio,
-                              null=1.0 if page.hazard_ratio else 0.0, labels=("real controls", "synthetic controls"),
+                              null=1.0 if page.hazard_ratio else 0.0, labels=("real controls", "synthetic controls", ""),
                               xlabel="hazard ratio (log scale)" if page.hazard_ratio else "RMST difference",
                               caption="The trial's estimate with its real control arm (grey), and with synthetic "
                               f"controls analysed {len(effects)} way(s) (blue); 95 % intervals."))

@@ -126,15 +126,19 @@ class CoxDetails(Details):
 
 
 def _forest(outcome: Outcome[CoxDetails]) -> Plot | str:
-    effects = [Effect(term, entry.train.drawable(), entry.table.drawable()) for term, entry in outcome.details.terms.items()]
+    held = {} if outcome.reference is None else outcome.reference.terms
+    effects = [Effect(term, entry.train.drawable(), entry.table.drawable(),
+                      held[term].table.drawable() if term in held else None)
+               for term, entry in outcome.details.terms.items()]
     if not any(e.real or e.synthetic for e in effects):
         return "C.cox details carry no hazard ratios with intervals"
-    return Forest(effects, caption="The same multivariable Cox model fitted on train and on the synthetic "
-                  "table: hazard ratio per term with its 95 % interval (log scale; 1 = no effect).")
+    return Forest(effects, caption="The same multivariable Cox model fitted on train, on the synthetic table and on "
+                  "the holdout (fresh real patients: how far a real sample of that size strays): hazard ratio per "
+                  "term with its 95 % interval (log scale; 1 = no effect).")
 
 
-#: The Cox model's hazard ratios on train and on the table under test, drawn by C.cox.
-COX_FOREST: Chart[Plot] = Chart("Cox model: hazard ratios on train and synthetic", single)
+#: The Cox model's hazard ratios on train, the table under test and the holdout, drawn by C.cox.
+COX_FOREST: Chart[Plot] = Chart("Cox model: hazard ratios on train, synthetic and holdout", single)
 
 
 def ci_overlap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray) -> np.ndarray:
