@@ -71,7 +71,7 @@ def test_evaluation_page_is_self_contained_with_every_section(copy_run):
     assert captions[:1] == ["SAFE, its pillars and their metrics"]
     assert {"Association differences between column pairs", "Kaplan-Meier curves: train, synthetic and holdout"} <= set(captions)
     assert len(page.attributes("src")) == len(captions)
-    assert "Cox model: hazard ratios on train and synthetic: not drawn: C.cox was not evaluated." in page.words
+    assert "Cox model: hazard ratios on train, synthetic and holdout: not drawn: C.cox was not evaluated." in page.words
     assert ("Attack risks with 95 % intervals: not drawn: P.attribute was not evaluated; P.linkability was not "
             "evaluated; P.singling_out was not evaluated.") in page.words
 
