@@ -19,6 +19,7 @@ from safe_bench.data.protocol import split
 from safe_bench.data.schema import Kind, Schema
 from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
+from safe_bench.metrics.charts import Outcome
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
 from safe_bench.metrics.clinical.estimators import (
     EventTimes,
@@ -165,6 +166,37 @@ def test_km_medians_in_details_equal_lifelines(gbsg2_runs, gbsg2_split):
         rows = np.ones(len(train), bool) if name == "overall" else (train[name.split("=")[0]] == name.split("=")[1]).to_numpy()
         kmf = KaplanMeierFitter().fit(train["time"][rows], train["cens"][rows])
         assert details["curves"][name]["train"]["median"] == kmf.median_survival_time_
+
+
+def test_km_numbers_at_risk_count_the_rows_still_followed(gbsg2_runs, gbsg2_split):
+    details = gbsg2_runs["gaussian_copula"].metric("C.km").details
+    train = gbsg2_split.train
+    for name in ["overall", "tgrade=III", "horTh=no"]:
+        rows = np.ones(len(train), bool) if name == "overall" else (train[name.split("=")[0]] == name.split("=")[1]).to_numpy()
+        curve = details["curves"][name]["train"]
+        assert np.asarray(curve["risk_times"]).tolist() == [0, 500, 1000, 1500, 2000, 2500]  # round times to 2659 days
+        # lifelines' event table: at risk just before each time = followed at least that long
+        table = KaplanMeierFitter().fit(train["time"][rows], train["cens"][rows]).event_table
+        expected = [int(table["at_risk"][table.index >= t].iloc[0]) if (table.index >= t).any() else 0
+                    for t in curve["risk_times"]]
+        assert np.asarray(curve["at_risk"]).tolist() == expected
+    assert details["time_unit"] == "days"
+
+
+def test_km_figure_has_one_panel_per_variable_with_its_levels(gbsg2_runs):
+    from safe_bench.metrics.clinical.km import ALL_PATIENTS, HOLDOUT, SYNTHETIC, TRAIN, _km_panels
+    from safe_bench.metrics.registry import read_details, read_reference_details
+
+    result = gbsg2_runs["gaussian_copula"].metric("C.km")
+    plot = _km_panels(Outcome(read_details(result), read_reference_details(result), result.value))
+    assert plot.panels.keys() == {"overall", "horTh", "menostat", "tgrade"} and next(iter(plot.panels)) == "overall"
+    assert [lv.level for lv in plot.panels["overall"]] == [ALL_PATIENTS]
+    assert [lv.level for lv in plot.panels["tgrade"]] == ["I", "II", "III"]  # each level once, in one panel
+    for levels in plot.panels.values():
+        for level in levels:
+            assert set(level.curves) == {TRAIN, SYNTHETIC, HOLDOUT} and set(level.at_risk) == {TRAIN, SYNTHETIC}
+    assert plot.xlabel == "time (days)" and list(plot.risk_times) == [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0]
+    assert "train solid with its 95 % band shaded" in plot.caption
 
 
 # -- prognostic scores on the bundled data ----------------------------------------------

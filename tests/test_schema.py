@@ -135,7 +135,7 @@ def test_sdv_single_table_metadata_is_accepted(tmp_path):
     ("text", "message"),
     [
         ("[columns]\nage = 'numbr'\n", "unknown kind 'numbr'"),
-        ("[columns]\nage = 'numeric'\n[survival]\ntime = 'age'\n", "exactly the keys"),
+        ("[columns]\nage = 'numeric'\n[survival]\ntime = 'age'\n", "needs the keys 'time' and 'event'"),
         ("[columns]\nage = 'numeric'\n[roles]\ngroups = 'age'\n", "must be a list"),
         ("[columns]\nage = 'numeric'\n[rolez]\n", "unknown section"),
         ("[columns\n", "malformed"),
@@ -146,3 +146,17 @@ def test_malformed_schema_files_get_clear_errors(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         load_schema(path)
+
+
+def test_the_time_unit_round_trips_and_is_checked(tmp_path):
+    path = tmp_path / "schema.toml"
+    path.write_text('[columns]\nt = "numeric"\nd = "boolean"\n[survival]\ntime = "t"\nevent = "d"\nunit = "months"\n')
+    schema = load_schema(path)
+    assert schema.survival == Survival("t", "d") and schema.survival.unit == "months"
+    assert Schema.from_dict(schema.to_dict()).survival.unit == "months"
+    assert "unit" not in Schema.from_dict({"columns": {"t": "numeric", "d": "boolean"},
+                                           "survival": {"time": "t", "event": "d"}}).to_dict()["survival"]
+    with pytest.raises(InputError, match="unit must be text"):
+        Schema.from_dict({"columns": {"t": "numeric", "d": "boolean"}, "survival": {"time": "t", "event": "d", "unit": 3}})
+    with pytest.raises(InputError, match="optionally 'unit'"):
+        Schema.from_dict({"columns": {"t": "numeric", "d": "boolean"}, "survival": {"time": "t", "event": "d", "x": 1}})

@@ -13,6 +13,7 @@ Schema file layout (TOML shown; JSON has the same keys)::
     [survival]           # the survival endpoint: time > 0 and event in {0, 1}
     time = "time"
     event = "cens"
+    unit = "days"        # optional: the time axis of figures says it
 
     [roles]
     target = "..."                 # an outcome for train-on-synthetic models
@@ -78,10 +79,13 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Survival:
-    """A time-to-event endpoint: ``time`` (> 0) and ``event`` (1 = event, 0 = censored)."""
+    """A time-to-event endpoint: ``time`` (> 0) and ``event`` (1 = event, 0 = censored),
+    and the unit ``time`` is counted in (``days``, ``months``; empty when not given), which
+    figures print on their time axis."""
 
     time: str
     event: str
+    unit: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -243,7 +247,8 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"columns": {c: k.value for c, k in self.kinds.items()}}
         if self.survival is not None:
-            out["survival"] = {"time": self.survival.time, "event": self.survival.event}
+            out["survival"] = {"time": self.survival.time, "event": self.survival.event,
+                               **({"unit": self.survival.unit} if self.survival.unit else {})}
         roles: dict[str, Any] = {}
         for role in ("target", "site"):
             if getattr(self, role) is not None:
@@ -282,11 +287,13 @@ class Schema:
         survival = None
         if "survival" in data:
             surv = data["survival"]
-            if not isinstance(surv, Mapping) or set(surv) != {"time", "event"}:
-                raise InputError(f"{source}: [survival] needs exactly the keys 'time' and 'event'")
+            if not isinstance(surv, Mapping) or not {"time", "event"} <= set(surv) <= {"time", "event", "unit"}:
+                raise InputError(f"{source}: [survival] needs the keys 'time' and 'event' (and optionally 'unit')")
             if not all(isinstance(surv[key], str) for key in ("time", "event")):
                 raise InputError(f"{source}: [survival] time and event must each be one column name (text)")
-            survival = Survival(time=surv["time"], event=surv["event"])
+            if not isinstance(surv.get("unit", ""), str):
+                raise InputError(f"{source}: [survival] unit must be text, e.g. \"days\" or \"months\"")
+            survival = Survival(time=surv["time"], event=surv["event"], unit=surv.get("unit", ""))
         roles = data.get("roles", {})
         if not isinstance(roles, Mapping):
             raise InputError(f"{source}: [roles] must be a table of role = column(s), not {type(roles).__name__}")
@@ -476,7 +483,7 @@ def complete_schema(
             if col not in schema.kinds:
                 raise InputError(f"survival column {col!r} is not a column of {source}", column=col)
         roles["kinds"] = {**schema.kinds, wanted.time: Kind.NUMERIC, wanted.event: Kind.BOOLEAN}
-        roles["survival"] = wanted
+        roles["survival"] = schema.survival or wanted
     if target is not None:
         if schema.target not in (None, target):
             raise InputError(f"{source} declares the target {schema.target!r}, not {target!r}", column=target)

@@ -89,14 +89,25 @@ class PairMatrix:
 
 
 @dataclass(frozen=True)
-class CurvePanels:
-    """Small multiples of step curves, by panel name."""
+class SurvivalLevel:
+    """One level of a variable (or every patient): its curve on each table drawn
+    (``train (real)``, ``synthetic``, ``holdout (real)``) and the numbers at risk of each
+    at :attr:`SurvivalPanels.risk_times`."""
 
-    panels: Mapping[str, Sequence[Curve]]
+    level: str
+    curves: Mapping[str, Curve]
+    at_risk: Mapping[str, Values]
+
+
+@dataclass(frozen=True)
+class SurvivalPanels:
+    """Survival curves, one panel per variable (every patient first) with its levels
+    overlaid, and the numbers at risk under each panel."""
+
+    panels: Mapping[str, Sequence[SurvivalLevel]]
+    risk_times: Values
     xlabel: str
-    ylabel: str
     caption: str
-    ncols: int
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ class RocCurves:
     caption: str
 
 
-Plot = BarPanels | PairMatrix | CurvePanels | Forest | Intervals | Histograms | RocCurves
+Plot = BarPanels | PairMatrix | SurvivalPanels | Forest | Intervals | Histograms | RocCurves
 
 
 # -- a metric's part in a chart ---------------------------------------------------------

@@ -22,7 +22,6 @@ from typing import Any
 from safe_bench.metrics.charts import (
     BarPanels,
     Chart,
-    CurvePanels,
     Forest,
     Histograms,
     Intervals,
@@ -30,6 +29,7 @@ from safe_bench.metrics.charts import (
     PairMatrix,
     Plot,
     RocCurves,
+    SurvivalPanels,
 )
 from safe_bench.metrics.registry import METRICS, Metric, MetricResult, read_details, read_reference_details
 from safe_bench.report.figures import (
@@ -41,7 +41,7 @@ from safe_bench.report.figures import (
     histograms,
     intervals,
     roc,
-    step_panels,
+    survival_panels,
 )
 
 Results = Mapping[str, MetricResult]
@@ -54,9 +54,8 @@ def draw(title: str, plot: Plot) -> Figure:
             return bar_panels(title, plot.panels, caption=plot.caption)
         case PairMatrix():
             return heatmap(title, plot.labels, plot.matrix, vmax=plot.vmax, caption=plot.caption)
-        case CurvePanels():
-            return step_panels(title, plot.panels, xlabel=plot.xlabel, ylabel=plot.ylabel, caption=plot.caption,
-                               ncols=plot.ncols)
+        case SurvivalPanels():
+            return survival_panels(title, plot)
         case Forest():
             return forest(title, plot.effects, caption=plot.caption)
         case Intervals():

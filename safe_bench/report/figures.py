@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import matplotlib
+import matplotlib.lines
 import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from matplotlib.typing import RcKeyType
 
-from safe_bench.metrics.charts import Bars, Curve, Effect, Interval
+from safe_bench.metrics.charts import Bars, Curve, Effect, Interval, SurvivalPanels
 from safe_bench.metrics.stored import Values
 
 REAL = "#3b3b3b"
@@ -160,26 +161,6 @@ def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (hig
 
 
 # -- survival --------------------------------------------------------------------------
-def step_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: str, ylabel: str,
-                caption: str = "", ncols: int = 3) -> Figure:
-    """Small multiples of step curves (real in dark grey, synthetic in blue, holdout in orange)."""
-    if not panels:
-        return absent(title, "no curve to draw")
-    fig, axes = _panels(len(panels), ncols)
-    colours = [REAL, SYNTHETIC, HOLDOUT, BASELINE]
-    for ax, (name, curves) in zip(axes, panels.items(), strict=False):  # the grid may have spare axes
-        for colour, curve in zip(colours, curves, strict=False):  # at most four tables drawn
-            ax.step(curve.x, curve.y, where="post", color=colour, lw=1.4, label=curve.label)
-            if curve.low is not None and curve.high is not None:
-                ax.fill_between(curve.x, curve.low, curve.high, step="post", color=colour, alpha=0.15, lw=0)
-        ax.set_title(_short(name, 36))
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize=8, loc="lower left")
-    return Figure(title, _uri(fig, raster=True), caption, wide=min(ncols, len(panels)) > 2)
-
-
 #: One colour per line of a round-by-round chart (colour-blind safe, Okabe & Ito 2008).
 _LINES = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000")
 
@@ -215,6 +196,72 @@ def line_panels(title: str, panels: Mapping[str, Sequence[Curve]], *, xlabel: st
         ax.grid(alpha=0.3)
     axes[0].legend([handles[label] for label in labels], labels, fontsize=7, loc="lower right")
     return Figure(title, _uri(fig), caption, wide=min(ncols, len(drawn)) > 2)
+
+
+#: How each table's survival curve is drawn: line style and width (colour is the level's).
+_TABLE_STYLES = {"train (real)": ("-", 1.6), "synthetic": ("--", 1.4), "holdout (real)": (":", 1.6)}
+#: Heights (inches) of a survival panel and of one row of its numbers at risk.
+_SURVIVAL_HEIGHT, _RISK_ROW = 2.3, 0.17
+
+
+def survival_panels(title: str, plot: SurvivalPanels, *, ncols: int = 2) -> Figure:
+    """Survival curves, one panel per variable with its levels overlaid (a colour per
+    level, a line style per table, only train's 95 % band shaded so bands stay
+    readable), and under each panel the numbers at risk of train and synthetic per level
+    at the plot's round times (the table beneath a published Kaplan-Meier plot)."""
+    if not plot.panels:
+        return absent(title, "no curve to draw")
+    names = list(plot.panels)
+    cols = min(ncols, len(names))
+    rows = -(-len(names) // cols)
+    risk_rows = [max((sum(len(lv.at_risk) for lv in plot.panels[n]) for n in names[r * cols:(r + 1) * cols]),
+                     default=0) for r in range(rows)]
+    heights = [h for r in range(rows) for h in (_SURVIVAL_HEIGHT, _RISK_ROW * max(risk_rows[r], 1) + 0.25)]
+    with matplotlib.rc_context(_RC):
+        fig = MplFigure(figsize=(4.6 * cols, sum(heights)), layout="constrained")
+        grid = fig.add_gridspec(2 * rows, cols, height_ratios=heights)
+    times = np.asarray(plot.risk_times, dtype=float)
+    for i, name in enumerate(names):
+        r, c = divmod(i, cols)
+        ax = fig.add_subplot(grid[2 * r, c])
+        risk = fig.add_subplot(grid[2 * r + 1, c], sharex=ax)
+        labels: list[str] = []
+        for j, level in enumerate(plot.panels[name]):
+            colour = _LINES[j % len(_LINES)]
+            for table, curve in level.curves.items():
+                style, width = _TABLE_STYLES.get(table, ("-", 1.2))
+                ax.step(curve.x, curve.y, where="post", color=colour, ls=style, lw=width)
+                if table == "train (real)" and curve.low is not None and curve.high is not None:
+                    ax.fill_between(curve.x, curve.low, curve.high, step="post", color=colour, alpha=0.12, lw=0)
+            for table, counts in level.at_risk.items():
+                labels.append(f"{_short(level.level, 14)}, {table.split(' ')[0]}")
+                y = -len(labels)
+                for t, n in zip(times, counts, strict=False):
+                    risk.text(t, y, f"{int(n)}", ha="center", va="center", fontsize=7, color=colour)
+        ax.set_title(_short(name, 40), loc="left")
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("survival")
+        ax.tick_params(labelbottom=False)
+        ax.grid(alpha=0.25)
+        if len(plot.panels[name]) > 1:
+            ax.legend(handles=[matplotlib.lines.Line2D([], [], color=_LINES[j % len(_LINES)], lw=2, label=_short(lv.level, 18))
+                               for j, lv in enumerate(plot.panels[name])], fontsize=7, loc="upper right")
+        risk.set_ylim(-max(risk_rows[r], 1) - 0.6, -0.4)  # rows spaced alike across the grid row
+        risk.set_yticks([-k for k in range(1, len(labels) + 1)], labels, fontsize=7)
+        risk.tick_params(axis="y", length=0)
+        for side in ("left", "top", "right"):
+            risk.spines[side].set_visible(False)
+        risk.set_xlabel(f"{plot.xlabel}; numbers at risk" if labels else plot.xlabel)
+        if len(times):
+            risk.set_xticks(times, [f"{t:g}" for t in times])
+    for i in range(len(names), rows * cols):
+        r, c = divmod(i, cols)
+        for k in (0, 1):
+            fig.add_subplot(grid[2 * r + k, c]).set_axis_off()
+    styles = [matplotlib.lines.Line2D([], [], color=REAL, ls=style, lw=width, label=table)
+              for table, (style, width) in _TABLE_STYLES.items()]
+    fig.legend(handles=styles, loc="outside upper center", ncols=len(styles), fontsize=8)
+    return Figure(title, _uri(fig, raster=True), plot.caption, wide=cols > 1)
 
 
 #: Mantissas of log-axis ticks, coarse to fine: the first set giving at least three ticks

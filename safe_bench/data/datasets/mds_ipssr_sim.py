@@ -301,7 +301,7 @@ SCHEMA = Schema(
     kinds={"age": N, "sex": C, "hb": N, "platelets": N, "anc": N, "blasts": N, "cytogenetics": C,
            "del5q": B, **dict.fromkeys(GENES, B), "residual_other": N, "site": C,
            "os_months": N, "death": B},
-    survival=Survival("os_months", "death"),
+    survival=Survival("os_months", "death", unit="months"),
     groups=("cytogenetics", "sex"),
     sensitive=("cytogenetics", "death"),
     quasi_identifiers=("age", "sex"),

@@ -43,7 +43,7 @@ def gbsg2() -> Dataset:
     schema = Schema(
         kinds={"age": N, "estrec": N, "horTh": C, "menostat": C, "pnodes": N,
                "progrec": N, "tgrade": C, "tsize": N, "time": N, "cens": B},
-        survival=Survival("time", "cens"),
+        survival=Survival("time", "cens", unit="days"),
         groups=("horTh", "menostat", "tgrade"),
         sensitive=("tgrade", "pnodes", "cens"),
         quasi_identifiers=("age", "menostat", "tsize"),
@@ -67,7 +67,7 @@ def whas500() -> Dataset:
     kinds = {c: (B if c in binary else N) for c in frame.columns}
     schema = Schema(
         kinds=kinds,
-        survival=Survival("lenfol", "fstat"),
+        survival=Survival("lenfol", "fstat", unit="days"),
         groups=("gender", "chf", "afb", "sho"),
         sensitive=("chf", "cvd", "afb"),
         quasi_identifiers=("age", "gender", "bmi"),
@@ -91,7 +91,7 @@ def flchain() -> Dataset:
     schema = Schema(
         kinds={"age": N, "creatinine": N, "flc.grp": C, "kappa": N, "lambda": N,
                "mgus": C, "sample.yr": C, "sex": C, "futime": N, "death": B},
-        survival=Survival("futime", "death"),
+        survival=Survival("futime", "death", unit="days"),
         groups=("sex", "mgus", "flc.grp"),
         sensitive=("mgus", "creatinine"),
         quasi_identifiers=("age", "sex", "sample.yr"),
@@ -114,7 +114,7 @@ def aids() -> Dataset:
     schema = Schema(
         kinds={"age": N, "cd4": N, "hemophil": C, "ivdrug": C, "karnof": C, "priorzdv": N,
                "raceth": C, "sex": C, "strat2": C, "tx": C, "time": N, "censor": B},
-        survival=Survival("time", "censor"),
+        survival=Survival("time", "censor", unit="days"),
         groups=("tx", "strat2", "ivdrug"),
         sensitive=("ivdrug", "hemophil"),
         quasi_identifiers=("age", "sex", "raceth"),
@@ -136,7 +136,7 @@ def veterans() -> Dataset:
         kinds={"Age_in_years": N, "Celltype": C, "Karnofsky_score": N,
                "Months_from_Diagnosis": N, "Prior_therapy": C, "Treatment": C,
                "Survival_in_days": N, "Status": B},
-        survival=Survival("Survival_in_days", "Status"),
+        survival=Survival("Survival_in_days", "Status", unit="days"),
         groups=("Celltype", "Treatment", "Prior_therapy"),
         sensitive=("Celltype",),
         quasi_identifiers=("Age_in_years", "Treatment"),

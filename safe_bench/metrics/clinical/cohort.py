@@ -37,6 +37,11 @@ ALPHA = 0.05
 CURVE_POINTS = 100
 #: Decimals kept for survival probabilities in details.
 DECIMALS = 4
+#: Numbers at risk are counted at most at this many round times (0 first), as under a
+#: published Kaplan-Meier plot.
+RISK_TIMES = 7
+#: Mantissas of the step between those times.
+_ROUND_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
 
 def frame_key(cmp: Comparison, role: str) -> int:
     """A key naming one table of the evaluation (the frames live as long as the cache)."""
@@ -82,23 +87,40 @@ def curve_grid(cmp: Comparison) -> np.ndarray:
     return np.round(np.linspace(0.0, last, CURVE_POINTS), 6)
 
 
+def risk_times(last: float) -> np.ndarray:
+    """Round times from 0 to ``last`` (at most :data:`RISK_TIMES`, a step of 1, 2, 2.5 or
+    5 times a power of ten) at which numbers at risk are counted."""
+    if not last > 0:
+        return np.zeros(1)
+    raw = last / (RISK_TIMES - 1)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in _ROUND_STEPS if m * power >= raw * (1 - 1e-12))
+    return np.round(np.arange(0.0, last + step * 1e-9, step)[:RISK_TIMES], 6)
+
+
 @dataclass(frozen=True)
 class SurvivalCurve:
     """A survival curve for details and figures: survival and its 95 % band on a grid
-    of times, and the median (None when the curve never reaches 0.5)."""
+    of times, the median (None when the curve never reaches 0.5), and the numbers at
+    risk (rows still followed) at a few round times (empty in results written before)."""
 
     survival: Values
     low: Values
     high: Values
     median: float | None
+    risk_times: Values = ()
+    at_risk: Values = ()
 
     def to_dict(self) -> dict[str, Values | float | None]:
-        return {"survival": self.survival, "low": self.low, "high": self.high, "median": self.median}
+        return {"survival": self.survival, "low": self.low, "high": self.high, "median": self.median,
+                **({"risk_times": self.risk_times, "at_risk": self.at_risk} if len(self.at_risk) else {})}
 
     @classmethod
     def read(cls, stored: Stored) -> SurvivalCurve:
+        counted = stored.has("at_risk")
         return cls(stored.numbers("survival"), stored.numbers("low"), stored.numbers("high"),
-                   stored.optional_number("median"))
+                   stored.optional_number("median"), stored.numbers("risk_times") if counted else (),
+                   stored.numbers("at_risk") if counted else ())
 
 
 def curve_details(curve: SurvivalCurve | None) -> dict[str, Values | float | None] | None:
@@ -106,23 +128,30 @@ def curve_details(curve: SurvivalCurve | None) -> dict[str, Values | float | Non
     return None if curve is None else curve.to_dict()
 
 
-def describe_curve(curve: StepCurve, grid: np.ndarray) -> SurvivalCurve:
-    """A curve for figures: survival and its 95 % band on the grid, and the median."""
+def describe_curve(curve: StepCurve, grid: np.ndarray, times: np.ndarray | None = None) -> SurvivalCurve:
+    """A curve for figures: survival and its 95 % band on the grid, the median, and with
+    the rows' observed ``times``, the numbers at risk at :func:`risk_times` of the grid's end."""
     low, high = curve.band(grid)
     median = curve.median()
+    at, counts = np.zeros(0), np.zeros(0, dtype=int)
+    if times is not None:
+        at = risk_times(float(grid[-1]))
+        counts = len(times) - np.searchsorted(np.sort(times), at, side="left")
     return SurvivalCurve(np.round(curve.at(grid), DECIMALS), np.round(low, DECIMALS), np.round(high, DECIMALS),
-                         median if np.isfinite(median) else None)
+                         median if np.isfinite(median) else None, at, counts)
 
 
 def curve_of(cmp: Comparison, role: str, rows: np.ndarray) -> SurvivalCurve | None:
-    """:func:`describe_curve` of some rows of table ``role`` (None for fewer than 2 rows)."""
+    """:func:`describe_curve` of some rows of table ``role``, with their numbers at risk
+    (None for fewer than 2 rows)."""
     if rows.sum() < 2:
         return None
     surv = cmp.schema.survival
     assert surv is not None
     frame = cmp.table(role)
-    curve = kaplan_meier(frame[surv.time].to_numpy()[rows], frame[surv.event].to_numpy()[rows])
-    return describe_curve(curve, curve_grid(cmp))
+    times = frame[surv.time].to_numpy()[rows]
+    curve = kaplan_meier(times, frame[surv.event].to_numpy()[rows])
+    return describe_curve(curve, curve_grid(cmp), np.asarray(times, dtype=float))
 
 
 # -- groups ---------------------------------------------------------------------------

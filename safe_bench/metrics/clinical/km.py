@@ -1,12 +1,12 @@
 """C.km: Kaplan-Meier curves of train and the table under test, overall and per group.
 
 Its typed details (:class:`KmDetails`) carry every curve on a grid of times; it draws
-them, with the holdout's from the reference run, as small multiples (:data:`KM_CURVES`).
+them, with the holdout's from the reference run, one panel per variable with its levels
+overlaid and the numbers at risk under it (:data:`KM_CURVES`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +15,7 @@ from safe_bench.errors import InputError
 from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import within_sampling
 from safe_bench.metrics.base import Details, Measurement, bootstrapped, metric
-from safe_bench.metrics.charts import Chart, Curve, CurvePanels, Drawing, Outcome, Plot, single
+from safe_bench.metrics.charts import Chart, Curve, Drawing, Outcome, Plot, SurvivalLevel, SurvivalPanels, single
 from safe_bench.metrics.clinical.cohort import (
     StrataDescription,
     SurvivalCurve,
@@ -26,8 +26,10 @@ from safe_bench.metrics.clinical.cohort import (
 )
 from safe_bench.metrics.stored import Stored, Values
 
-#: At most this many Kaplan-Meier panels (overall first, then the strata with the lowest scores).
-MAX_CURVES = 9
+#: At most this many Kaplan-Meier panels (every patient first, then the variables whose
+#: worst level scores lowest), and this many levels overlaid in one panel.
+MAX_PANELS = 9
+MAX_LEVELS = 6
 #: Why a stratum has no distance: the table under test lost it.
 LOST = "fewer than 2 rows in the table under test: scored 0"
 
@@ -88,50 +90,77 @@ class KmStratum:
 
 @dataclass(frozen=True)
 class KmDetails(Details):
-    """What C.km compared, the grid of times its curves are written on, and each stratum."""
+    """What C.km compared, the grid of times its curves are written on, each stratum,
+    and the unit of time (the schema's; empty when it gives none)."""
 
     strata: StrataDescription
     grid: Values
     curves: dict[str, KmStratum]
+    time_unit: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.strata.to_dict(), "grid": self.grid, "curves": {n: s.to_dict() for n, s in self.curves.items()}}
+        return {**self.strata.to_dict(), "grid": self.grid, "curves": {n: s.to_dict() for n, s in self.curves.items()},
+                **({"time_unit": self.time_unit} if self.time_unit else {})}
 
     @classmethod
     def read(cls, stored: Stored) -> KmDetails:
         details = cls(StrataDescription.read(stored), stored.numbers("grid"),
-                      {name: KmStratum.read(s) for name, s in stored.children("curves").items()})
+                      {name: KmStratum.read(s) for name, s in stored.children("curves").items()},
+                      stored.text("time_unit") if stored.has("time_unit") else "")
         for name, stratum in details.curves.items():
             if any(len(c.survival) != len(details.grid) for c in stratum.curves()):
                 raise InputError(f"{stored.where}: curves: {name}: a curve does not match the time grid")
         return details
 
 
-def _curve(label: str, grid: Values, curve: SurvivalCurve | None) -> list[Curve]:
-    return [] if curve is None else [Curve(label, grid, curve.survival, curve.low, curve.high)]
+#: Everyone's panel, and the label of its one level.
+EVERYONE = "overall"
+ALL_PATIENTS = "all patients"
+#: The tables a panel draws, as its legend names them.
+TRAIN, SYNTHETIC, HOLDOUT = "train (real)", "synthetic", "holdout (real)"
+
+
+def _level(name: str, stratum: KmStratum) -> str:
+    return ALL_PATIENTS if stratum.group is None else name.partition("=")[2] or name
 
 
 def _km_panels(outcome: Outcome[KmDetails]) -> Plot | str:
-    """Train, synthetic and holdout curves per stratum: overall first, then the strata
-    with the lowest scores."""
+    """One panel per variable (every patient first, then the variables whose worst
+    level scores lowest), its levels overlaid: train's, the synthetic table's and the
+    holdout's curve of each level, and the numbers at risk under it."""
     details, reference = outcome.details, outcome.reference
-    ranked = sorted(details.curves.items(), key=lambda kv: (kv[0] != "overall", kv[1].score, kv[0]))
-    panels: dict[str, Sequence[Curve]] = {}
-    for name, stratum in ranked[:MAX_CURVES]:
-        if stratum.train is None:
-            continue
-        held = None if reference is None or name not in reference.curves else reference.curves[name].gap
-        panels[name] = (_curve("train (real)", details.grid, stratum.train)
-                        + _curve("synthetic", details.grid, None if stratum.gap is None else stratum.gap.table)
-                        + _curve("holdout (real)", reference.grid if reference else details.grid,
-                                 None if held is None else held.table))
-    if not panels:
+    variables: dict[str, list[tuple[str, KmStratum]]] = {}
+    for name, stratum in details.curves.items():
+        if stratum.train is not None:
+            variables.setdefault(stratum.group or EVERYONE, []).append((name, stratum))
+    if not variables:
         return "C.km details carry no train curve"
-    caption = ("Survival probability over time, overall and per group level, with 95 % bands (train shaded); the "
-               "holdout is real patients never seen by the generator"
-               + (f"; the {len(panels) - 1} strata with the lowest scores of {len(details.curves) - 1}"
-                  if len(details.curves) > len(panels) else "") + ".")
-    return CurvePanels(panels, xlabel="time", ylabel="survival", caption=caption, ncols=2)
+    order = sorted(variables, key=lambda v: (v != EVERYONE, min(s.score for _, s in variables[v]), v))
+    shown = order[:MAX_PANELS]
+    panels: dict[str, list[SurvivalLevel]] = {}
+    risk_times: Values = ()
+    for variable in shown:
+        levels = []
+        for name, stratum in variables[variable][:MAX_LEVELS]:
+            held = None if reference is None or name not in reference.curves else reference.curves[name].gap
+            tables = {TRAIN: stratum.train, SYNTHETIC: None if stratum.gap is None else stratum.gap.table,
+                      HOLDOUT: None if held is None else held.table}
+            drawn = {t: c for t, c in tables.items() if c is not None}
+            grids = {HOLDOUT: reference.grid if reference else details.grid}
+            levels.append(SurvivalLevel(
+                _level(name, stratum),
+                {t: Curve(t, grids.get(t, details.grid), c.survival, c.low, c.high) for t, c in drawn.items()},
+                {t: c.at_risk for t, c in drawn.items() if t != HOLDOUT and len(c.at_risk)}))
+            risk_times = risk_times if len(risk_times) else (stratum.train.risk_times if stratum.train else ())
+        panels[variable] = levels
+    left = [f"{len(order) - len(shown)} variable(s)"] if len(order) > len(shown) else []
+    left += [f"{len(variables[v]) - MAX_LEVELS} level(s) of {v}" for v in shown if len(variables[v]) > MAX_LEVELS]
+    unit = f" ({details.time_unit})" if details.time_unit else ""
+    caption = ("Survival probability over time, every patient and then each group variable with its levels "
+               "overlaid (one colour per level): train solid with its 95 % band shaded, synthetic dashed, holdout "
+               "(real patients the generator never saw) dotted; numbers at risk of train and synthetic under each "
+               "panel" + (f"; not shown: {', '.join(left)}" if left else "") + ".")
+    return SurvivalPanels(panels, risk_times, xlabel=f"time{unit}", caption=caption)
 
 
 #: The Kaplan-Meier curves of train, the table under test and the holdout, drawn by C.km.
@@ -166,5 +195,6 @@ def km_agreement(cmp: Comparison) -> Measurement:
         curves[stratum.name] = KmStratum(stratum.column, stats.train_rows[i], stats.table_rows[i], point[i],
                                          stats.null_gap[i], gap, LOST if lost else None, train)
     value = float(np.nanmean(stats.gap[0])) if np.isfinite(stats.gap[0]).any() else 1.0
-    details = KmDetails(describe_strata(cmp, stats.tau), curve_grid(cmp), curves)
+    details = KmDetails(describe_strata(cmp, stats.tau), curve_grid(cmp), curves,
+                        cmp.schema.survival.unit if cmp.schema.survival else "")
     return bootstrapped(value, float(np.mean(point)), scores[1:].mean(axis=1), details.to_dict())
