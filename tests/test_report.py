@@ -365,6 +365,20 @@ def test_pareto_front_by_hand():
     assert [p.label for p in pareto_front(points)] == ["d", "b", "a"]  # c is dominated by b, e by a
 
 
+def test_no_critical_difference_diagram_when_the_test_cannot_run(tmp_path, site):
+    from report_data import make_store
+    from safe_bench.report.site import write_site
+
+    one = make_store(tmp_path / "one.sqlite", datasets=("gbsg2",))
+    write_site(one, tmp_path / "one", cells=False)
+    page = Page((tmp_path / "one" / "index.html").read_text())
+    assert "Critical-difference diagram: not drawn: the Friedman and Nemenyi tests need at least 2 datasets" in page.words
+    assert not any("Critical-difference" in (a.get("alt") or "") for _, a in page.tags)
+    _, out = site  # two datasets: the diagram is drawn
+    drawn = Page((out / "index.html").read_text())
+    assert "Nemenyi test, Demšar 2006" in drawn.words and "not drawn: the Friedman" not in drawn.words
+
+
 def test_critical_difference_cliques_by_hand():
     ranks = np.array([1.2, 1.9, 2.6, 3.9])  # CD 1.0: {1.2, 1.9}, {1.9, 2.6}, {3.9} alone
     assert _cliques(ranks, 1.0) == [(0, 1), (1, 2)]

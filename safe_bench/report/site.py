@@ -19,7 +19,7 @@ from safe_bench.benchmark.store import Store
 from safe_bench.data.io import write_text
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, plain
-from safe_bench.report.figures import Figure, Point, critical_difference, tradeoff
+from safe_bench.report.figures import Figure, Point, absent, critical_difference, tradeoff
 from safe_bench.report.html import built_at, evaluation_html, render
 from safe_bench.report.leaderboard import LeaderboardPage, Row, leaderboard_page, slug
 from safe_bench.report.markdown import leaderboard_markdown
@@ -81,8 +81,8 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
     cd = critical_difference(
         "Critical-difference diagram", ranks, leaderboard.ranking.critical_difference,
         caption="Average SAFE rank across datasets (1 is best). Generators joined by a bar are not significantly "
-        "different (Nemenyi test, Demšar 2006)." if leaderboard.ranking.critical_difference is not None
-        else leaderboard.ranking.note + ".")
+        "different (Nemenyi test, Demšar 2006).") if leaderboard.ranking.critical_difference is not None else absent(
+        "Critical-difference diagram", leaderboard.ranking.note)
     overall_tradeoff = _tradeoff("Fidelity versus privacy", leaderboard.overall,
                                  (_reference(leaderboard, "S"), _reference(leaderboard, "P")))
     emit("index.html", render("leaderboard.html", title=f"SAFE leaderboard: {leaderboard.title}",
