@@ -3,13 +3,17 @@
 Pages are opened from disk (file://), as a reader would open a downloaded report:
 no console error, nothing fetched from anywhere, every figure decoded, the leaderboard
 table with one row per generator and sortable by its headings, a script-like column
-name shown as text, and a screenshot that is not blank.
+name shown as text, and a screenshot that is not blank. Every page type is screenshot
+at two widths (into $SAFE_BENCH_SCREENSHOTS when set) and checked for the layout rules a
+browser can tell (:data:`LAYOUT_JS`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +67,80 @@ def assert_rendered(browser) -> None:
     assert len(np.unique(rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2])) > 50  # many colours: drawn figures
 
 
+#: The layout rules a browser can check: no text wider than its box, no image wider than
+#: its container, nothing poking out of a card, a fact or a table cell, no sideways
+#: scrolling of the page (wide tables scroll inside themselves).
+LAYOUT_JS = r"""
+const out = [];
+const shown = el => { const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && !el.closest('details:not([open]) > :not(summary)'); };
+for (const el of document.querySelectorAll('body *')) {
+  if (!shown(el)) continue;
+  const st = getComputedStyle(el);
+  const text = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (text && st.display !== 'inline' && st.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1)
+    out.push(`text wider than its ${el.tagName}: ${el.textContent.trim().slice(0, 60)}`);
+}
+for (const img of document.images) {
+  const r = img.getBoundingClientRect(), p = img.parentElement.getBoundingClientRect();
+  if (r.right > p.right + 1 || r.left < p.left - 1) out.push(`image wider than its box: ${img.alt}`);
+}
+for (const box of document.querySelectorAll('.card, .privacy-verdict, dl.facts dt, dl.facts dd, th, td')) {
+  if (!shown(box)) continue;
+  const r = box.getBoundingClientRect();
+  for (const k of box.querySelectorAll('*')) { const q = k.getBoundingClientRect();
+    if (q.width && (q.right > r.right + 1 || q.left < r.left - 1))
+      out.push(`out of its ${box.tagName}.${box.className}: ${k.textContent.trim().slice(0, 40)}`); }
+}
+if (document.documentElement.scrollWidth > window.innerWidth + 1)
+  out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+return out;
+"""
+
+
+@pytest.fixture(scope="module")
+def every_page(tmp_path_factory, tiny_site, gbsg2, gbsg2_split):
+    """One page of each type: an evaluation (of a table of copies: every card and the
+    verdict), the leaderboard, a dataset, a cell, a scenario and a federated study."""
+    from report_data import FAST
+    from safe_bench.cli.main import main
+
+    root = tmp_path_factory.mktemp("pages")
+    copies = evaluate(gbsg2_split.train, gbsg2_split.train, gbsg2_split.holdout, gbsg2.schema, n_bootstrap=10,
+                      metrics=[*FAST, "C.cox", "C.findings", "P.nndr"], label="copies of train")
+    (root / "evaluation.html").write_text(evaluation_html(copies))
+    quick = ["--generator", "gaussian_copula", "-q"]
+    assert main(["scenario", "augmentation", "--dataset", "mds_ipssr_sim", "--n", "60", "--ratios", "1",
+                 "--replicates", "6", *quick, "--html", str(root / "scenario.html")]) == 0
+    assert main(["scenario", "federated", "--dataset", "gbsg2", "--partition", "dirichlet:1.0", "--sites", "2",
+                 "--rounds", "2", "--seeds", "0", "--resamples", "10", "--scenarios", "centralized,isolated",
+                 *quick, "--html", str(root / "federated.html")]) == 0
+    _, site = tiny_site
+    cell = next((site / "cells" / "gbsg2").iterdir())
+    return {"evaluation": root / "evaluation.html", "leaderboard": site / "index.html",
+            "dataset": site / "datasets" / "gbsg2.html", "cell": cell, "scenario": root / "scenario.html",
+            "federated": root / "federated.html"}
+
+
+@pytest.mark.parametrize("kind", ["evaluation", "leaderboard", "dataset", "cell", "scenario", "federated"])
+@pytest.mark.parametrize("width", [1280, 800])
+def test_every_page_type_is_laid_out_within_its_boxes(browser, every_page, kind, width, tmp_path_factory):
+    browser.set_window_size(width, 1000)
+    try:
+        assert open_page(browser, every_page[kind]) == []
+        for summary in browser.find_elements(By.TAG_NAME, "summary"):
+            summary.click()  # the folded detail tables too
+        assert browser.execute_script(LAYOUT_JS) == []
+        shots = Path(os.environ.get("SAFE_BENCH_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "screenshots")
+        shots.mkdir(parents=True, exist_ok=True)
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(width, min(height, 12000))
+        assert browser.save_screenshot(str(shots / f"{kind}-{width}.png"))
+        assert_rendered(browser)
+    finally:
+        browser.set_window_size(1280, 1600)
+
+
 def column_texts(browser, table_id: str, index: int) -> list[str]:
     return [row.find_elements(By.TAG_NAME, "td")[index].text
             for row in browser.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")]
@@ -95,6 +173,12 @@ def test_dataset_and_cell_pages_open_and_link(browser, tiny_site):
     assert open_page(browser, site / "datasets" / "gbsg2.html") == []
     assert_rendered(browser)
     assert sorted(column_texts(browser, "leaderboard", 1)) == sorted(GENERATORS)
+    # ranks as the index prints them ("1", "1.5"), and each row's seed links on one line
+    for row in browser.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr"):
+        rank = row.find_elements(By.TAG_NAME, "td")[0].text
+        assert rank == f"{float(rank):g}", rank
+        links = row.find_elements(By.CSS_SELECTOR, "td.links a")
+        assert len(links) == 2 and len({round(a.rect["y"]) for a in links}) == 1
     browser.find_element(By.LINK_TEXT, "seed 0").click()
     assert "cells/gbsg2/" in browser.current_url
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -88,7 +88,7 @@ def detail_tables(m: MetricResult) -> list[DetailTable]:
 
 
 def _score_figure(title: str, groups: Sequence[Sequence[ScoreRow]], caption: str) -> Figure:
-    drawable = [[Interval(f"{r.id}  {r.name}", r.score, r.ci_low, r.ci_high, r.reference)
+    drawable = [[Interval(r.id if r.id == "SAFE" else f"{r.id}  {r.name}", r.score, r.ci_low, r.ci_high, r.reference)
                  for r in rows if r.score is not None and math.isfinite(r.score)] for rows in groups]
     return intervals(title, [r for rows in drawable for r in rows], caption=caption,
                      breaks=list(itertools.accumulate(len(rows) for rows in drawable))[:-1])

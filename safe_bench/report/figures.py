@@ -129,30 +129,36 @@ def _short(label: str, width: int = 34) -> str:
 
 
 # -- scores with intervals -----------------------------------------------------------
+#: Row labels of an interval chart are cut beyond this many characters (every metric's
+#: id and name fit).
+LABEL_WIDTH = 70
+
+
 def intervals(title: str, rows: Sequence[Interval], *, xlabel: str = "score (higher is better)",
-              reference_label: str = "holdout (real vs real)", caption: str = "",
-              zoom: bool = True, breaks: Sequence[int] = ()) -> Figure:
-    """Dots with 95 % interval bars, one row per score, with the reference as a tick.
+              reference_label: str = "holdout (real vs real)", score_label: str = "synthetic, with 95 % interval",
+              caption: str = "", zoom: bool = True, breaks: Sequence[int] = ()) -> Figure:
+    """Dots with 95 % interval bars, one row per score, with the reference as a tick;
+    the legend names both. Labels up to :data:`LABEL_WIDTH` characters are kept whole.
 
     Scores live in 0..1; with ``zoom`` the axis starts a little below the lowest value
     drawn (at a multiple of 0.05) so that close scores can be told apart. A rule is drawn
     before each row index in ``breaks``."""
     if not rows:
         return absent(title, "no score to draw")
-    fig, (ax,) = _canvas(6.4, 0.3 * len(rows) + 1.0)
+    fig, (ax,) = _canvas(7.4, 0.3 * len(rows) + 1.0)
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows, strict=True):
         if r.low is not None and r.high is not None:
             ax.plot([r.low, r.high], [yi, yi], color=SYNTHETIC, lw=2.2, solid_capstyle="butt")
-        ax.plot([r.score], [yi], "o", color=SYNTHETIC, ms=6)
+    ax.plot([r.score for r in rows], y, "o", color=SYNTHETIC, ms=6, label=score_label)
     refs = [(yi, r.reference) for yi, r in zip(y, rows, strict=True) if r.reference is not None]
     if refs:
         ax.plot([v for _, v in refs], [yi for yi, _ in refs], "|", color=HOLDOUT, ms=14, mew=2, label=reference_label)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8)
+    fig.legend(loc="outside upper center", ncols=2, fontsize=8)  # above the whole figure: never cut by it
     for i in breaks:
         if 0 < i < len(rows):
             ax.axhline(y[i] + 0.5, color=BASELINE, lw=0.6)
-    ax.set_yticks(y, [_short(r.label) for r in rows])
+    ax.set_yticks(y, [_short(r.label, LABEL_WIDTH) for r in rows])
     ax.set_xlabel(xlabel)
     values = [v for r in rows for v in (r.score, r.low, r.reference) if v is not None]
     ax.set_xlim(max(0.0, np.floor((min(values) - 0.02) * 20) / 20) if zoom else 0.0, 1.005)
