@@ -119,6 +119,49 @@ def test_a_fidelity_above_the_real_reference_is_never_praise():
     assert against_reference(0.5, 0.4, 0.6, 0.95, "C").startswith("below")
 
 
+def _overlapping_texts(fig) -> list[tuple[str, str]]:
+    """Pairs of drawn texts of a matplotlib figure whose boxes overlap (tick labels of
+    ticks outside the view, which are not drawn, left out)."""
+    import itertools
+
+    import matplotlib.text
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    undrawn = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-9 * abs(high - low)
+            undrawn |= {id(label) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                        if not low - slack <= tick.get_loc() <= high + slack for label in (tick.label1, tick.label2)}
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in undrawn]
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
+            if (cut := box_a.intersection(box_a, box_b)) is not None and cut.width > 1 and cut.height > 1]
+
+
+@pytest.mark.parametrize("name", ["gbsg2", "veterans", "aids"])
+def test_no_figure_of_the_evaluation_page_has_overlapping_labels(name, monkeypatch):
+    from safe_bench import load_dataset
+    from safe_bench.evaluation.evaluate import evaluate_generator
+    from safe_bench.report import figures
+    from safe_bench.report.evaluation import evaluation_page
+
+    drawn = []
+    encode = figures._uri
+    monkeypatch.setattr(figures, "_uri", lambda fig, **kw: (drawn.append(fig), encode(fig, **kw))[1])
+    dataset = load_dataset(name)
+    result = evaluate_generator(dataset.frame, dataset.schema, load_generator("gaussian_copula"), seed=0,
+                                n_bootstrap=10).result
+    page = evaluation_page(result)
+    assert len(drawn) == 1 + sum(f.image is not None for s in page.sections for f in s.figures) >= 6
+    for fig in drawn:
+        assert _overlapping_texts(fig) == [], fig.texts or [ax.get_title() for ax in fig.axes]
+
+
 def test_log_ticks_are_round_and_few():
     from safe_bench.report.figures import log_ticks
 

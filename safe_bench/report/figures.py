@@ -72,7 +72,7 @@ def _canvas(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tupl
 
 #: Size of one small-multiple panel and the margins around it (inches).
 _PANEL = (3.1, 2.0)
-_MARGIN = {"left": 0.6, "right": 0.15, "top": 0.35, "bottom": 0.5, "between_x": 0.55, "between_y": 0.75}
+_MARGIN = {"left": 0.75, "right": 0.15, "top": 0.35, "bottom": 0.5, "between_x": 0.8, "between_y": 0.75}
 
 
 def _panels(n: int, ncols: int) -> tuple[MplFigure, np.ndarray]:
@@ -417,7 +417,7 @@ def heatmap(title: str, labels: Sequence[str], matrix: np.ndarray, *, caption: s
     top = vmax if vmax is not None else max(float(np.nanmax(matrix)), 1e-9)
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap="Reds", vmin=0.0, vmax=top)
     short = [_short(str(label), 18) for label in labels]
-    ax.set_xticks(np.arange(k), short, rotation=45, ha="right")
+    ax.set_xticks(np.arange(k), short, rotation=90)  # upright boxes: labels never overlap
     ax.set_yticks(np.arange(k), short)
     ax.spines[:].set_visible(False)
     fig.colorbar(image, ax=ax, label=colorbar, shrink=0.8)
