@@ -10,14 +10,27 @@ interval: S statistical fidelity, C clinical utility, P privacy preservation.
 >>> result.score("SAFE"), result.to_frame()                         # doctest: +SKIP
 """
 
+from pathlib import Path
+
 from safe_bench.data.datasets import Dataset, list_datasets, load_dataset
 from safe_bench.data.protocol import Split, split
 from safe_bench.data.schema import Kind, Schema, Survival, infer_schema, load_schema
 from safe_bench.errors import InputError, MetricSkipped, SafeBenchError
-from safe_bench.evaluation.evaluate import EvaluationResult, GeneratorRun, evaluate, evaluate_generator
+from safe_bench.evaluation.evaluate import EvaluationResult, GeneratorRun, evaluate, evaluate_generator, set_page_writer
 from safe_bench.generator import Generator, available_generators, load_generator, register_generator
 from safe_bench.metrics.registry import METRICS, Measurement, MetricResult
 from safe_bench.provenance import __version__
+
+
+def _write_page(result: EvaluationResult, path: str | Path, title: str | None = None) -> None:
+    """The report's page of one evaluation, for :meth:`EvaluationResult.to_html` (the root
+    composes the layers; jinja2 and matplotlib load only when a page is written)."""
+    from safe_bench.report.html import write_evaluation_page
+
+    write_evaluation_page(result, path, title=title)
+
+
+set_page_writer(_write_page)
 
 __all__ = [
     "__version__",

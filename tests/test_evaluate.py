@@ -63,6 +63,9 @@ def test_short_repr_and_notebook_view(runs):
     ids = [row[0] for row in page.rows if row and row[0] != "id"]
     assert ids == ["SAFE", "S", "C", "P", *(m.id for m in result.metrics)]
     assert result.extra["privacy_verdict"]["text"] in page.words  # a copy of train: the verdict is shown
+    judged = result.to_frame().set_index("id")["against_reference"]
+    assert result.copying and all("no evidence of quality" in judged[k] for k in ("S", "C"))
+    assert "no evidence of quality" not in judged["P"] + judged["SAFE"]
 
 
 def test_to_html_writes_the_evaluation_page(runs, tmp_path):

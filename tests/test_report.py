@@ -109,7 +109,7 @@ def test_the_page_shows_the_privacy_verdict_and_praises_no_copy(copy_run, gbsg2,
 
 
 def test_a_fidelity_above_the_real_reference_is_never_praise():
-    from safe_bench.report.scores import against_reference
+    from safe_bench.evaluation.scoring import against_reference
 
     for pillar in ("S", "C"):
         text = against_reference(0.99, 0.98, 1.0, 0.95, pillar)

@@ -10,6 +10,7 @@ check the sample, evaluate), timed stage by stage (:class:`Stages`): the one pat
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import time
@@ -28,7 +29,16 @@ from safe_bench.data.validation import category_mismatches, conform
 from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.evaluation.blocks import BlockScore, score_blocks
 from safe_bench.evaluation.comparison import N_BOOTSTRAP, EvaluationData
-from safe_bench.evaluation.scoring import Composite, PillarScore, Status, check_weights, score_pillars
+from safe_bench.evaluation.scoring import (
+    COPYING,
+    Composite,
+    PillarScore,
+    Status,
+    against_reference,
+    check_weights,
+    score_name,
+    score_pillars,
+)
 from safe_bench.generator import Generator, TableSource
 from safe_bench.metrics.privacy.verdict import privacy_verdict
 from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult, run_metric
@@ -47,7 +57,8 @@ class EvaluationResult:
 
     Read it as a table (:meth:`to_frame`), a metric's details as tables (:meth:`details`),
     a page (:meth:`to_html`; a notebook shows a summary by itself) or JSON (:meth:`to_json`).
-    The views are drawn by :mod:`safe_bench.report`, imported when one is asked for."""
+    The page is the report's (:mod:`safe_bench.report.html`), which the package root
+    hands to this layer (:func:`set_page_writer`): the evaluation never imports the report."""
 
     metrics: list[MetricResult]
     pillars: dict[str, PillarScore]
@@ -76,13 +87,30 @@ class EvaluationResult:
                 return block.score
         raise KeyError(f"no pillar or block score {pillar!r} (blocks: {[b.label for b in self.blocks.values()]})")
 
-    def to_frame(self) -> pd.DataFrame:
-        """SAFE, the pillars, S per column block and every metric, one row each: level, id,
-        name, pillar, value (a metric's raw value), score, CI, reference, how the score
-        compares with the reference, status, reason."""
-        from safe_bench.report.scores import scores_frame
+    @property
+    def copying(self) -> bool:
+        """The privacy verdict finds the synthetic rows copying training patients
+        (:data:`~safe_bench.evaluation.scoring.COPYING`): S and C are then no evidence of quality."""
+        return self.extra.get("privacy_verdict", {}).get("level") in COPYING
 
-        return scores_frame(self)
+    def to_frame(self) -> pd.DataFrame:
+        """SAFE, the pillars, S per column block and every metric, one row each: ``level``
+        (SAFE, pillar, block, metric), id, name, pillar, ``value`` (a metric's raw value;
+        its score is what it means on the 0..1 scale, higher is better), score, CI,
+        reference, how the score compares with the reference, status, reason."""
+        def judged(p: PillarScore, pillar: str) -> str:
+            return (against_reference(p.score, p.ci_low, p.ci_high, p.reference, pillar, copying=self.copying)
+                    if p.ok else p.status)
+
+        rows = [["SAFE" if key == "SAFE" else "pillar", key, score_name(p), "" if key == "SAFE" else key, None,
+                 p.score, p.ci_low, p.ci_high, p.reference, judged(p, key), p.status, p.reason]
+                for key in ("SAFE", *PILLARS) if (p := self.pillars.get(key)) is not None]
+        rows += [["block", b.label, b.pillar.name, "S", None, b.score, b.pillar.ci_low, b.pillar.ci_high,
+                  b.pillar.reference, judged(b.pillar, "S"), b.pillar.status, f"S over {', '.join(b.columns)}"]
+                 for b in self.blocks.values()]
+        rows += [["metric", m.id, METRICS[m.id].name if m.id in METRICS else m.id, m.pillar, m.value, m.score,
+                  m.ci_low, m.ci_high, m.reference, "", m.status, m.reason] for m in self.metrics]
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
     def details(self, id: str) -> dict[str, pd.DataFrame]:
         """Metric ``id``'s details as tidy tables by part (``summary``, then per column,
@@ -91,15 +119,28 @@ class EvaluationResult:
         return {part.key: part.frame() for part in detail_parts(self.metric(id).details)}
 
     def to_html(self, path: str | Path, *, title: str | None = None) -> None:
-        """Write the evaluation's page (as ``safe-bench evaluate --html``) to ``path``."""
-        from safe_bench.report.html import write_evaluation_page
-
-        write_evaluation_page(self, path, title=title)
+        """Write the evaluation's page (as ``safe-bench evaluate --html``) to ``path``,
+        with the page writer the package root gives (:func:`set_page_writer`)."""
+        if _PAGE_WRITER is None:
+            raise SafeBenchError("no page writer: import safe_bench, whose root sets the report's")
+        _PAGE_WRITER(self, path, title)
 
     def _repr_html_(self) -> str:
-        from safe_bench.report.scores import scores_html
+        """A notebook's view: what was evaluated, SAFE and the pillars, the privacy
+        verdict, then the metrics folded (names escaped by pandas; aggregates only)."""
+        frame = self.to_frame()
+        shown = ["id", "name", "score", "ci_low", "ci_high", "reference", "status", "reason"]
 
-        return scores_html(self)
+        def table(rows: pd.DataFrame) -> str:
+            return str(rows[shown].to_html(index=False, na_rep="–", float_format="{:.3f}".format, border=0))
+
+        facts = ", ".join(f"{k} {v} rows" for k, v in self.rows.items()) + f", seed {self.seed}"
+        verdict = self.extra.get("privacy_verdict", {}).get("text")
+        return (f"<div><p><b>{html.escape(self.label or 'SAFE evaluation')}</b> ({html.escape(facts)})</p>"
+                f"{table(frame[frame['level'] != 'metric'])}"
+                + (f"<p><b>Privacy verdict:</b> {html.escape(verdict)}</p>" if verdict else "")
+                + f"<details><summary>{len(self.metrics)} metrics</summary>{table(frame[frame['level'] == 'metric'])}"
+                "</details></div>")
 
     def __repr__(self) -> str:
         def score(key: str) -> str:
@@ -159,6 +200,21 @@ class EvaluationResult:
             raise InputError(f"{source} is not JSON ({exc.msg} at line {exc.lineno}); "
                              "expected an evaluation written by `safe-bench evaluate --json`") from None
         return cls.from_dict(data, source=source)
+
+
+#: The columns of :meth:`EvaluationResult.to_frame`.
+FRAME_COLUMNS = ["level", "id", "name", "pillar", "value", "score", "ci_low", "ci_high", "reference",
+                 "against_reference", "status", "reason"]
+
+PageWriter = Callable[[EvaluationResult, "str | Path", "str | None"], None]
+_PAGE_WRITER: PageWriter | None = None
+
+
+def set_page_writer(writer: PageWriter) -> None:
+    """Set what :meth:`EvaluationResult.to_html` writes a page with (the package root sets
+    the report's: later layers are handed in, never imported)."""
+    global _PAGE_WRITER
+    _PAGE_WRITER = writer
 
 
 _RESULT_KEYS = {"schema_version", "label", "seed", "n_bootstrap", "rows", "schema", "pillars", "metrics", "extra", "blocks"}

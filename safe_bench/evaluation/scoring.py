@@ -91,6 +91,48 @@ class PillarScore:
         return asdict(self)
 
 
+def score_name(p: PillarScore) -> str:
+    """How a pillar is named (``statistical fidelity``, ...); SAFE by how its pillars are combined."""
+    return PILLAR_NAMES.get(p.pillar, f"weighted {p.composite} mean of S, C, P" if p.composite
+                            else "weighted mean of S, C, P")
+
+
+#: What a score above the real-vs-real reference means, by what is scored: for S and C the
+#: holdout is the ceiling (fresh real patients), so a table above it sits closer to the
+#: training rows than fresh patients do, which copying gives; for P it reveals less.
+ABOVE_REFERENCE = {
+    "S": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
+         "(see the privacy verdict)",
+    "C": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
+         "(see the privacy verdict)",
+    "P": "above the real reference: reveals less about training patients than fresh patients would",
+}
+#: Privacy verdict levels under which a high S or C is no evidence of quality.
+COPYING = ("memorisation", "closer than fresh patients")
+
+
+def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None,
+                      pillar: str = "", *, copying: bool = False) -> str:
+    """How a score of ``pillar`` (S, C, P; SAFE or empty: neither) compares with the
+    real-vs-real reference, judged on its interval. Above the reference is never praise
+    for S and C (:data:`ABOVE_REFERENCE`), and when the privacy verdict finds the table
+    ``copying`` (:data:`COPYING`) their comparison says it is no evidence of quality:
+    copies of training patients score as well as fresh ones."""
+    if score is None:
+        return "not scored"
+    if reference is None:
+        return "no holdout reference to compare with"
+    above = ABOVE_REFERENCE.get(pillar, "above the real reference")
+    if low is not None and high is not None:
+        text = ("below the real reference: measurably worse than fresh real data" if high < reference else above
+                if low > reference else "consistent with the real reference (its interval covers it)")
+    else:
+        text = "below the real reference" if score < reference else "at or above the real reference"
+    if copying and pillar in ("S", "C"):
+        text += "; but the rows copy or sit closer to training patients than fresh ones do, so this is no evidence of quality"
+    return text
+
+
 def _replicates(result: MetricResult, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
     assert result.score is not None
     reps = result.replicates

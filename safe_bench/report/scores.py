@@ -10,17 +10,13 @@ number from the metrics that happened to run.
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
-
-import pandas as pd
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from safe_bench.evaluation.blocks import BlockScore
 from safe_bench.evaluation.evaluate import EvaluationResult
-from safe_bench.evaluation.scoring import PillarScore
-from safe_bench.metrics.registry import METRICS, PILLAR_NAMES, PILLARS, MetricResult
+from safe_bench.evaluation.scoring import PillarScore, against_reference, score_name
+from safe_bench.metrics.registry import METRICS, PILLARS, MetricResult
 from safe_bench.report.format import ci_text, fmt
 
 
@@ -122,44 +118,11 @@ def ranked(results: Sequence[EvaluationResult]) -> list[EvaluationScores]:
     return sorted(scores, key=lambda s: (s.pillar("SAFE").score is None, -(s.pillar("SAFE").score or 0.0), s.label))
 
 
-#: What a score above the real-vs-real reference means, by what is scored: for S and C the
-#: holdout is the ceiling (fresh real patients), so a table above it sits closer to the
-#: training rows than fresh patients do, which copying gives; for P it reveals less.
-ABOVE_REFERENCE = {
-    "S": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
-         "(see the privacy verdict)",
-    "C": "above the real reference: closer to the training rows than fresh patients are, as copies would be "
-         "(see the privacy verdict)",
-    "P": "above the real reference: reveals less about training patients than fresh patients would",
-}
-
-
-def against_reference(score: float | None, low: float | None, high: float | None, reference: float | None,
-                      pillar: str = "") -> str:
-    """How a score of ``pillar`` (S, C, P; SAFE or empty: neither) compares with the
-    real-vs-real reference, judged on its interval. Above the reference is never praise
-    for S and C (:data:`ABOVE_REFERENCE`)."""
-    if score is None:
-        return "not scored"
-    if reference is None:
-        return "no holdout reference to compare with"
-    above = ABOVE_REFERENCE.get(pillar, "above the real reference")
-    if low is not None and high is not None:
-        if high < reference:
-            return "below the real reference: measurably worse than fresh real data"
-        if low > reference:
-            return above
-        return "consistent with the real reference (its interval covers it)"
-    return "below the real reference" if score < reference else "at or above the real reference"
-
-
-def pillar_row(p: PillarScore) -> ScoreRow:
-    """A pillar (or SAFE, named by how its pillars are combined) as a row."""
-    composite = f"weighted {p.composite} mean of S, C, P" if p.composite else "weighted mean of S, C, P"
-    name = PILLAR_NAMES.get(p.pillar, composite)
-    return ScoreRow(p.pillar, name, p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
-                    against_reference(p.score, p.ci_low, p.ci_high, p.reference, p.pillar) if p.ok else p.status,
-                    pillar=p.pillar, worst=p.worst or "")
+def pillar_row(p: PillarScore, *, copying: bool = False) -> ScoreRow:
+    """A pillar (or SAFE) as a row; ``copying``: the privacy verdict finds the table copying."""
+    return ScoreRow(p.pillar, score_name(p), p.score, p.ci_low, p.ci_high, p.reference, p.status, p.reason,
+                    against_reference(p.score, p.ci_low, p.ci_high, p.reference, p.pillar, copying=copying)
+                    if p.ok else p.status, pillar=p.pillar, worst=p.worst or "")
 
 
 def metric_row(m: MetricResult) -> ScoreRow:
@@ -178,19 +141,6 @@ def block_row(b: BlockScore) -> ScoreRow:
                     pillar="S", worst=p.worst or "")
 
 
-#: Privacy verdict levels under which high fidelity is no evidence of quality.
-COPYING = ("memorisation", "closer than fresh patients")
-
-
-def _unpraised(row: ScoreRow, verdict: Mapping[str, Any] | None) -> ScoreRow:
-    """S or C of a table the privacy verdict finds copying: its comparison with the
-    reference says so, since copies of training patients score as well as fresh ones."""
-    if verdict is None or verdict.get("level") not in COPYING or row.id not in ("S", "C") or row.score is None:
-        return row
-    return replace(row, against_reference=f"{row.against_reference}; but the rows copy or sit closer to "
-                               "training patients than fresh ones do, so this is no evidence of quality")
-
-
 def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
     """The scores of one evaluation, as every view shows them."""
     rows = result.rows
@@ -204,50 +154,10 @@ def evaluation_scores(result: EvaluationResult) -> EvaluationScores:
         seed=result.seed,
         n_bootstrap=result.n_bootstrap,
         survival="" if survival is None else f"{survival.time} / {survival.event}",
-        pillars=[_unpraised(pillar_row(p), verdict) for p in result.pillars.values()],
+        pillars=[pillar_row(p, copying=result.copying) for p in result.pillars.values()],
         metrics=[metric_row(m) for m in result.metrics],
         privacy_verdict=str(verdict["text"]) if verdict else "",
         privacy_level=str(verdict["level"]) if verdict else "",
         privacy_signals=tuple((str(k), str(v)) for k, v in verdict.get("signals", {}).items()) if verdict else (),
         blocks=[block_row(b) for b in result.blocks.values()],
     )
-
-
-#: The columns of :func:`scores_frame`.
-FRAME_COLUMNS = ["level", "id", "name", "pillar", "value", "score", "ci_low", "ci_high", "reference",
-                 "against_reference", "status", "reason"]
-
-
-def scores_frame(result: EvaluationResult) -> pd.DataFrame:
-    """The scores of one evaluation as one tidy table: SAFE, then the pillars S, C, P, then
-    S over each column block (CSF, GSF), then every metric; ``level`` says which
-    (``SAFE``, ``pillar``, ``block``, ``metric``), ``value`` is a metric's raw value (the
-    score is what it means on the 0..1 scale, higher is better)."""
-    scores = evaluation_scores(result)
-    values = {m.id: m.value for m in result.metrics}
-    levels = [("SAFE" if row.id == "SAFE" else "pillar", row) for row in scores.safe_first]
-    levels += [("block", row) for row in scores.blocks] + [("metric", row) for row in scores.metrics]
-    return pd.DataFrame(
-        [[level, row.id, row.name, row.pillar if row.id != "SAFE" else "", values.get(row.id) if level == "metric"
-          else None, row.score, row.ci_low, row.ci_high, row.reference, row.against_reference, row.status, row.reason]
-         for level, row in levels],
-        columns=FRAME_COLUMNS,
-    )
-
-
-def scores_html(result: EvaluationResult) -> str:
-    """A notebook's view of one evaluation: what was evaluated, SAFE and the pillars, the
-    privacy verdict, then the metrics (names escaped; only aggregates)."""
-    scores = evaluation_scores(result)
-    frame = scores_frame(result)
-    shown = ["id", "name", "score", "ci_low", "ci_high", "reference", "status", "reason"]
-
-    def table(rows: pd.DataFrame) -> str:
-        return rows[shown].to_html(index=False, na_rep="–", float_format=fmt, border=0)
-
-    facts = ", ".join(f"{name}: {value}" for name, value in scores.facts)
-    verdict = f"<p><b>Privacy verdict:</b> {html.escape(scores.privacy_verdict)}</p>" if scores.privacy_verdict else ""
-    return (f"<div><p><b>{html.escape(scores.label or 'SAFE evaluation')}</b> ({html.escape(facts)})</p>"
-            f"{table(frame[frame['level'] != 'metric'])}{verdict}"
-            f"<details><summary>{len(result.metrics)} metrics</summary>{table(frame[frame['level'] == 'metric'])}"
-            "</details></div>")
