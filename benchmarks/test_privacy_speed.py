@@ -106,7 +106,11 @@ def test_p_pillar_10k(benchmark):
     tables = flchain_like(SIZES["10k"])
     benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
     result = benchmark.pedantic(p_pillar, args=(tables,), rounds=3, iterations=1)
-    assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
+    # every metric computed, or skipped with its reason (P.linkability finds its attack not
+    # informative on these tables: the control attack almost always succeeds); none failed
+    assert all(m.status == "ok" or (m.status == "skipped" and m.reason) for m in result.metrics), \
+        {m.id: (m.status, m.reason) for m in result.metrics}
+    benchmark.extra_info["skipped"] = {m.id: m.reason for m in result.metrics if m.status == "skipped"}
     _speedup(benchmark, "sdmetrics_dcr_10k", "speedup_vs_sdmetrics_dcr_extrapolated")
     _load(benchmark)
 
