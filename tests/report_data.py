@@ -21,7 +21,7 @@ GENERATORS = ("gaussian_copula", "bootstrap_copy")
 SEEDS = (0, 1)
 
 
-def make_store(path: Path, *, generators=GENERATORS, datasets=DATASETS) -> Path:
+def make_store(path: Path, *, generators=GENERATORS, datasets=DATASETS, metrics=STORE_METRICS) -> Path:
     """Write the store and return its path."""
     with Store(path, create=True) as store:
         for name in datasets:
@@ -35,7 +35,7 @@ def make_store(path: Path, *, generators=GENERATORS, datasets=DATASETS) -> Path:
                     fitted = time.perf_counter()
                     synthetic = generator.sample(len(parts.train), seed=seed)
                     result = evaluate(parts.train, synthetic, parts.holdout, dataset.schema, seed=seed,
-                                      n_bootstrap=10, metrics=STORE_METRICS, label=f"{label} on {name}")
+                                      n_bootstrap=10, metrics=metrics, label=f"{label} on {name}")
                     store.record(CellRecord(
                         key=f"{name}-{label}-{seed}", synthetic_key=f"{name}-{label}-{seed}", dataset=name,
                         generator=label, generator_name=label, params={}, seed=seed, data_hash="test",

@@ -422,6 +422,36 @@ def test_no_critical_difference_diagram_when_the_test_cannot_run(tmp_path, site)
     assert "Nemenyi test, Demšar 2006" in drawn.words and "not drawn: the Friedman" not in drawn.words
 
 
+def test_the_dataset_page_overlays_every_generators_survival_curve(tmp_path, site, monkeypatch):
+    from report_data import make_store
+    from safe_bench.metrics.charts import SurvivalPanels
+    from safe_bench.report import site as site_module
+    from safe_bench.report.site import write_site
+
+    drawn = []
+    draw = site_module.survival_panels
+    monkeypatch.setattr(site_module, "survival_panels",
+                        lambda title, plot, **kw: (drawn.append(plot), draw(title, plot, **kw))[1])
+    store = make_store(tmp_path / "km.sqlite", datasets=("gbsg2",), metrics=["S.ks", "C.km", "P.exact", "P.dcr_share"])
+    write_site(store, tmp_path / "km", cells=False)
+    (plot,) = drawn
+    assert isinstance(plot, SurvivalPanels) and plot.xlabel == "time (days)"
+    levels = plot.panels["all patients"]
+    assert [lv.level for lv in levels] == ["real patients", *GENERATORS]
+    assert set(levels[0].curves) == {"train (real)", "holdout (real)"}
+    assert all(set(lv.curves) == {"synthetic"} for lv in levels[1:])
+    with Store(store, readonly=True) as opened:  # the curves are those of seed 0's cells
+        result = opened.result(f"gbsg2-{GENERATORS[0]}-0")
+    overall = result.metric("C.km").details["curves"]["overall"]
+    assert list(levels[1].curves["synthetic"].y) == list(overall["table"]["survival"])
+    assert list(levels[0].curves["train (real)"].y) == list(overall["train"]["survival"])
+    page = Page((tmp_path / "km" / "datasets" / "gbsg2.html").read_text())
+    assert "Kaplan-Meier curves of every generator" in [a.get("alt") for _, a in page.tags if a.get("alt")]
+    _, out = site  # the tiny site's cells computed no C.km: the page says so
+    assert "Kaplan-Meier curves of every generator: not drawn: C.km was not computed" in Page(
+        (out / "datasets" / "gbsg2.html").read_text()).words
+
+
 def test_critical_difference_cliques_by_hand():
     ranks = np.array([1.2, 1.9, 2.6, 3.9])  # CD 1.0: {1.2, 1.9}, {1.9, 2.6}, {3.9} alone
     assert _cliques(ranks, 1.0) == [(0, 1), (1, 2)]

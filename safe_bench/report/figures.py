@@ -240,7 +240,7 @@ def survival_panels(title: str, plot: SurvivalPanels, *, ncols: int = 2) -> Figu
                 if table == "train (real)" and curve.low is not None and curve.high is not None:
                     ax.fill_between(curve.x, curve.low, curve.high, step="post", color=colour, alpha=0.12, lw=0)
             for table, counts in level.at_risk.items():
-                labels.append(f"{_short(level.level, 14)}, {table.split(' ')[0]}")
+                labels.append(f"{_short(level.level, 18)}, {table.split(' ')[0]}")
                 y = -len(labels)
                 for t, n in zip(times, counts, strict=False):
                     risk.text(t, y, f"{int(n)}", ha="center", va="center", fontsize=7, color=colour)

@@ -2,7 +2,8 @@
 
     index.html                      generators ranked across datasets: sortable table,
                                     critical-difference diagram, fidelity vs privacy
-    datasets/<dataset>.html         one dataset: its table, its trade-off, its cells
+    datasets/<dataset>.html         one dataset: its table, its trade-off, every generator's
+                                    Kaplan-Meier curve over the real ones, its cells
     cells/<dataset>/<generator>-seed<k>.html   one cell's evaluation page
     leaderboard.md, leaderboard.json
 
@@ -19,7 +20,10 @@ from safe_bench.benchmark.store import Store
 from safe_bench.data.io import write_text
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, plain
-from safe_bench.report.figures import Figure, Point, absent, critical_difference, tradeoff
+from safe_bench.metrics.charts import Curve, SurvivalLevel, SurvivalPanels
+from safe_bench.metrics.clinical.km import EVERYONE, HOLDOUT, SYNTHETIC, TRAIN, KmDetails
+from safe_bench.metrics.registry import read_details, read_reference_details
+from safe_bench.report.figures import Figure, Point, absent, critical_difference, survival_panels, tradeoff
 from safe_bench.report.html import built_at, evaluation_html, render
 from safe_bench.report.leaderboard import LeaderboardPage, Row, leaderboard_page, slug
 from safe_bench.report.markdown import leaderboard_markdown
@@ -45,6 +49,48 @@ def _tradeoff(title: str, rows: list[Row], reference: tuple[float | None, float 
     ref = None if None in reference else Point("holdout (real vs real)", reference[0], reference[1])  # type: ignore[arg-type]
     return tradeoff(title, points, xlabel="S: statistical fidelity", ylabel="P: privacy preservation",
                     caption=_TRADEOFF_CAPTION, reference=ref)
+
+
+_OVERLAY = "Kaplan-Meier curves of every generator"
+
+
+def _survival_overlay(store: Store, rows: list[Row]) -> Figure:
+    """Every generator's synthetic Kaplan-Meier curve of all patients on one dataset,
+    over train's (with its band) and the holdout's, from the same split: the lowest seed
+    at which every generator's C.km was computed; numbers at risk beneath."""
+    found: dict[int, dict[str, tuple[KmDetails, KmDetails | None]]] = {}
+    for row in rows:
+        for link in row.links:
+            if link.status != "ok":
+                continue
+            km = next((m for m in store.result(link.key).metrics if m.id == "C.km" and m.ok), None)
+            details = None if km is None else read_details(km)
+            if isinstance(details, KmDetails) and EVERYONE in details.curves:
+                reference = read_reference_details(km) if km is not None else None
+                found.setdefault(link.seed, {})[row.generator] = (
+                    details, reference if isinstance(reference, KmDetails) else None)
+    seeds = sorted(seed for seed, by in found.items() if len(by) == len(rows))
+    if not seeds:
+        return absent(_OVERLAY, "C.km was not computed for every generator at one seed")
+    by_generator = found[seeds[0]]
+    first, reference = next(iter(by_generator.values()))
+    real = first.curves[EVERYONE]
+    held = None if reference is None or reference.curves.get(EVERYONE) is None else reference.curves[EVERYONE].gap
+    real_curves = {TRAIN: real.train} | ({HOLDOUT: held.table} if held is not None and held.table else {})
+    levels = [SurvivalLevel("real patients", {
+        t: Curve(t, reference.grid if t == HOLDOUT and reference else first.grid, c.survival, c.low, c.high)
+        for t, c in real_curves.items() if c is not None}, {TRAIN: real.train.at_risk} if real.train else {})]
+    for generator, (details, _) in by_generator.items():
+        stratum = details.curves[EVERYONE]
+        table = None if stratum.gap is None else stratum.gap.table
+        if table is not None:
+            levels.append(SurvivalLevel(generator, {SYNTHETIC: Curve(SYNTHETIC, details.grid, table.survival, None, None)},
+                                        {SYNTHETIC: table.at_risk} if len(table.at_risk) else {}))
+    unit = f" ({first.time_unit})" if first.time_unit else ""
+    return survival_panels(_OVERLAY, SurvivalPanels(
+        {"all patients": levels}, real.train.risk_times if real.train else (), f"time{unit}",
+        f"Survival of all patients: train (real, solid, 95 % band shaded), the holdout (real patients no generator saw, "
+        f"dotted) and each generator's synthetic table (dashed), seed {seeds[0]}; numbers at risk beneath."), ncols=1)
 
 
 def _reference(leaderboard: LeaderboardPage, key: str) -> float | None:
@@ -75,6 +121,7 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
         leaderboard = leaderboard_page(store, title=title or f"{Path(store_path).stem}")
         pages = _cell_pages(store, leaderboard) if cells else []
         provenance = _provenance(store)
+        overlays = {d.name: _survival_overlay(store, d.rows) for d in leaderboard.datasets}
     for href, result, nav, page_title in pages:  # every result was read and checked before any file is written
         emit(href, evaluation_html(result, nav=nav, title=page_title, provenance=provenance))
     ranks = dict(zip(leaderboard.ranking.table["generator"], leaderboard.ranking.table["average_rank"], strict=True))
@@ -92,7 +139,7 @@ def write_site(store_path: str | Path, out: str | Path, *, title: str | None = N
         figure = _tradeoff(f"Fidelity versus privacy on {d.name}", d.rows, (d.reference["S"], d.reference["P"]))
         emit(f"datasets/{d.slug}.html", render(
             "dataset.html", title=f"SAFE leaderboard: {leaderboard.title}: {d.name}",
-            nav=[("leaderboard", "../index.html")], dataset=d, figures=[figure], root="../",
+            nav=[("leaderboard", "../index.html")], dataset=d, figures=[figure, overlays[d.name]], root="../",
             provenance=provenance))
     emit("leaderboard.md", leaderboard_markdown(leaderboard) + f"\nGenerated by {provenance}.\n")
     emit("leaderboard.json", _json(leaderboard, provenance))
