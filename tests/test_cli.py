@@ -83,6 +83,32 @@ def test_several_synthetic_files_are_ranked_in_one_leaderboard(files, gbsg2_spli
     assert clash.returncode == 2 and "is a file; name a folder" in clash.stderr
 
 
+def test_the_status_line_ticks_while_a_stage_runs_and_stops_on_failure():
+    import io
+    import time
+
+    from safe_bench.cli.console import StatusLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with pytest.raises(RuntimeError), StatusLine(stream=screen, prefix="tvae: ") as status:
+        status.stage("fit")
+        time.sleep(2.3 * StatusLine.TICK + 1.0)  # a slow fit: the line counts its seconds
+        raise RuntimeError("the generator failed")
+    shown = screen.getvalue()
+    assert "tvae: fit (1 s)" in shown and shown.endswith("\r\x1b[K")  # erased, ticking stopped
+    time.sleep(2 * StatusLine.TICK)
+    assert screen.getvalue() == shown
+    quiet = Terminal()
+    with StatusLine(stream=quiet, quiet=True) as status:
+        status.stage("fit")
+        status.metric("S.ks", 0, 3)
+    assert quiet.getvalue() == ""
+
+
 def test_status_line_on_a_terminal_only(tmp_path):
     import pty
 

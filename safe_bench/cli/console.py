@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,32 +57,68 @@ def closed_pipe_is_not_an_error() -> Iterator[None]:
 
 class StatusLine:
     """What a long command is doing, on standard error, as one line redrawn in place:
-    the stage (split, fit, sample, evaluate), then each metric with an ETA (the mean
-    time of the metrics done so far times those left). Shown only when standard error
-    is a terminal, so pipes, logs and scripts stay clean; ``quiet`` shows nothing.
-    :meth:`clear` erases the line before results are printed."""
+    the stage (split, fit, sample, evaluate) with the seconds it has run, ticking while a
+    generator fits, then each metric with an ETA (the mean time of the metrics done so
+    far times those left). Shown only when standard error is a terminal, so pipes, logs
+    and scripts stay clean; ``quiet`` shows nothing. Used as a context manager, it stops
+    ticking and erases the line (:meth:`clear`) when the work is done or has failed."""
+
+    #: Seconds between two redraws of a running stage.
+    TICK = 0.5
 
     def __init__(self, *, quiet: bool = False, stream: TextIO | None = None, prefix: str = ""):
         self.stream = sys.stderr if stream is None else stream
         self.live = not quiet and self.stream.isatty()
         self.prefix = prefix
         self._start = time.perf_counter()
+        self._stage: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def stage(self, stage: str) -> None:
-        """A stage of the protocol begins."""
-        self._start = time.perf_counter()
-        self._show(stage)
+        """A stage of the protocol begins; its line ticks until the next stage or metric."""
+        with self._lock:
+            self._start = time.perf_counter()
+            self._stage = stage
+            self._show(stage)
+        if self.live and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
 
     def metric(self, metric: str, done: int, total: int) -> None:
         """Metric ``metric`` begins, ``done`` of ``total`` finished."""
-        elapsed = time.perf_counter() - self._start
-        eta = f", ETA ~{elapsed / done * (total - done):.0f} s" if done else ""
-        self._show(f"evaluate: {metric} ({done + 1}/{total}), {elapsed:.1f} s{eta}")
+        with self._lock:
+            if self._stage is not None:  # the metrics' clock starts with the first of them
+                self._stage, self._start = None, time.perf_counter()
+            elapsed = time.perf_counter() - self._start
+            eta = f", ETA ~{elapsed / done * (total - done):.0f} s" if done else ""
+            self._show(f"evaluate: {metric} ({done + 1}/{total}), {elapsed:.1f} s{eta}")
+
+    def __enter__(self) -> StatusLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.clear()
 
     def clear(self) -> None:
-        if self.live:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+        """Stop the ticking and erase the line (also when the command failed)."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        self._stop.clear()
+        with self._lock:
+            self._stage = None
+            if self.live:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            with self._lock:
+                if self._stage is not None:
+                    self._show(f"{self._stage} ({time.perf_counter() - self._start:.0f} s)")
 
     def _show(self, text: str) -> None:
         if self.live:

@@ -43,10 +43,9 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(DEFAULT_DATASET)
     runs = []
     for name in BASELINES:
-        status = StatusLine(quiet=args.quiet, prefix=f"{name}: ")
-        fitted = evaluate_generator(dataset.frame, dataset.schema, load_generator(name), seed=args.seed, label=name,
-                                    stages=Stages(status.stage), progress=status.metric)
-        status.clear()
+        with StatusLine(quiet=args.quiet, prefix=f"{name}: ") as status:
+            fitted = evaluate_generator(dataset.frame, dataset.schema, load_generator(name), seed=args.seed,
+                                        label=name, stages=Stages(status.stage), progress=status.metric)
         runs.append(fitted)
         print(f"{name}: fitted in {fitted.fit_seconds:.2f} s, sampled in {fitted.sample_seconds:.2f} s")
     print(f"\nSAFE leaderboard on {dataset.name} ({len(dataset.frame)} rows, seed {args.seed})\n")

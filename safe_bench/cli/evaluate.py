@@ -66,27 +66,26 @@ def run(args: argparse.Namespace) -> int:
             check_output(args.html, folder=several)
         except InputError as exc:
             raise InputError(f"argument --html: {exc}") from None
-    status = StatusLine(quiet=args.quiet)
-    common: dict[str, Any] = dict(seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics,
-                                  progress=status.metric)
-    if args.dataset or args.generator:
-        if args.real or args.synthetic or args.holdout:
-            raise InputError("use either --real/--synthetic/--holdout or --dataset/--generator, not both")
-        if not args.generator:
-            raise InputError("--dataset needs --generator (a registered generator name)")
-        dataset = load_dataset(args.dataset or DEFAULT_DATASET)
-        schema = load_schema(args.schema) if args.schema else dataset.schema
-        generator = load_generator(args.generator, **settings(args.option))
-        fitted = evaluate_generator(dataset.frame, schema, generator, n=args.n,
-                                    label=f"{args.generator} on {dataset.name}", stages=Stages(status.stage), **common)
-        results = [fitted.result]
-        if args.save_synthetic:
-            write_table(fitted.synthetic, args.save_synthetic)
-    else:
-        if not (args.real and args.synthetic):
-            raise InputError("give --real and --synthetic files, or --dataset and --generator")
-        results = evaluate_files(args, status=status, **common)
-    status.clear()
+    with StatusLine(quiet=args.quiet) as status:
+        common: dict[str, Any] = dict(seed=args.seed, n_bootstrap=args.bootstrap, metrics=args.metrics,
+                                      progress=status.metric)
+        if args.dataset or args.generator:
+            if args.real or args.synthetic or args.holdout:
+                raise InputError("use either --real/--synthetic/--holdout or --dataset/--generator, not both")
+            if not args.generator:
+                raise InputError("--dataset needs --generator (a registered generator name)")
+            dataset = load_dataset(args.dataset or DEFAULT_DATASET)
+            schema = load_schema(args.schema) if args.schema else dataset.schema
+            generator = load_generator(args.generator, **settings(args.option))
+            fitted = evaluate_generator(dataset.frame, schema, generator, n=args.n,
+                                        label=f"{args.generator} on {dataset.name}", stages=Stages(status.stage), **common)
+            results = [fitted.result]
+            if args.save_synthetic:
+                write_table(fitted.synthetic, args.save_synthetic)
+        else:
+            if not (args.real and args.synthetic):
+                raise InputError("give --real and --synthetic files, or --dataset and --generator")
+            results = evaluate_files(args, status=status, **common)
     for result in results:
         _warn(result, several)
     written = _write(results, args, several)
