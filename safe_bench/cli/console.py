@@ -58,13 +58,14 @@ def closed_pipe_is_not_an_error() -> Iterator[None]:
 class StatusLine:
     """What a long command is doing, on standard error, as one line redrawn in place:
     the stage (split, fit, sample, evaluate) with the seconds it has run, ticking while a
-    generator fits, then each metric with an ETA (the mean time of the metrics done so
+    generator fits or samples, then each metric with an ETA (the mean time of the metrics done so
     far times those left). Shown only when standard error is a terminal, so pipes, logs
     and scripts stay clean; ``quiet`` shows nothing. Used as a context manager, it stops
     ticking and erases the line (:meth:`clear`) when the work is done or has failed."""
 
-    #: Seconds between two redraws of a running stage.
+    #: Seconds between two redraws of a running stage, and the stages that tick.
     TICK = 0.5
+    TICKING = ("fit", "sample")
 
     def __init__(self, *, quiet: bool = False, stream: TextIO | None = None, prefix: str = ""):
         self.stream = sys.stderr if stream is None else stream
@@ -77,12 +78,15 @@ class StatusLine:
         self._ticker: threading.Thread | None = None
 
     def stage(self, stage: str) -> None:
-        """A stage of the protocol begins; its line ticks until the next stage or metric."""
+        """A stage of the protocol begins; a generator's (:data:`TICKING`) ticks until the
+        next stage. No thread runs past it, so the metrics may fork (see
+        :func:`safe_bench.evaluation.parallel.can_fork`)."""
+        self._halt()
         with self._lock:
             self._start = time.perf_counter()
             self._stage = stage
             self._show(stage)
-        if self.live and self._ticker is None:
+        if self.live and stage in self.TICKING:
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
 
@@ -103,16 +107,20 @@ class StatusLine:
 
     def clear(self) -> None:
         """Stop the ticking and erase the line (also when the command failed)."""
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
-            self._ticker = None
-        self._stop.clear()
+        self._halt()
         with self._lock:
             self._stage = None
             if self.live:
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()
+
+    def _halt(self) -> None:
+        """Stop the ticking thread, if one runs."""
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+            self._stop.clear()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.TICK):

@@ -29,6 +29,7 @@ from safe_bench.data.validation import category_mismatches, conform
 from safe_bench.errors import GeneratorError, InputError, SafeBenchError
 from safe_bench.evaluation.blocks import BlockScore, score_blocks
 from safe_bench.evaluation.comparison import N_BOOTSTRAP, EvaluationData
+from safe_bench.evaluation.parallel import run_metrics
 from safe_bench.evaluation.scoring import (
     COPYING,
     Composite,
@@ -41,7 +42,7 @@ from safe_bench.evaluation.scoring import (
 )
 from safe_bench.generator import Generator, TableSource
 from safe_bench.metrics.privacy.verdict import privacy_verdict
-from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult, run_metric
+from safe_bench.metrics.registry import METRICS, PILLARS, Metric, MetricResult
 from safe_bench.metrics.tidy import detail_parts
 from safe_bench.private import describe_error
 from safe_bench.suppression import rare_levels, suppress
@@ -377,6 +378,7 @@ def evaluate(
     label: str = "",
     references: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 1,
 ) -> EvaluationResult:
     """Evaluate ``synthetic`` against ``real`` (the rows the generator was trained on).
 
@@ -389,7 +391,9 @@ def evaluate(
     ``real`` is named in ``extra["notes"]`` (see :func:`safe_bench.data.validation.category_mismatches`),
     and so is an identifier-like categorical column left out of distances (see
     :mod:`safe_bench.evaluation.encoding`). ``progress`` is told each metric as it
-    begins, with how many of how many are done.
+    begins, with how many of how many are done. ``jobs`` processes share the metrics on
+    tables large enough (:func:`~safe_bench.evaluation.parallel.run_metrics`): the
+    results are the same whatever ``jobs``.
     """
     if n_bootstrap < 10:
         raise InputError(f"n_bootstrap must be at least 10, got {n_bootstrap}")
@@ -404,12 +408,8 @@ def evaluate(
     data = EvaluationData(train, synth, hold, schema, seed=seed, n_bootstrap=n_bootstrap, references=references)
     notes = category_mismatches(train, synth, schema) + data.encoding.notes
     rare = rare_levels((train, hold), schema)
-    results = []
-    for done, spec in enumerate(chosen):
-        if progress is not None:
-            progress(spec.id, done, len(chosen))
-        result = run_metric(spec, data)
-        results.append(dataclasses.replace(result, details=suppress(result.details, rare)))
+    results = [dataclasses.replace(r, details=suppress(r.details, rare))
+               for r in run_metrics(chosen, data, jobs=jobs, progress=progress)]
     extra: dict[str, Any] = {"notes": notes} if notes else {}
     if any(r.pillar == "P" for r in results):
         extra["privacy_verdict"] = privacy_verdict(results).to_dict()
@@ -487,6 +487,7 @@ def evaluate_generator(
     composite: Composite = "geometric",
     stages: Stages | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 1,
 ) -> GeneratorRun:
     """The SAFE protocol for one generator, the one path of ``safe-bench evaluate
     --generator`` and of every benchmark cell.
@@ -499,7 +500,7 @@ def evaluate_generator(
     the generator made before from the same data, settings, seed and ``n`` (the results
     store's cache), is evaluated instead, without fitting again. ``stages`` times the
     stages (``split``, ``fit``, ``sample``, ``evaluate``) and is told of each;
-    ``progress`` is told each metric (see :func:`evaluate`).
+    ``progress`` is told each metric and ``jobs`` processes share them (see :func:`evaluate`).
 
     A failure of the generator's own code is a GeneratorError naming the generator, its
     message and traceback kept private (:func:`safe_bench.private.describe_error`).
@@ -513,7 +514,7 @@ def evaluate_generator(
     stages.enter("evaluate")
     result = evaluate(parts.train, synthetic, parts.holdout, schema, seed=seed, metrics=metrics,
                       n_bootstrap=n_bootstrap, weights=weights, composite=composite, label=label or generator.name,
-                      progress=progress)
+                      progress=progress, jobs=jobs)
     stages.finish()
     return GeneratorRun(result, synthetic, stages.seconds.get("fit", 0.0), stages.seconds.get("sample", 0.0))
 

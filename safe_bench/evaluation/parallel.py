@@ -1,0 +1,110 @@
+"""The metrics of one evaluation over several cores, in forked processes.
+
+Metrics that share cached work stay together (:func:`units`: the S metrics on the shared
+count matrix, S.detect and S.prdc each alone, the C metrics on the shared strata and Cox
+fits, the P metrics on the shared neighbour searches), and the units are dealt to the
+processes longest first (Graham's LPT rule, Graham 1969) by their cost at 10,000 rows
+(:data:`COSTS`). The parent runs the first group itself while forked children run the
+others: a child inherits the tables and the evaluation's cache without copying or
+importing anything, and sends back its metric results. Every metric draws its random
+numbers from streams named by purpose (:func:`~safe_bench.evaluation.uncertainty.stream`),
+so the results are those of one process, byte for byte.
+
+Processes, not threads: BLAS, OpenMP and torch threads collapse under load on a shared
+machine. A fork is made only when it is safe (no other thread is running, and BLAS and
+OpenMP are limited to one thread around it, so that the child inherits no thread pool);
+otherwise, for tables under :data:`PARALLEL_ROWS` rows, or when a child fails, the metrics
+run in the parent, one after the other.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+
+from threadpoolctl import threadpool_limits
+
+from safe_bench.evaluation.comparison import EvaluationData
+from safe_bench.metrics.registry import Metric, MetricResult, run_metric
+
+#: Below this many rows (train and synthetic together) the metrics run in one process:
+#: a fork costs more than it saves.
+PARALLEL_ROWS = 10_000
+#: Seconds of each unit of metrics on 10,000-row FLCHAIN-like tables (benchmarks/tables.py,
+#: 6 Dec 2026), for the schedule only; a unit not listed counts as :data:`DEFAULT_COST`.
+COSTS = {"S.detect": 2.5, "S.prdc": 1.8, "S": 0.5, "C": 4.5, "P": 3.9}
+DEFAULT_COST = 0.5
+#: Metrics that share no cached work with the others of their pillar: a unit each.
+ALONE = ("S.detect", "S.prdc")
+
+Progress = Callable[[str, int, int], None]
+
+
+def units(chosen: Sequence[Metric]) -> list[list[Metric]]:
+    """The metrics in units that share cached work: one per pillar, and one per metric
+    of :data:`ALONE`, in the order the metrics come."""
+    grouped: dict[str, list[Metric]] = {}
+    for spec in chosen:
+        grouped.setdefault(spec.id if spec.id in ALONE else spec.pillar, []).append(spec)
+    return list(grouped.values())
+
+
+def schedule(chosen: Sequence[Metric], processes: int) -> list[list[Metric]]:
+    """The metrics dealt to ``processes`` groups: units longest first, each to the group
+    with the least work so far (Graham's LPT rule); empty groups dropped."""
+    def cost(unit: list[Metric]) -> float:
+        return COSTS.get(unit[0].id if unit[0].id in ALONE else unit[0].pillar, DEFAULT_COST)
+
+    groups: list[list[Metric]] = [[] for _ in range(max(processes, 1))]
+    loads = [0.0] * len(groups)
+    for unit in sorted(units(chosen), key=cost, reverse=True):
+        least = loads.index(min(loads))
+        groups[least] += unit
+        loads[least] += cost(unit)
+    return [g for g in groups if g]
+
+
+def _child(specs: list[Metric], data: EvaluationData, conn: Connection) -> None:
+    conn.send([run_metric(spec, data) for spec in specs])
+    conn.close()
+
+
+def can_fork() -> bool:
+    """Whether a child may be forked here: the platform forks, and no other thread runs
+    (a lock one holds would stay locked in the child)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def run_metrics(chosen: Sequence[Metric], data: EvaluationData, *, jobs: int = 1,
+                progress: Progress | None = None) -> list[MetricResult]:
+    """Every chosen metric's result, in the order chosen, over ``jobs`` processes when the
+    tables have :data:`PARALLEL_ROWS` rows or more and a fork is safe (:func:`can_fork`).
+    ``progress`` is told each metric the parent begins, with how many of the parent's
+    are done."""
+    rows = sum(len(t) for t in data.tables.values())
+    groups = schedule(chosen, jobs) if jobs > 1 and rows >= PARALLEL_ROWS and can_fork() else [list(chosen)]
+    context = multiprocessing.get_context("fork")
+    children = []
+    for group in groups[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(group, data, send), daemon=True)
+        with threadpool_limits(limits=1):  # the child inherits single-threaded BLAS and OpenMP
+            child.start()
+        send.close()
+        children.append((group, child, receive))
+    results: dict[str, MetricResult] = {}
+    for done, spec in enumerate(groups[0]):
+        if progress is not None:
+            progress(spec.id, done, len(groups[0]))
+        results[spec.id] = run_metric(spec, data)
+    for group, child, receive in children:
+        try:
+            found: list[MetricResult] = receive.recv()
+        except EOFError:  # the child died: its metrics run here
+            found = [run_metric(spec, data) for spec in group]
+        child.join()
+        receive.close()
+        results.update((r.id, r) for r in found)
+    return [results[spec.id] for spec in chosen]
