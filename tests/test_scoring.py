@@ -106,7 +106,7 @@ def test_invalid_weights_are_refused():
 
 @pytest.mark.parametrize("weight", [float("inf"), float("nan"), -1.0, 1e308, 1e6 + 1, "1", True])
 def test_evaluate_refuses_a_bad_weight_naming_it_before_any_work(gbsg2_split, weight, monkeypatch):
-    monkeypatch.setattr("safe_bench.evaluation.evaluate.run_metric", lambda *a: pytest.fail("a metric ran"))
+    monkeypatch.setattr("safe_bench.evaluation.parallel.run_metric", lambda *a: pytest.fail("a metric ran"))
     with pytest.raises(InputError, match=r"weights: 'C' must be a number of at least 0 and at most 1000000, not "):
         evaluate(gbsg2_split.train, gbsg2_split.holdout, None, weights={"S": 1, "C": weight, "P": 1})
 
