@@ -9,7 +9,7 @@ from safe_bench.cli.options import SEED, output, write_json
 from safe_bench.data.datasets import DEFAULT_DATASET, load_dataset
 from safe_bench.evaluation.evaluate import Stages, evaluate_generator
 from safe_bench.generator import load_generator
-from safe_bench.report.scores import ranked
+from safe_bench.report.scores import best_first, ranked
 from safe_bench.report.text import READING_GUIDE, ranking_text
 
 #: The baselines the demo fits, in the order it fits them.
@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         runs.append(fitted)
         print(f"{name}: fitted in {fitted.fit_seconds:.2f} s, sampled in {fitted.sample_seconds:.2f} s")
     print(f"\nSAFE leaderboard on {dataset.name} ({len(dataset.frame)} rows, seed {args.seed})\n")
-    print(ranking_text(ranked([r.result for r in runs])))
+    results = best_first([r.result for r in runs])
+    print(ranking_text(ranked(results)))
     print("\n" + READING_GUIDE)
-    write_json({"dataset": dataset.name, "results": [r.result.to_dict() for r in sorted(
-        runs, key=lambda r: -(r.result.score() or 0.0))]}, args.out)
+    write_json({"dataset": dataset.name, "results": [r.to_dict() for r in results]}, args.out)
     print(f"\nResults: {args.out} (JSON: every metric, interval and detail)\n\n{NEXT_STEPS}")
     return 0

@@ -20,7 +20,7 @@ from safe_bench.data.schema import load_schema
 from safe_bench.errors import InputError
 from safe_bench.evaluation.evaluate import EvaluationResult, Stages, evaluate, evaluate_generator, plain
 from safe_bench.generator import load_generator
-from safe_bench.report.scores import evaluation_scores, ranked
+from safe_bench.report.scores import best_first, evaluation_scores, ranked
 from safe_bench.report.text import READING_GUIDE, evaluation_text, ranking_text
 
 
@@ -122,7 +122,7 @@ def _write(results: list[EvaluationResult], args: argparse.Namespace, several: b
     """Write the JSON and HTML outputs asked for; the paths written, for the reader."""
     written = []
     if args.json:
-        text = (json.dumps({"results": [plain(r.to_dict()) for r in _best_first(results)]}, indent=2, allow_nan=False,
+        text = (json.dumps({"results": [plain(r.to_dict()) for r in best_first(results)]}, indent=2, allow_nan=False,
                            ensure_ascii=False) if several else results[0].to_json())
         write_text(text + "\n", args.json)
         written.append(f"{args.json} (JSON)")
@@ -139,17 +139,12 @@ def _write(results: list[EvaluationResult], args: argparse.Namespace, several: b
     return written
 
 
-def _best_first(results: list[EvaluationResult]) -> list[EvaluationResult]:
-    order = [s.label for s in ranked(results)]
-    return sorted(results, key=lambda r: order.index(r.label))
-
-
 def _print(results: list[EvaluationResult], written: list[str], several: bool) -> None:
     if several:
         print(f"SAFE leaderboard of {len(results)} synthetic tables against the same real rows "
               f"(seed {results[0].seed})\n")
         print(ranking_text(ranked(results), what="synthetic table"))
-        verdicts = [(r.label, r.extra["privacy_verdict"]["text"]) for r in _best_first(results)
+        verdicts = [(r.label, r.extra["privacy_verdict"]["text"]) for r in best_first(results)
                     if "privacy_verdict" in r.extra]
         if verdicts:
             print("\nPrivacy verdicts:\n" + "\n".join(f"  {label}: {text}" for label, text in verdicts))

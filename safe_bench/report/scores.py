@@ -111,11 +111,15 @@ class EvaluationScores:
         return [row for row in self.metrics if row.pillar == pillar]
 
 
+def best_first(results: Sequence[EvaluationResult]) -> list[EvaluationResult]:
+    """Several evaluations of one real table, best SAFE first (unscored last; ties by
+    label, so the order is deterministic): the order every view lists them in."""
+    return sorted(results, key=lambda r: (r.score() is None, -(r.score() or 0.0), r.label))
+
+
 def ranked(results: Sequence[EvaluationResult]) -> list[EvaluationScores]:
-    """The scores of several evaluations of one real table, best SAFE first (unscored
-    last; ties by label, so the order is deterministic)."""
-    scores = [evaluation_scores(r) for r in results]
-    return sorted(scores, key=lambda s: (s.pillar("SAFE").score is None, -(s.pillar("SAFE").score or 0.0), s.label))
+    """The scores of several evaluations, in :func:`best_first` order."""
+    return [evaluation_scores(r) for r in best_first(results)]
 
 
 def pillar_row(p: PillarScore, *, copying: bool = False) -> ScoreRow:
