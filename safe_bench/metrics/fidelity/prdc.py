@@ -22,24 +22,29 @@ PRDC_K = 5
 _DISTANCE_TOLERANCE = 1e-9
 
 
-def _squared_distances(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    """Blocks of squared Euclidean distances from rows of ``a`` to all rows of ``b`` (BLAS),
-    each with a tolerance for float rounding (relative to the squared norms)."""
+def _squared_distances(a: np.ndarray, b: np.ndarray, *, slack: float = 0.0) -> Iterator[tuple[slice, np.ndarray]]:
+    """Blocks of squared Euclidean distances from rows of ``a`` to all rows of ``b``
+    (BLAS, computed in place), each less ``slack`` times ``1 + |a|^2 + |b|^2``: with
+    ``slack`` a tolerance for float rounding, ``d2 <= r2`` then counts a distance within
+    the tolerance of ``r2`` as inside the ball."""
     norms_a, norms_b = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+    shift_a, shift_b = (1.0 - slack) * norms_a - slack, (1.0 - slack) * norms_b
     step = max(1, (1 << 22) // max(len(b), 1))
     for start in range(0, len(a), step):
         rows = slice(start, min(start + step, len(a)))
-        d2 = norms_a[rows, None] + norms_b[None, :] - 2.0 * (a[rows] @ b.T)
-        tolerance = _DISTANCE_TOLERANCE * (1.0 + norms_a[rows, None] + norms_b[None, :])
-        yield rows, np.maximum(d2, 0.0), tolerance
+        d2 = a[rows] @ b.T
+        d2 *= -2.0
+        d2 += shift_a[rows, None]
+        d2 += shift_b[None, :]
+        yield rows, d2
 
 
 def _radii(points: np.ndarray, k: int) -> np.ndarray:
     """Squared distance of each point to its k-th nearest other point."""
     out = np.empty(len(points))
-    for rows, d2, _ in _squared_distances(points, points):
+    for rows, d2 in _squared_distances(points, points):
         out[rows] = np.partition(d2, k, axis=1)[:, k]  # position 0 is the point itself
-    return out
+    return np.maximum(out, 0.0)  # float rounding can leave a duplicate's distance below 0
 
 
 @metric("S.prdc", pillar="S", name="Precision and coverage (PRDC)")
@@ -56,15 +61,17 @@ def prdc(cmp: Comparison) -> Measurement:
     fake = cmp.encoding.transform(subsample(cmp.synthetic, PRDC_ROWS, rng))
     if min(len(real), len(fake)) <= PRDC_K:
         raise MetricSkipped(f"PRDC needs more than k = {PRDC_K} rows in each table")
-    real_r2, fake_r2 = _radii(real, PRDC_K), _radii(fake, PRDC_K)
+    # train's subsample and radii are the same for the synthetic run and the reference run
+    real_r2 = cmp.cached(("prdc radii", cmp.name_of("train"), len(real)), lambda: _radii(real, PRDC_K))
+    fake_r2 = _radii(fake, PRDC_K)
     balls_holding = np.zeros(len(fake))  # per fake row: how many real balls contain it
     covered = np.zeros(len(real), dtype=bool)  # per real row: its ball holds a fake row
     recalled = np.zeros(len(real), dtype=bool)  # per real row: inside some fake row's ball
-    for rows, d2, tol in _squared_distances(fake, real):
-        inside = d2 <= real_r2[None, :] + tol
+    for rows, d2 in _squared_distances(fake, real, slack=_DISTANCE_TOLERANCE):
+        inside = d2 <= real_r2[None, :]
         balls_holding[rows] = inside.sum(axis=1)
         covered |= inside.any(axis=0)
-        recalled |= (d2 <= fake_r2[rows, None] + tol).any(axis=0)
+        recalled |= (d2 <= fake_r2[rows, None]).any(axis=0)
     precise = balls_holding > 0
     w_fake, w_real = resample_weights(cmp, len(fake)), resample_weights(cmp, len(real))
     precision = np.concatenate([[precise.mean()], precise @ w_fake / len(fake)])
