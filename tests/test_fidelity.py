@@ -181,7 +181,8 @@ def test_detection_auc_equals_sklearn_cross_val_score(gbsg2, gbsg2_split, gbsg2_
     x = np.vstack([matrix(train), matrix(canonical)])
     y = np.repeat([0, 1], len(train))
     classifier = HistGradientBoostingClassifier(
-        categorical_features=categorical, early_stopping=True, random_state=d["random_state"]
+        categorical_features=categorical, early_stopping=True, random_state=d["random_state"],
+        max_iter=d["rounds"], learning_rate=d["learning_rate"],
     )
     # Folds as documented: StratifiedKFold over distinct rows (here every row is distinct),
     # stratified on whether the row is synthetic.
