@@ -153,10 +153,12 @@ def test_cox_tables_equal_lifelines_fitted_directly(gbsg2_runs, gbsg2_split):
             [row["exp(coef)"], row["exp(coef) lower 95%"], row["exp(coef) upper 95%"], row["p"]],
             rtol=1e-6,
         )
-    # The holdout reference's table is lifelines' fit of the holdout.
+    # The holdout reference's table is lifelines' fit of the holdout. That fit starts from
+    # train's coefficients, this one from zero: both stop at lifelines' own criterion
+    # (log-likelihood change below 1e-9 relative, as R), a few 1e-6 apart.
     reference = gbsg2_runs["gaussian_copula"].metric("C.cox").details["reference_details"]["terms"]
     holdout = _lifelines_cox(gbsg2_split.holdout)
-    np.testing.assert_allclose([reference[t]["table"]["hr"] for t in holdout.index], holdout["exp(coef)"], rtol=1e-6)
+    np.testing.assert_allclose([reference[t]["table"]["hr"] for t in holdout.index], holdout["exp(coef)"], rtol=2e-5)
 
 
 def test_km_medians_in_details_equal_lifelines(gbsg2_runs, gbsg2_split):

@@ -196,10 +196,12 @@ class CoxFit:
 
 
 def fit_cox(
-    frame: pd.DataFrame, design: CoxDesign, schema: Schema, *, penalizer: float, rng: np.random.Generator, who: str
+    frame: pd.DataFrame, design: CoxDesign, schema: Schema, *, penalizer: float, rng: np.random.Generator, who: str,
+    start: np.ndarray | None = None,
 ) -> CoxFit:
-    """Fit the design on ``frame`` with lifelines; MetricSkipped for data that cannot
-    carry the model, CoxFailure for a fit that does not converge."""
+    """Fit the design on ``frame`` with lifelines, Newton-Raphson from ``start`` (the
+    coefficients; zero by default); MetricSkipped for data that cannot carry the model,
+    CoxFailure for a fit that does not converge."""
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
@@ -228,7 +230,9 @@ def fit_cox(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(data, "__time__", "__event__")
+            # lifelines iterates on standardised covariates: the start is scaled to match
+            initial = None if start is None else start * x.std().to_numpy()
+            model.fit(data, "__time__", "__event__", initial_point=initial)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
             raise CoxFailure(f"{who}: {_first_line(exc)}") from None
     trouble = [
@@ -291,13 +295,27 @@ def cox_design(cmp: Comparison) -> CoxDesign:
 
 
 def _fit(cmp: Comparison, role: str, penalizer: float) -> CoxFit:
+    """The design fitted on ``role`` (once per evaluation). Another table's fit starts
+    from train's coefficients: the same maximum (the log partial likelihood is
+    concave), in fewer Newton steps when the tables agree; when it fails from there (a
+    table whose effects are far from train's), it starts again from zero."""
     design = cox_design(cmp)
-    return cmp.cached(
-        ("cox", frame_key(cmp, role), penalizer),
-        lambda: fit_cox(
-            cmp.table(role), design, cmp.schema, penalizer=penalizer, rng=cmp.rng(Stream.COX_FIT), who=label(cmp, role)
-        ),
-    )
+
+    def fit(start: np.ndarray | None) -> CoxFit:
+        return fit_cox(cmp.table(role), design, cmp.schema, penalizer=penalizer, rng=cmp.rng(Stream.COX_FIT),
+                       who=label(cmp, role), start=start)
+
+    def fit_from_train() -> CoxFit:
+        try:
+            start = _fit(cmp, "train", penalizer).coef
+        except (CoxFailure, MetricSkipped):
+            return fit(None)
+        try:
+            return fit(start)
+        except CoxFailure:
+            return fit(None)
+
+    return cmp.cached(("cox", frame_key(cmp, role), penalizer), (lambda: fit(None)) if role == "train" else fit_from_train)
 
 
 @dataclass(frozen=True)
