@@ -211,6 +211,29 @@ def test_predicate_counts_match_pandas(gbsg2, gbsg2_split):
             assert count == mask.sum()
 
 
+def test_predicate_counts_with_missing_values_match_direct_masks():
+    """Every kind of condition (>=, <=, ==, is missing) on columns with missing values,
+    one to three conditions per predicate: the counts equal masks written out directly."""
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 6, size=(300, 4)).astype(float)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    records = attacks.Records(values)
+    for conditions in (1, 2, 3):
+        columns = np.sort(np.argsort(rng.random((500, 4)), axis=1)[:, :conditions], axis=1)
+        ops = rng.integers(0, 4, size=(500, conditions))
+        predicates = attacks.Predicates(columns, ops, rng.integers(0, 6, size=(500, conditions)).astype(float))
+        expected = []
+        for cols, kinds, bounds in zip(columns, ops, predicates.values, strict=True):
+            mask = np.ones(len(values), dtype=bool)
+            for col, op, bound in zip(cols, kinds, bounds, strict=True):
+                column = values[:, col]
+                with np.errstate(invalid="ignore"):
+                    mask &= [column >= bound, column <= bound, column == bound, np.isnan(column)][op]
+            expected.append(mask.sum())
+        np.testing.assert_array_equal(records.counts(predicates), expected)
+        np.testing.assert_array_equal(records.counts(predicates, block=7), expected)  # batched
+
+
 def test_screening_tries_on_samples_changes_no_predicate(gbsg2, gbsg2_split, monkeypatch):
     """The screens only rule out tries that match two sampled records: the predicates
     found are the same with or without them."""

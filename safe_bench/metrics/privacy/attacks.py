@@ -187,11 +187,13 @@ class Predicates:
     def take(self, rows: np.ndarray) -> Predicates:
         return Predicates(self.columns[rows], self.ops[rows], self.values[rows])
 
-    def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each condition as ``low <= value <= high``, or as 'is missing'."""
-        low = np.where((self.ops == _GE) | (self.ops == _EQ), self.values, -np.inf)
-        high = np.where((self.ops == _LE) | (self.ops == _EQ), self.values, np.inf)
-        return low, high, self.ops == _NA
+    def intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each condition as ``low <= value <= high`` on values with missing as +inf
+        (:attr:`Records.filled`): 'is missing' is ``[inf, inf]``, and ``>= v`` stops at
+        the largest float, so that it holds no missing value."""
+        low = np.where(self.ops == _LE, -np.inf, np.where(self.ops == _NA, np.inf, self.values))
+        high = np.where(self.ops == _GE, np.finfo(float).max, np.where(self.ops == _NA, np.inf, self.values))
+        return low, high
 
 
 class Records:
@@ -200,6 +202,8 @@ class Records:
 
     def __init__(self, values: np.ndarray):
         self.values = values
+        #: The values with missing as +inf (the input has no infinite value), for counting.
+        self.filled = np.where(np.isnan(values), np.inf, values)
         self.n = len(values)
         self.order = np.argsort(values, axis=0, kind="stable")  # NaN last
         self.sorted = np.take_along_axis(values, self.order, axis=0)
@@ -207,13 +211,15 @@ class Records:
 
     def counts(self, predicates: Predicates, block: int = 1 << 22) -> np.ndarray:
         """How many records satisfy each predicate: the records of its most selective
-        condition's slice are checked against its other conditions (in batches of
-        at most ``block`` records)."""
+        condition's slice (which all satisfy that condition) are checked against its
+        other conditions (in batches of at most ``block`` records)."""
         lo, hi = self._slices(predicates)
         j = np.argmin(hi - lo, axis=1)
-        low, high, missing = predicates.intervals()
+        low, high = predicates.intervals()
         p = np.arange(len(predicates))
         cols, start, length = predicates.columns[p, j], lo[p, j], (hi - lo)[p, j]
+        others = (j[:, None] + np.arange(1, predicates.columns.shape[1])) % predicates.columns.shape[1]
+        other_cols, low, high = (a[p[:, None], others] for a in (predicates.columns, low, high))
         ends = np.cumsum(length)
         out = np.zeros(len(predicates), dtype=np.int64)
         first = 0
@@ -225,8 +231,9 @@ class Records:
             offset = np.arange(len(owner)) - np.repeat(ends[some] - length[some] - base, length[some])
             rows = self.order[start[owner] + offset, cols[owner]]
             ok = np.ones(len(owner), dtype=bool)
-            for c in range(predicates.columns.shape[1]):
-                ok &= _holds(self.values[rows, predicates.columns[owner, c]], low[owner, c], high[owner, c], missing[owner, c])
+            for c in range(other_cols.shape[1]):
+                value = self.filled[rows, other_cols[owner, c]]
+                ok &= (value >= low[owner, c]) & (value <= high[owner, c])
             out[some] = np.bincount(owner[ok] - first, minlength=len(some))
             first = last
         return out
@@ -263,11 +270,6 @@ def records(frames: list[pd.DataFrame], numeric: list[bool]) -> list[Records]:
     return [
         Records(np.column_stack([col[t] for col in columns]) if columns else np.zeros((len(f), 0))) for t, f in enumerate(frames)
     ]
-
-
-def _holds(values: np.ndarray, low: np.ndarray, high: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """Conditions as intervals: ``low <= value <= high``, or 'is missing'."""
-    return np.where(missing, np.isnan(values), (values >= low) & (values <= high))
 
 
 def univariate_predicates(synthetic: Records, numeric: np.ndarray, n: int, rng: np.random.Generator) -> Predicates:
