@@ -3,8 +3,9 @@
 Run: ``python -m pytest benchmarks/test_privacy_speed.py --benchmark-only`` (``-k 10k``
 and so on for one group). On the FLCHAIN-like tables of :mod:`benchmarks.tables`:
 
-- ``P 10k``: the whole P pillar (nine metrics, intervals, holdout reference) against
-  SDMetrics' DCROverfittingProtection without subsampling. SDMetrics' cost grows with
+- ``P 10k``: the whole P pillar (nine metrics, intervals, holdout reference), in one
+  process and in two (``evaluate(jobs=2)``), against SDMetrics'
+  DCROverfittingProtection (one process) without subsampling. SDMetrics' cost grows with
   the square of the rows, so it is timed at 2,000 rows (``SDMETRICS_DCR_ROWS``) and
   the 10k figure extrapolated (x25) into ``extra_info``, with the ratio;
 - ``exact 1-NN 100k``: nearest holdout row of every synthetic row (100k x 100k, the
@@ -53,8 +54,8 @@ ANONYMETER_PYTHON = os.environ.get("ANONYMETER_PYTHON", "/tmp/anon/bin/python")
 _MEDIANS: dict[str, float] = {}
 
 
-def p_pillar(tables: Tables):
-    return evaluate(tables.train, tables.synthetic, tables.holdout, tables.schema, metrics=["P"])
+def p_pillar(tables: Tables, jobs: int = 1):
+    return evaluate(tables.train, tables.synthetic, tables.holdout, tables.schema, metrics=["P"], jobs=jobs)
 
 
 def p_pillar_in_child(tables: Tables) -> None:
@@ -94,7 +95,7 @@ def _sdmetrics_dcr(tables: Tables, rows: int) -> float:
 
 def test_sdmetrics_dcr_overfitting(benchmark):
     tables = flchain_like(SIZES["10k"])
-    benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
+    benchmark.group = "P 10k: whole pillar (one process, two) vs SDMetrics DCROverfittingProtection"
     benchmark.pedantic(_sdmetrics_dcr, args=(tables, SDMETRICS_ROWS), rounds=1, iterations=1)
     extrapolated = benchmark.stats.stats.median * (SIZES["10k"] / SDMETRICS_ROWS) ** 2
     _MEDIANS["sdmetrics_dcr_10k"] = extrapolated
@@ -102,10 +103,11 @@ def test_sdmetrics_dcr_overfitting(benchmark):
     _load(benchmark)
 
 
-def test_p_pillar_10k(benchmark):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_p_pillar_10k(benchmark, jobs: int):
     tables = flchain_like(SIZES["10k"])
-    benchmark.group = "P 10k: whole pillar vs SDMetrics DCROverfittingProtection"
-    result = benchmark.pedantic(p_pillar, args=(tables,), rounds=3, iterations=1)
+    benchmark.group = "P 10k: whole pillar (one process, two) vs SDMetrics DCROverfittingProtection"
+    result = benchmark.pedantic(p_pillar, args=(tables, jobs), rounds=3, iterations=1)
     # every metric computed, or skipped with its reason (P.linkability finds its attack not
     # informative on these tables: the control attack almost always succeeds); none failed
     assert all(m.status == "ok" or (m.status == "skipped" and m.reason) for m in result.metrics), \

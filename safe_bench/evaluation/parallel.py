@@ -1,8 +1,8 @@
 """The metrics of one evaluation over several cores, in forked processes.
 
 Metrics that share cached work stay together (:func:`units`: the S metrics on the shared
-count matrix, S.detect and S.prdc each alone, the C metrics on the shared strata and Cox
-fits, the P metrics on the shared neighbour searches), and the units are dealt to the
+count matrix, the C metrics on the shared strata and Cox fits, the P metrics on the
+shared neighbour searches; S.detect, S.prdc, C.tstr and P.singling_out each alone), and the units are dealt to the
 processes longest first (Graham's LPT rule, Graham 1969) by their cost at 10,000 rows
 (:data:`COSTS`). The parent runs the first group itself while forked children run the
 others: a child inherits the tables and the evaluation's cache without copying or
@@ -34,10 +34,10 @@ from safe_bench.metrics.registry import Metric, MetricResult, run_metric
 PARALLEL_ROWS = 10_000
 #: Seconds of each unit of metrics on 10,000-row FLCHAIN-like tables (benchmarks/tables.py,
 #: 6 Dec 2026), for the schedule only; a unit not listed counts as :data:`DEFAULT_COST`.
-COSTS = {"S.detect": 2.5, "S.prdc": 1.8, "S": 0.5, "C": 4.5, "P": 3.9}
+COSTS = {"S.detect": 1.75, "S.prdc": 0.85, "S": 0.8, "C": 3.4, "C.tstr": 1.0, "P": 2.35, "P.singling_out": 1.5}
 DEFAULT_COST = 0.5
 #: Metrics that share no cached work with the others of their pillar: a unit each.
-ALONE = ("S.detect", "S.prdc")
+ALONE = ("S.detect", "S.prdc", "C.tstr", "P.singling_out")
 
 Progress = Callable[[str, int, int], None]
 
