@@ -22,7 +22,7 @@ from safe_bench.data.schema import Schema
 from safe_bench.errors import MetricSkipped
 from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import Stream
-from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, StepCurve, kaplan_meier
+from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, LevelCurves, StepCurve, kaplan_meier, level_steps
 from safe_bench.metrics.stored import Stored, Values
 
 #: A group level needs this many train rows to be compared.
@@ -282,17 +282,21 @@ def describe_strata(cmp: Comparison, tau_value: float) -> StrataDescription:
     return StrataDescription(tau_value, [g.column for g in kept], groups_source(cmp.schema), notes)
 
 
-def _by_stratum(
-    sample: EventTimes, codes: list[tuple[np.ndarray, int]], positions: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every stratum's curve at ``positions`` (strata x pieces) and its weighted rows."""
-    curves = [sample.survival_at(positions, weights)[None, :]]
-    rows = [np.array([weights.sum()])]
-    for level_codes, n_levels in codes:
-        inside = level_codes >= 0
-        curves.append(sample.survival_by_level(level_codes, n_levels, positions, weights))
-        rows.append(np.bincount(level_codes[inside], weights=weights[inside], minlength=n_levels))
-    return np.vstack(curves), np.concatenate(rows)
+def _level_curves(cmp: Comparison, t: EventTimes, y: EventTimes, horizon_tau: float) -> tuple[list[LevelCurves], ...]:
+    """Per stratum variable (everyone first, then each group variable), the level curves
+    of train and of the table under test on pieces cut at both curves' steps, and of
+    train on pieces cut at its own steps (for the real-vs-real null)."""
+    variables = [(np.zeros(len(t), dtype=np.int64), np.zeros(len(y), dtype=np.int64), 1)]
+    variables += [(g.codes(cmp.train), g.codes(cmp.synthetic), len(g.levels)) for g in groups(cmp)[0]]
+    on_train, on_table, on_null = [], [], []
+    for codes_t, codes_y, k in variables:
+        steps_t, steps_y = level_steps(t, codes_t, k), level_steps(y, codes_y, k)
+        both = [Horizon.at(horizon_tau, t.times[a], y.times[b]) for a, b in zip(steps_t, steps_y, strict=True)]
+        alone = [Horizon.at(horizon_tau, t.times[a]) for a in steps_t]
+        on_train.append(LevelCurves.on(t, codes_t, k, both))
+        on_table.append(LevelCurves.on(y, codes_y, k, both))
+        on_null.append(LevelCurves.on(t, codes_t, k, alone))
+    return on_train, on_table, on_null
 
 
 def strata_stats(cmp: Comparison) -> StrataStats:
@@ -300,37 +304,43 @@ def strata_stats(cmp: Comparison) -> StrataStats:
 
     def build() -> StrataStats:
         require_events(cmp, "train", "survival curves")
-        kept = groups(cmp)[0]
         t, y = event_times(cmp, "train"), event_times(cmp, "synthetic")
-        horizon = Horizon.of(tau(cmp), t, y)
-        train_codes = [(g.codes(cmp.train), len(g.levels)) for g in kept]
-        table_codes = [(g.codes(cmp.synthetic), len(g.levels)) for g in kept]
-        train, train_rows = _by_stratum(t, train_codes, t.positions(horizon.starts), np.ones(len(t)))
-        positions, n = y.positions(horizon.starts), len(y)
+        horizon_tau = Horizon.of(tau(cmp), t, y).tau
+        on_train, on_table, on_null = _level_curves(cmp, t, y, horizon_tau)
+        train = [curves() for curves in on_train]
+        n = len(y)
 
-        def summary(weights: np.ndarray) -> tuple[np.ndarray, ...]:
-            table, rows = _by_stratum(y, table_codes, positions, weights)
-            lost = np.where(rows < 2, np.nan, 0.0)
-            diff = np.abs(train - table)
-            return horizon.area(diff) / horizon.tau + lost, diff.max(axis=1, initial=0.0) + lost, horizon.area(table) + lost, rows
+        def summary(weights: np.ndarray | None) -> tuple[np.ndarray, ...]:
+            gap, sup, rmst, rows = [], [], [], []
+            for (train_curve, _), curves in zip(train, on_table, strict=True):
+                table, table_rows = curves(weights)
+                diff = np.abs(train_curve - table)
+                gap.append(curves.area(diff) / horizon_tau)
+                sup.append(curves.sup(diff))
+                rmst.append(curves.area(table))
+                rows.append(table_rows)
+            lost = np.where(np.concatenate(rows) < 2, np.nan, 0.0)
+            return (*(np.concatenate(x) + lost for x in (gap, sup, rmst)), np.concatenate(rows))
 
-        runs = [summary(np.ones(n))] + [summary(weights_of(idx, n)) for idx in cmp.resamples(n)]
+        runs = [summary(None)] + [summary(weights_of(idx, n)) for idx in cmp.resamples(n)]
         gap, sup, rmst = (np.array([run[i] for run in runs]) for i in range(3))
-        train_positions = t.positions(horizon.starts)
 
         def null(w_a: np.ndarray, w_b: np.ndarray) -> np.ndarray:
-            a, rows_a = _by_stratum(t, train_codes, train_positions, w_a)
-            b, rows_b = _by_stratum(t, train_codes, train_positions, w_b)
-            lost = np.where((rows_a < 2) | (rows_b < 2), np.nan, 0.0)
-            return np.stack([horizon.area(np.abs(a - b)) / horizon.tau + lost, np.abs(horizon.area(a) - horizon.area(b)) + lost])
+            parts = []
+            for curves in on_null:
+                (a, rows_a), (b, rows_b) = curves(w_a), curves(w_b)
+                lost = np.where((rows_a < 2) | (rows_b < 2), np.nan, 0.0)
+                parts.append(np.stack([curves.area(np.abs(a - b)) / horizon_tau + lost,
+                                       np.abs(curves.area(a) - curves.area(b)) + lost]))
+            return np.concatenate(parts, axis=1)
 
         null_gap, null_rmst = real_vs_real(cmp, null)
         return StrataStats(
-            tau=horizon.tau,
+            tau=horizon_tau,
             strata=strata(cmp),
-            train_rows=[int(r) for r in train_rows],
+            train_rows=[int(r) for c in train for r in c[1]],
             table_rows=[int(r) for r in runs[0][3]],
-            train_rmst=horizon.area(train),
+            train_rmst=np.concatenate([curves.area(c[0]) for curves, c in zip(on_train, train, strict=True)]),
             gap=gap,
             sup=sup,
             rmst=rmst,

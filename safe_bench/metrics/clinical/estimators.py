@@ -178,25 +178,14 @@ class EventTimes:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(at risk, events) at each event time for each level: two (levels x times) arrays
         (``codes`` 0..n_levels-1; -1 leaves a row out)."""
-        w = np.ones(len(self)) if weights is None else np.asarray(weights, dtype=float)
-        codes, n_levels = np.asarray(codes, dtype=np.int64), int(n_levels)
-        inside = (codes >= 0) & (self.slot >= 0)
-        n_t = len(self.times)
-        flat = codes[inside] * n_t + self.slot[inside]
-        w, size = w[inside], n_levels * n_t
-        leaving = np.bincount(flat, weights=w, minlength=size).reshape(n_levels, n_t)
-        died = np.bincount(flat, weights=w * self.event[inside], minlength=size).reshape(n_levels, n_t)
-        return leaving[:, ::-1].cumsum(axis=1)[:, ::-1], died
+        return self.level_slots(codes, n_levels).counts(weights)
 
-    def survival_by_level(
-        self, codes: np.ndarray, n_levels: int, positions: np.ndarray, weights: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Each level's Kaplan-Meier S(t) at the :meth:`positions` (levels x positions)."""
-        at_risk, died = self.level_counts(codes, n_levels, weights)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(died > 0, 1.0 - died / at_risk, 1.0)
-        survival = np.hstack([np.ones((n_levels, 1)), np.cumprod(factor, axis=1)])
-        return survival[:, positions + 1]
+    def level_slots(self, codes: np.ndarray, n_levels: int) -> LevelSlots:
+        """Each row's (level, event slot) cell, for counting under many weights."""
+        codes = np.asarray(codes, dtype=np.int64)
+        inside = np.flatnonzero((codes >= 0) & (self.slot >= 0))
+        n_t = len(self.times)
+        return LevelSlots(inside, codes[inside] * n_t + self.slot[inside], self.event[inside], int(n_levels), n_t)
 
     def logrank(self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> LogRank:
         """Log-rank test across ``n_levels`` groups (``codes`` 0..n_levels-1; -1 leaves a row out)."""
@@ -219,6 +208,26 @@ class EventTimes:
 
 
 @dataclass(frozen=True)
+class LevelSlots:
+    """The rows of a sample that count (a level, an event slot), with their cell in the
+    (levels x event times) table and their event indicator."""
+
+    rows: np.ndarray
+    cells: np.ndarray
+    event: np.ndarray
+    n_levels: int
+    n_times: int
+
+    def counts(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(at risk, events) at each event time for each level, under row ``weights``."""
+        size = self.n_levels * self.n_times
+        w = None if weights is None else np.asarray(weights, dtype=float)[self.rows]
+        leaving = np.bincount(self.cells, weights=w, minlength=size).reshape(self.n_levels, self.n_times)
+        died = np.bincount(self.cells, weights=self.event if w is None else w * self.event, minlength=size)
+        return leaving[:, ::-1].cumsum(axis=1)[:, ::-1], died.reshape(self.n_levels, self.n_times)
+
+
+@dataclass(frozen=True)
 class Horizon:
     """[0, tau] cut at every event time of some samples. Their Kaplan-Meier curves are
     constant on each piece, so distances and areas on [0, tau] are exact sums."""
@@ -232,13 +241,81 @@ class Horizon:
 
     @classmethod
     def of(cls, tau: float, *samples: EventTimes) -> Horizon:
-        inner = np.unique(np.concatenate([s.times[(s.times > 0) & (s.times < tau)] for s in samples]))
+        """[0, tau] cut at every event time of the samples."""
+        return cls.at(tau, *(s.times for s in samples))
+
+    @classmethod
+    def at(cls, tau: float, *times: np.ndarray) -> Horizon:
+        """[0, tau] cut at the given times (those inside it)."""
+        inner = np.unique(np.concatenate([t[(t > 0) & (t < tau)] for t in times]))
         edges = np.concatenate([[0.0], inner, [tau]])
         return cls(edges[:-1], np.diff(edges))
 
     def area(self, values: np.ndarray) -> np.ndarray:
         """The integral over [0, tau] of step functions given at :attr:`starts` (last axis)."""
         return (values * self.widths).sum(axis=-1)
+
+
+def level_steps(sample: EventTimes, codes: np.ndarray, n_levels: int) -> list[np.ndarray]:
+    """For each level, the sample's event slots at which a row of that level has an event:
+    the only places where the level's Kaplan-Meier curve can step, whatever the weights."""
+    has = (codes >= 0) & (sample.slot >= 0) & (sample.event > 0)
+    level, slot = np.divmod(np.unique(codes[has] * len(sample.times) + sample.slot[has]), len(sample.times))
+    return [slot[level == k] for k in range(n_levels)]
+
+
+@dataclass(frozen=True)
+class LevelCurves:
+    """Every level's Kaplan-Meier curve of a sample, read on pieces of [0, tau] of each
+    level's own, for any row weights (a bootstrap replicate, say).
+
+    A level's curve steps only at its own event times, so comparing it with another
+    curve needs only the pieces cut at the two curves' steps, not at every event time of
+    the sample (about a level's share of them): the curves of all levels are read from
+    one (levels x event times) array by one gather, and summed per level with
+    ``np.add.reduceat`` over :attr:`starts` (:meth:`area`)."""
+
+    slots: LevelSlots
+    #: The rows with a level, their levels, and the levels' count.
+    members: np.ndarray
+    levels: np.ndarray
+    n_levels: int
+    #: Index of each piece's start in the flattened (levels x (1 + event times)) survival array.
+    reads: np.ndarray
+    #: Where each level's pieces begin in the flat arrays, and every piece's width.
+    starts: np.ndarray
+    widths: np.ndarray
+
+    @classmethod
+    def on(cls, sample: EventTimes, codes: np.ndarray, n_levels: int, horizons: list[Horizon]) -> LevelCurves:
+        """Curves of each level read at the starts of its horizon's pieces."""
+        size = len(sample.times) + 1
+        reads = np.concatenate([k * size + 1 + sample.positions(h.starts) for k, h in enumerate(horizons)])
+        starts = np.cumsum([0] + [len(h.starts) for h in horizons[:-1]])
+        codes = np.asarray(codes, dtype=np.int64)
+        members = np.flatnonzero(codes >= 0)
+        return cls(sample.level_slots(codes, n_levels), members, codes[members], n_levels, reads, starts,
+                   np.concatenate([h.widths for h in horizons]))
+
+    def __call__(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every level's survival at the start of each of its pieces (flat), and each
+        level's weighted rows."""
+        at_risk, died = self.slots.counts(weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(died > 0, 1.0 - died / at_risk, 1.0)
+        survival = np.ones((self.n_levels, factor.shape[1] + 1))
+        np.cumprod(factor, axis=1, out=survival[:, 1:])
+        w = None if weights is None else weights[self.members]
+        rows = np.bincount(self.levels, weights=w, minlength=self.n_levels).astype(float)
+        return survival.ravel()[self.reads], rows
+
+    def area(self, values: np.ndarray) -> np.ndarray:
+        """Per level, the integral over [0, tau] of step values given at its pieces' starts."""
+        return np.add.reduceat(values * self.widths, self.starts)
+
+    def sup(self, values: np.ndarray) -> np.ndarray:
+        """Per level, the largest of its pieces' values."""
+        return np.maximum.reduceat(values, self.starts)
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None) -> StepCurve:
