@@ -189,22 +189,7 @@ class EventTimes:
 
     def logrank(self, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> LogRank:
         """Log-rank test across ``n_levels`` groups (``codes`` 0..n_levels-1; -1 leaves a row out)."""
-        at_risk, died = self.level_counts(codes, n_levels, weights)
-        total_died = died.sum(axis=0)
-        step = total_died > 0
-        at_risk, died, d = at_risk[:, step], died[:, step], total_died[step]
-        n = at_risk.sum(axis=0)
-        share = at_risk / n
-        observed = died.sum(axis=1)
-        expected = (d * share).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
-        weighted = spread * share
-        cov = np.diag(weighted.sum(axis=1)) - np.einsum("it,jt->ij", weighted, share)
-        diff = (observed - expected)[:-1]
-        statistic = float(diff @ np.linalg.pinv(cov[:-1, :-1]) @ diff) if n_levels > 1 else 0.0
-        df = n_levels - 1
-        return LogRank(statistic, chi2_p(statistic, df), df, observed, expected)
+        return self.level_slots(codes, n_levels).logrank(weights)
 
 
 @dataclass(frozen=True)
@@ -225,6 +210,25 @@ class LevelSlots:
         leaving = np.bincount(self.cells, weights=w, minlength=size).reshape(self.n_levels, self.n_times)
         died = np.bincount(self.cells, weights=self.event if w is None else w * self.event, minlength=size)
         return leaving[:, ::-1].cumsum(axis=1)[:, ::-1], died.reshape(self.n_levels, self.n_times)
+
+    def logrank(self, weights: np.ndarray | None = None) -> LogRank:
+        """Log-rank test across the levels, under row ``weights``."""
+        at_risk, died = self.counts(weights)
+        total_died = died.sum(axis=0)
+        step = total_died > 0
+        at_risk, died, d = at_risk[:, step], died[:, step], total_died[step]
+        n = at_risk.sum(axis=0)
+        share = at_risk / n
+        observed = died.sum(axis=1)
+        expected = (d * share).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+        weighted = spread * share
+        cov = np.diag(weighted.sum(axis=1)) - np.einsum("it,jt->ij", weighted, share)
+        diff = (observed - expected)[:-1]
+        statistic = float(diff @ np.linalg.pinv(cov[:-1, :-1]) @ diff) if self.n_levels > 1 else 0.0
+        df = self.n_levels - 1
+        return LogRank(statistic, chi2_p(statistic, df), df, observed, expected)
 
 
 @dataclass(frozen=True)

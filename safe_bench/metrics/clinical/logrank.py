@@ -16,6 +16,7 @@ worst levels swap places on the table is *reversed* and scores 0.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -40,16 +41,18 @@ from safe_bench.metrics.clinical.estimators import LogRank
 
 
 def logrank_on(
-    cmp: Comparison, role: str, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None
+    cmp: Comparison, role: str, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None, *,
+    name: Hashable,
 ) -> LogRank | None:
     """The log-rank test across ``n_levels`` levels of table ``role`` (``codes`` -1: left
-    out), or None when a level has fewer than 2 rows there (the table lost it)."""
-    w = np.ones(len(codes)) if weights is None else weights
-    inside = codes >= 0
-    rows = np.bincount(codes[inside], weights=w[inside], minlength=n_levels)
+    out), or None when a level has fewer than 2 rows there (the table lost it). ``name``
+    names the codes, so that their cells are found once for every replicate."""
+    members = codes >= 0
+    rows = np.bincount(codes[members], weights=None if weights is None else weights[members], minlength=n_levels)
     if (rows < 2).any():
         return None
-    return event_times(cmp, role).logrank(codes, n_levels, w)
+    slots = cmp.cached(("level_slots", frame_key(cmp, role), name), lambda: event_times(cmp, role).level_slots(codes, n_levels))
+    return slots.logrank(weights)
 
 
 def group_codes(cmp: Comparison, role: str, group: Group) -> np.ndarray:
@@ -60,9 +63,9 @@ def group_test(cmp: Comparison, role: str, group: Group, weights: np.ndarray | N
     """The log-rank test across a group variable's levels in table ``role``."""
     codes = group_codes(cmp, role, group)
     if weights is not None:
-        return logrank_on(cmp, role, codes, len(group.levels), weights)
+        return logrank_on(cmp, role, codes, len(group.levels), weights, name=group.column)
     key = ("group_test", group.column, frame_key(cmp, role))
-    return cmp.cached(key, lambda: logrank_on(cmp, role, codes, len(group.levels)))
+    return cmp.cached(key, lambda: logrank_on(cmp, role, codes, len(group.levels), name=group.column))
 
 
 def table_tests(cmp: Comparison) -> list[list[LogRank | None]]:

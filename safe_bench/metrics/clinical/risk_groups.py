@@ -68,7 +68,8 @@ class _ScoreCheck:
         # reads the last slot), are left out.
         remap = np.full(self.n_groups + 1, -1)
         remap[self.tested] = np.arange(len(self.tested))
-        return logrank_on(self.cmp, role, remap[codes], len(self.tested), weights)
+        return logrank_on(self.cmp, role, remap[codes], len(self.tested), weights,
+                          name=("risk groups", self.score.name, tuple(self.tested)))
 
     def parts(self, weights: np.ndarray | None) -> tuple[float, float]:
         """(1 - TVD of the risk-group distribution, log-rank agreement) for the table."""
