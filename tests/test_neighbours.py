@@ -96,3 +96,28 @@ def test_bad_input_is_refused():
         nearest(np.array([[np.nan, 1.0]]), np.ones((2, 2)))
     with pytest.raises(ValueError, match="columns"):
         nearest(np.ones((2, 2)), np.ones((2, 3)))
+
+
+def test_a_half_of_a_large_holdout_is_read_from_the_holdouts_search(gbsg2, gbsg2_split, monkeypatch):
+    """Above MAX_QUERY_ROWS the holdout is searched through a seeded subsample; a holdout
+    half (the reference run's table under test) then uses its rows among that subsample
+    for every search, and its search in train is read from the holdout's, not made again."""
+    from safe_bench.evaluation.comparison import EvaluationData
+
+    monkeypatch.setattr(neighbours, "MAX_QUERY_ROWS", 120)  # the holdout has 206 rows
+    data = EvaluationData(gbsg2_split.train, gbsg2_split.holdout, gbsg2_split.holdout, gbsg2.schema)
+    made = []
+    real_nearest = neighbours.nearest
+    monkeypatch.setattr(neighbours, "nearest", lambda q, i, k: made.append(len(q)) or real_nearest(q, i, k))
+    reference = data.reference(needs_holdout=True)
+    to_train = neighbours.search(reference, "synthetic", "train", 3)
+    to_other_half = neighbours.search(reference, "synthetic", "holdout")
+    whole = neighbours.search(data.comparison(), "holdout", "train", 3)
+    assert made == [120, len(to_other_half.rows)]  # the holdout's search, then the half against the other half
+    half_rows = data.part_of("holdout_a")[1]
+    np.testing.assert_array_equal(to_train.rows, to_other_half.rows)  # the same rows of the half
+    np.testing.assert_array_equal(half_rows[to_train.rows], np.intersect1d(half_rows, whole.rows))
+    # and the answers are those of a direct search of those rows
+    distances, indices = brute_force(data.matrix("holdout_a")[to_train.rows], data.matrix("train"), 3)
+    np.testing.assert_array_equal(to_train.indices, indices)
+    np.testing.assert_array_equal(to_train.distances, distances)

@@ -30,6 +30,9 @@ T = TypeVar("T")
 
 #: Bootstrap replicates per metric unless asked otherwise.
 N_BOOTSTRAP = 100
+#: The two halves of the holdout, for the reference run of a metric that needs a holdout
+#: beside the table under test.
+HALVES = ("holdout_a", "holdout_b")
 
 
 class EvaluationData:
@@ -60,8 +63,8 @@ class EvaluationData:
             self.tables["holdout"] = holdout
             order = stream(seed, Stream.HOLDOUT_HALVES).permutation(len(holdout))
             half = len(holdout) // 2
-            self._add_part("holdout_a", "holdout", np.sort(order[:half]))
-            self._add_part("holdout_b", "holdout", np.sort(order[half:]))
+            self._add_part(HALVES[0], "holdout", np.sort(order[:half]))
+            self._add_part(HALVES[1], "holdout", np.sort(order[half:]))
         self.encoding = Encoding.fit(train, schema)
         # the evaluation's one cache: work shared by metrics and the reference run, by key
         self._memo: dict[Hashable, tuple[bool, Any]] = {}
@@ -123,6 +126,14 @@ class EvaluationData:
             self._add_part(key, name, np.sort(rows))
         return key
 
+    def restricted(self, name: str, rows: np.ndarray, why: str) -> str:
+        """The name of the part of table ``name`` made of its ``rows`` (sorted positions),
+        registered once under a name ending in ``why``."""
+        key = f"{name}~{why}"
+        if key not in self.tables:
+            self._add_part(key, name, rows)
+        return key
+
     def comparison(self) -> Comparison:
         """Synthetic under test, against train and the holdout."""
         return Comparison(self, "synthetic", "holdout" if self.holdout is not None else None)
@@ -130,7 +141,7 @@ class EvaluationData:
     def reference(self, needs_holdout: bool) -> Comparison:
         """The holdout under test: whole, or split in halves when a holdout is needed beside it."""
         if needs_holdout:
-            return Comparison(self, "holdout_a", "holdout_b")
+            return Comparison(self, *HALVES)
         return Comparison(self, "holdout", None)
 
 

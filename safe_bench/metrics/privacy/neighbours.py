@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from safe_bench.evaluation.comparison import Comparison, EvaluationData
+from safe_bench.evaluation.comparison import HALVES, Comparison, EvaluationData
 
 #: Most distances held in one block (float64: 32 MiB).
 BLOCK_ELEMENTS = 1 << 22
@@ -521,17 +521,35 @@ def _search(data: EvaluationData, query: str, index: str, k: int) -> Neighbours:
     done: dict[tuple[str, str, int], Neighbours] = data.cached("nearest-neighbour searches", dict)
     found = _reuse(data, done, query, index, k)
     part = data.part_of(query)
-    if (found is None and part is not None and part[0] == "holdout" and index == "train"
-            and len(data.tables["holdout"]) <= MAX_QUERY_ROWS):
-        found = _search(data, "holdout", index, k).take(part[1])
+    large = len(data.tables.get("holdout", ())) > MAX_QUERY_ROWS
+    if found is None and part is not None and part[0] == "holdout" and index == "train" and (query in HALVES or not large):
+        whole = _search(data, "holdout", index, k)
+        if whole.rows is None:
+            found = whole.take(part[1])
+        else:  # the half's rows among those the holdout's search used (see _searched)
+            in_half = np.isin(whole.rows, part[1])
+            found = Neighbours(whole.distances[in_half], whole.indices[in_half], np.searchsorted(part[1], whole.rows[in_half]))
     if found is None:
-        searched = data.subsample(query, MAX_QUERY_ROWS)
+        searched = _searched(data, query)
         found = nearest(data.matrix(searched), data.matrix(index), k)
         sub = data.part_of(searched)
         if searched != query and sub is not None:
             found = Neighbours(found.distances, found.indices, rows=sub[1])
         done[(query, index, k)] = found
     return found
+
+
+def _searched(data: EvaluationData, query: str) -> str:
+    """The table a search of ``query`` runs through: the table itself up to
+    :data:`MAX_QUERY_ROWS` rows, else a seeded subsample; for a half of a larger holdout,
+    the half's rows among the whole holdout's subsample, so that every search of the half
+    uses the same rows and its search in train is read from the holdout's."""
+    part = data.part_of(query)
+    if part is not None and query in HALVES and len(data.tables["holdout"]) > MAX_QUERY_ROWS:
+        sampled = data.part_of(data.subsample("holdout", MAX_QUERY_ROWS))
+        assert sampled is not None
+        return data.restricted(query, np.flatnonzero(np.isin(part[1], sampled[1])), "holdout sample")
+    return data.subsample(query, MAX_QUERY_ROWS)
 
 
 def _reuse(data: EvaluationData, done: dict[tuple[str, str, int], Neighbours], query: str, index: str,
