@@ -34,7 +34,7 @@ from safe_bench.metrics.registry import Metric, MetricResult, run_metric
 PARALLEL_ROWS = 10_000
 #: Seconds of each unit of metrics on 10,000-row FLCHAIN-like tables (benchmarks/tables.py,
 #: 6 Dec 2026), for the schedule only; a unit not listed counts as :data:`DEFAULT_COST`.
-COSTS = {"S.detect": 1.75, "S.prdc": 0.85, "S": 0.8, "C": 3.4, "C.tstr": 1.0, "P": 2.35, "P.singling_out": 1.5}
+COSTS = {"S.detect": 1.5, "S.prdc": 0.8, "S": 0.5, "C": 2.6, "C.tstr": 0.75, "P": 2.1, "P.singling_out": 1.4}
 DEFAULT_COST = 0.5
 #: Metrics that share no cached work with the others of their pillar: a unit each.
 ALONE = ("S.detect", "S.prdc", "C.tstr", "P.singling_out")
