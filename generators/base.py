@@ -11,6 +11,7 @@ import pandas as pd
 from safe_bench.data.schema import Schema
 from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
+from safe_bench.generator import Training
 
 from .conformance import TrainProfile
 from .runtime import cpu_threads, seed_everything
@@ -52,6 +53,11 @@ class SchemaGenerator(ABC):
         with self._threads():
             raw = self._sample(int(n), seed)
         return self.profile_.finish(raw, n=int(n), generator=self.name)
+
+    def training(self) -> Training | None:
+        """How far the fit now running has come (see :class:`safe_bench.generator.Generator`);
+        None: this generator does not count its work."""
+        return None
 
     def _threads(self) -> AbstractContextManager[None]:
         """``threads`` CPU threads for a torch generator; the environment's for the others."""

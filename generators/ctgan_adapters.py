@@ -33,6 +33,7 @@ import pandas as pd
 
 from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
+from safe_bench.generator import Training
 
 from .base import SchemaGenerator
 from .codec import TabularCodec
@@ -79,11 +80,23 @@ class _CtganAdapter(SchemaGenerator):
 
         self.codec_ = TabularCodec.fit(train, schema)
         use_gpu = choose_device(self.device).type != "cpu"
-        options = {**self.options, "epochs": self.epochs_for(len(train))}
+        epochs = self.epochs_for(len(train))
+        options = {**self.options, "epochs": epochs}
         model = getattr(ctgan, self.synthesizer)(**options, enable_gpu=use_gpu)
         model.set_random_state(seed)
+        self.fitting_ = (model, epochs)
         model.fit(self.codec_.encode(train), discrete_columns=self.codec_.discrete)
         self.model_ = model
+
+    def training(self) -> Training | None:
+        """Epochs done: the ctgan package records each finished epoch's losses
+        (``loss_values``, one or more rows per epoch with its number)."""
+        if not hasattr(self, "fitting_"):
+            return None
+        model, epochs = self.fitting_
+        losses = model.loss_values
+        done = 0 if losses is None or losses.empty else int(losses["Epoch"].nunique())
+        return Training(done, epochs, "epoch")
 
     def _sample(self, n: int, seed: int) -> pd.DataFrame:
         self.model_.set_random_state(seed)

@@ -41,6 +41,7 @@ from torch import nn
 
 from safe_bench.data.schema import Schema
 from safe_bench.errors import InputError
+from safe_bench.generator import Training
 
 from .base import SchemaGenerator
 from .codec import TabularCodec
@@ -257,6 +258,7 @@ class TabDDPMGenerator(SchemaGenerator):
         n = len(x_num)
         self.model_.train()
         for step in range(self.steps):
+            self.steps_done_ = step
             for group in optimiser.param_groups:  # linear annealing to zero, as in the paper
                 group["lr"] = self.lr * (1 - step / self.steps)
             rows = torch.randint(0, n, (min(self.batch_size, n),), generator=generator, device=x_num.device)
@@ -264,7 +266,12 @@ class TabDDPMGenerator(SchemaGenerator):
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+        self.steps_done_ = self.steps
         self.model_.eval()
+
+    def training(self) -> Training | None:
+        """Gradient steps done of ``steps``."""
+        return Training(self.steps_done_, self.steps, "step") if hasattr(self, "steps_done_") else None
 
     def _sample(self, n: int, seed: int) -> pd.DataFrame:
         device = self.diffusion_.betas.device

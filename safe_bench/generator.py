@@ -26,13 +26,30 @@ ENTRY_POINT_GROUP = "safe_bench.generators"
 
 @runtime_checkable
 class Generator(Protocol):
-    """Learns from the train table, then samples synthetic rows."""
+    """Learns from the train table, then samples synthetic rows.
+
+    A generator may also offer ``training() -> Training | None``: how far the fit now
+    running has come. Commands that fit it show that on their status line (read from
+    another thread while ``fit`` runs); without it they show the seconds only."""
 
     name: str
 
     def fit(self, train: pd.DataFrame, schema: Schema, *, seed: int) -> None: ...
 
     def sample(self, n: int, *, seed: int) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Training:
+    """How far a generator's fit has come: ``done`` of ``planned`` units
+    (``"epoch"``, ``"step"``)."""
+
+    done: int
+    planned: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.done}/{self.planned}"
 
 
 class TableSource:

@@ -109,6 +109,38 @@ def test_the_status_line_ticks_while_a_stage_runs_and_stops_on_failure():
     assert quiet.getvalue() == ""
 
 
+def test_the_status_line_shows_a_fitting_generators_epochs():
+    import io
+    import time
+
+    from safe_bench.cli.console import StatusLine
+    from safe_bench.generator import Training
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    class Counting:
+        def training(self) -> Training:
+            return Training(3, 10, "epoch")
+
+    class Broken:
+        def training(self) -> Training:
+            raise ValueError("a third-party generator's bug")
+
+    for generator, expected in ((Counting(), " s, epoch 3/10)"), (Broken(), ""), (object(), "")):
+        screen = Terminal()
+        with StatusLine(stream=screen) as status:
+            status.follow(generator)
+            status.stage("fit")
+            time.sleep(2.5 * StatusLine.TICK)
+            status.stage("sample")  # no epochs outside the fit
+            time.sleep(2.5 * StatusLine.TICK)
+        fit, _, sample = screen.getvalue().partition("sample")
+        assert "fit (" in fit and "sample (" in sample  # the seconds tick in both stages
+        assert expected in fit and ("epoch" in fit) == bool(expected) and "epoch" not in sample, fit + sample
+
+
 def test_status_line_on_a_terminal_only(tmp_path):
     import pty
 

@@ -96,6 +96,32 @@ def test_same_seed_same_table_on_cpu(name, fitted, gbsg2, train):
     assert not other.equals(first)
 
 
+@pytest.mark.parametrize("name", NEURAL)
+def test_neural_generators_say_how_far_their_fit_has_come(name, fitted, gbsg2, train):
+    """``training()`` counts what the real training loop finished: every epoch (the ctgan
+    package's own per-epoch losses) or step once fitted, and growing counts while a fit
+    runs, read from another thread as the status line does."""
+    import threading
+
+    done = fitted[name].training()
+    planned = {"ctwgan": 2, "tvae": 3, "tabddpm": 150}[name]
+    assert (done.done, done.planned, done.unit) == (planned, planned, "step" if name == "tabddpm" else "epoch")
+    generator = load_generator(name, **{**TINY[name], **({"steps": 600} if name == "tabddpm" else {"epochs": 12})})
+    assert generator.training() is None  # nothing fitted yet: nothing to say
+    seen: list[int] = []
+    fitting = threading.Thread(target=lambda: generator.fit(train, gbsg2.schema, seed=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)
+        fitting.start()
+        while fitting.is_alive():
+            now = generator.training()
+            if now is not None:
+                seen.append(now.done)
+            fitting.join(0.002)
+    assert seen == sorted(seen) and generator.training().done == generator.training().planned
+    assert len(set(seen) - {0, generator.training().planned}) >= 2  # counts in between, not just 0 and the end
+
+
 def test_hyperparameters_come_from_keyword_arguments():
     generator = load_generator("ctwgan", epochs=7, batch_size=40, pac=4)
     assert {k: generator.options[k] for k in ("epochs", "batch_size", "pac")} == {"epochs": 7, "batch_size": 40, "pac": 4}

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -76,6 +76,7 @@ class StatusLine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._training: Callable[[], object] | None = None
 
     def stage(self, stage: str) -> None:
         """A stage of the protocol begins; a generator's (:data:`TICKING`) ticks until the
@@ -89,6 +90,11 @@ class StatusLine:
         if self.live and stage in self.TICKING:
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
+
+    def follow(self, generator: object) -> None:
+        """While ``fit`` runs, show how far ``generator`` has come (its ``training()``, see
+        :class:`safe_bench.generator.Generator`) beside the seconds."""
+        self._training = getattr(generator, "training", None)
 
     def metric(self, metric: str, done: int, total: int) -> None:
         """Metric ``metric`` begins, ``done`` of ``total`` finished."""
@@ -126,7 +132,18 @@ class StatusLine:
         while not self._stop.wait(self.TICK):
             with self._lock:
                 if self._stage is not None:
-                    self._show(f"{self._stage} ({time.perf_counter() - self._start:.0f} s)")
+                    self._show(f"{self._stage} ({time.perf_counter() - self._start:.0f} s{self._where()})")
+
+    def _where(self) -> str:
+        """``, epoch 12/300`` while a followed generator fits (nothing if it cannot say:
+        a third-party ``training()`` that fails is ignored, not reported from this thread)."""
+        if self._stage != "fit" or self._training is None:
+            return ""
+        try:
+            where = self._training()
+        except Exception:
+            return ""
+        return "" if where is None else f", {where}"
 
     def _show(self, text: str) -> None:
         if self.live:

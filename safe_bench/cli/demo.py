@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for name in BASELINES:
         with StatusLine(quiet=args.quiet, prefix=f"{name}: ") as status:
-            fitted = evaluate_generator(dataset.frame, dataset.schema, load_generator(name), seed=args.seed,
+            generator = load_generator(name)
+            status.follow(generator)
+            fitted = evaluate_generator(dataset.frame, dataset.schema, generator, seed=args.seed,
                                         label=name, stages=Stages(status.stage), progress=status.metric)
         runs.append(fitted)
         print(f"{name}: fitted in {fitted.fit_seconds:.2f} s, sampled in {fitted.sample_seconds:.2f} s")

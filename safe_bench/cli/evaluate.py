@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             dataset = load_dataset(args.dataset or DEFAULT_DATASET)
             schema = load_schema(args.schema) if args.schema else dataset.schema
             generator = load_generator(args.generator, **settings(args.option))
+            status.follow(generator)
             fitted = evaluate_generator(dataset.frame, schema, generator, n=args.n,
                                         label=f"{args.generator} on {dataset.name}", stages=Stages(status.stage), **common)
             results = [fitted.result]
