@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
@@ -276,6 +276,27 @@ def test_smaller_control_is_extrapolated_to_train_size():
     truth = np.mean(m * weights * (1 - weights) ** (m - 1))
     assert attacks.isolating(counts, n_control, m).mean() == pytest.approx(truth, abs=0.015)
     assert np.mean(counts == 1) - truth > 0.15
+
+
+@pytest.mark.parametrize(("n", "a", "b"), [(206, 0.8, 450.0), (103, 1.2, 190.0), (500, 50.0, 50.0), (50, 0.1, 0.1)])
+def test_the_beta_binomial_fit_is_the_likelihoods_root_wherever_the_search_stops(n, a, b):
+    """The weights' fit is where the likelihood's gradient vanishes, to machine
+    precision, not where a minimiser's line search happened to stop (which moved the
+    control's rate by 3e-4 between two CPUs): Newton's method from points scattered
+    along the likelihood's flat ridge lands on one (a, b) to 1e-9, the fit is that
+    point, and its log-likelihood is at least scipy's derivative-free Nelder-Mead's."""
+    counts = np.random.default_rng(1).binomial(n, np.random.default_rng(2).beta(a, b, 1500))
+    values, times = np.unique(counts, return_counts=True)
+    likelihood = attacks._BetaLikelihood(values, times, n)
+    fitted = attacks._beta_weights(counts, n)
+    for scale in (0.7, 0.95, 1.05, 1.4):
+        root = attacks._beta_newton(likelihood, (fitted[0] * scale, fitted[1] * scale))
+        assert root is not None and root == pytest.approx(fitted, rel=1e-9)
+    assert np.abs(np.array(likelihood.derivatives(*fitted)) * fitted).max() < 1e-6 * len(counts)
+    simplex = optimize.minimize(lambda x: -likelihood(*np.exp(x)), np.log(fitted) + 0.3, method="Nelder-Mead",
+                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000})
+    assert likelihood(*fitted) >= -simplex.fun * (1 + 1e-12)  # equal to rounding, or above
+    assert np.exp(simplex.x) == pytest.approx(fitted, rel=1e-3)
 
 
 def test_independent_predicates_isolate_at_most_one_in_e():
