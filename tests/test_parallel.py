@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from safe_bench import evaluate
@@ -71,11 +72,16 @@ def test_small_tables_and_running_threads_stay_in_one_process(gbsg2, gbsg2_split
 
 def test_the_schedule_deals_units_longest_first():
     specs = [METRICS[m] for m in CHOSEN]
-    # C (2.6) and P (2.1) first, then S.detect (1.5) to P's group (3.6), S.prdc (0.8) to
-    # C's (3.4), S (0.5) to C's (3.4 < 3.6)
+    # at 10k: C (5.28) and P (4.3) first, then S.detect (2.68) to P's group (6.98),
+    # S.prdc (0.96) and S (0.73) to C's (6.24, 6.97 < 6.98)
     groups = parallel.schedule(specs, 2)
     assert [sorted(s.id for s in g) for g in groups] == [
         ["C.km", "C.logrank", "S.ks", "S.prdc", "S.tv"], ["P.dcr_share", "P.exact", "P.nndr", "S.detect"]]
+    # at 100k the neighbour searches outgrow the rest: P (27.8) alone against C (16.9),
+    # S (3.08), S.detect (2.94) and S.prdc (1.46), 24.4 in all
+    groups = parallel.schedule(specs, 2, rows=100_000)
+    assert [sorted(s.id for s in g) for g in groups] == [
+        ["P.dcr_share", "P.exact", "P.nndr"], ["C.km", "C.logrank", "S.detect", "S.ks", "S.prdc", "S.tv"]]
     (alone,) = parallel.schedule(specs, 1)
     assert sorted(s.id for s in alone) == sorted(CHOSEN)
     assert [[s.id for s in u] for u in parallel.units(specs)][:3] == [["S.ks", "S.tv"], ["S.detect"], ["S.prdc"]]
@@ -83,3 +89,12 @@ def test_the_schedule_deals_units_longest_first():
     more = [METRICS[m] for m in ("C.km", "C.tstr", "C.cox", "P.mia", "P.singling_out", "P.dcr_share")]
     assert [[s.id for s in u] for u in parallel.units(more)] == [
         ["C.km", "C.cox"], ["C.tstr"], ["P.mia", "P.dcr_share"], ["P.singling_out"]]
+
+
+def test_a_units_cost_is_the_power_law_through_its_two_measured_costs():
+    unit = [METRICS["P.exact"]]
+    at_10k, at_100k = parallel.COSTS["P"]
+    assert parallel.cost(unit, 10_000) == pytest.approx(at_10k)
+    assert parallel.cost(unit, 100_000) == pytest.approx(at_100k)
+    assert parallel.cost(unit, 31_623) == pytest.approx(np.sqrt(at_10k * at_100k), rel=1e-4)  # halfway in log
+    assert parallel.cost(unit, 1_000_000) == pytest.approx(at_100k**2 / at_10k)

@@ -2,13 +2,17 @@
 
 Metrics that share cached work stay together (:func:`units`: the S metrics on the shared
 count matrix, the C metrics on the shared strata and Cox fits, the P metrics on the
-shared neighbour searches; S.detect, S.prdc, C.tstr and P.singling_out each alone), and the units are dealt to the
-processes longest first (Graham's LPT rule, Graham 1969) by their cost at 10,000 rows
-(:data:`COSTS`). The parent runs the first group itself while forked children run the
-others: a child inherits the tables and the evaluation's cache without copying or
-importing anything, and sends back its metric results. Every metric draws its random
-numbers from streams named by purpose (:func:`~safe_bench.evaluation.uncertainty.stream`),
-so the results are those of one process, byte for byte.
+shared neighbour searches; S.detect, S.prdc, C.tstr and P.singling_out each alone), and
+the units are dealt to the processes longest first (Graham's LPT rule, Graham 1969) by
+their cost at the tables' size (:func:`cost`: measured at 10,000 and 100,000 rows, a
+power law between and beyond; the units do not grow alike: S.detect is capped, the
+neighbour searches of P grow fastest). The parent runs the first group itself while
+forked children run the others, every process single-threaded (a parent with two BLAS
+threads beside a child competes with it for the cores): a child inherits the tables and
+the evaluation's cache without copying or importing anything, and sends back its metric
+results. Every metric draws its random numbers from streams named by purpose
+(:func:`~safe_bench.evaluation.uncertainty.stream`), so the results are those of one
+process, byte for byte.
 
 Processes, not threads: BLAS, OpenMP and torch threads collapse under load on a shared
 machine. A fork is made only when it is safe (no other thread is running, and BLAS and
@@ -24,6 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from safe_bench.evaluation.comparison import EvaluationData
@@ -32,10 +37,12 @@ from safe_bench.metrics.registry import Metric, MetricResult, run_metric
 #: Below this many rows (train and synthetic together) the metrics run in one process:
 #: a fork costs more than it saves.
 PARALLEL_ROWS = 10_000
-#: Seconds of each unit of metrics on 10,000-row FLCHAIN-like tables (benchmarks/tables.py,
-#: 6 Dec 2026), for the schedule only; a unit not listed counts as :data:`DEFAULT_COST`.
-COSTS = {"S.detect": 1.5, "S.prdc": 0.8, "S": 0.5, "C": 2.6, "C.tstr": 0.75, "P": 2.1, "P.singling_out": 1.4}
-DEFAULT_COST = 0.5
+#: Seconds of each unit of metrics, single-threaded, at 10,000 and at 100,000 rows of
+#: FLCHAIN-like tables (benchmarks/tables.py, 6 Dec 2026), for the schedule only; a unit
+#: not listed costs :data:`DEFAULT_COST`.
+COSTS = {"S.detect": (2.68, 2.94), "S.prdc": (0.96, 1.46), "S": (0.73, 3.08), "C": (5.28, 16.9),
+         "C.tstr": (1.1, 2.83), "P": (4.3, 27.8), "P.singling_out": (1.92, 5.86)}
+DEFAULT_COST = (0.5, 5.0)
 #: Metrics that share no cached work with the others of their pillar: a unit each.
 ALONE = ("S.detect", "S.prdc", "C.tstr", "P.singling_out")
 
@@ -51,18 +58,23 @@ def units(chosen: Sequence[Metric]) -> list[list[Metric]]:
     return list(grouped.values())
 
 
-def schedule(chosen: Sequence[Metric], processes: int) -> list[list[Metric]]:
-    """The metrics dealt to ``processes`` groups: units longest first, each to the group
-    with the least work so far (Graham's LPT rule); empty groups dropped."""
-    def cost(unit: list[Metric]) -> float:
-        return COSTS.get(unit[0].id if unit[0].id in ALONE else unit[0].pillar, DEFAULT_COST)
+def cost(unit: Sequence[Metric], rows: int) -> float:
+    """Expected seconds of ``unit`` on tables of ``rows`` rows: the power law through its
+    two measured costs (:data:`COSTS`)."""
+    at_10k, at_100k = COSTS.get(unit[0].id if unit[0].id in ALONE else unit[0].pillar, DEFAULT_COST)
+    return float(at_10k * (max(rows, 1) / 10_000) ** np.log10(at_100k / at_10k))
 
+
+def schedule(chosen: Sequence[Metric], processes: int, rows: int = 10_000) -> list[list[Metric]]:
+    """The metrics dealt to ``processes`` groups: units longest first (by their
+    :func:`cost` at ``rows`` rows), each to the group with the least work so far
+    (Graham's LPT rule); empty groups dropped."""
     groups: list[list[Metric]] = [[] for _ in range(max(processes, 1))]
     loads = [0.0] * len(groups)
-    for unit in sorted(units(chosen), key=cost, reverse=True):
+    for unit in sorted(units(chosen), key=lambda u: cost(u, rows), reverse=True):
         least = loads.index(min(loads))
         groups[least] += unit
-        loads[least] += cost(unit)
+        loads[least] += cost(unit, rows)
     return [g for g in groups if g]
 
 
@@ -84,7 +96,8 @@ def run_metrics(chosen: Sequence[Metric], data: EvaluationData, *, jobs: int = 1
     ``progress`` is told each metric the parent begins, with how many of the parent's
     are done."""
     rows = sum(len(t) for t in data.tables.values())
-    groups = schedule(chosen, jobs) if jobs > 1 and rows >= PARALLEL_ROWS and can_fork() else [list(chosen)]
+    parallel = jobs > 1 and rows >= PARALLEL_ROWS and can_fork()
+    groups = schedule(chosen, jobs, len(data.tables["train"])) if parallel else [list(chosen)]
     context = multiprocessing.get_context("fork")
     children = []
     for group in groups[1:]:
@@ -95,10 +108,11 @@ def run_metrics(chosen: Sequence[Metric], data: EvaluationData, *, jobs: int = 1
         send.close()
         children.append((group, child, receive))
     results: dict[str, MetricResult] = {}
-    for done, spec in enumerate(groups[0]):
-        if progress is not None:
-            progress(spec.id, done, len(groups[0]))
-        results[spec.id] = run_metric(spec, data)
+    with threadpool_limits(limits=1 if children else None):  # beside children: one thread each
+        for done, spec in enumerate(groups[0]):
+            if progress is not None:
+                progress(spec.id, done, len(groups[0]))
+            results[spec.id] = run_metric(spec, data)
     for group, child, receive in children:
         try:
             found: list[MetricResult] = receive.recv()
