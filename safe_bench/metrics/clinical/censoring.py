@@ -57,8 +57,11 @@ def censoring_agreement(cmp: Comparison) -> Measurement:
     def gap(curve: np.ndarray, reference: np.ndarray = train_curve) -> float:
         return float(horizon.area(np.abs(curve - reference)) / horizon.tau)
 
-    threshold = real_vs_real(cmp, lambda a, b: np.array(
-        gap(train.survival_at(train_positions, a), train.survival_at(train_positions, b))))
+    def null(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a pair of real samples per column
+        return np.array([gap(train.survival_at(train_positions, w_a), train.survival_at(train_positions, w_b))
+                         for w_a, w_b in zip(np.asarray(a.T, dtype=float), np.asarray(b.T, dtype=float), strict=True)])
+
+    threshold = real_vs_real(cmp, null)
 
     def score(weights: np.ndarray) -> tuple[float, float, float]:
         rate = float(weights @ table.event / weights.sum())

@@ -11,9 +11,9 @@ levels. What is left out, and why, is listed in each metric's details.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,8 @@ from safe_bench.evaluation.comparison import Comparison
 from safe_bench.evaluation.uncertainty import Stream
 from safe_bench.metrics.clinical.estimators import EventTimes, Horizon, LevelCurves, StepCurve, kaplan_meier, level_steps
 from safe_bench.metrics.stored import Stored, Values
+
+T = TypeVar("T")
 
 #: A group level needs this many train rows to be compared.
 MIN_GROUP_ROWS = 10
@@ -311,6 +313,7 @@ def strata_stats(cmp: Comparison) -> StrataStats:
         n = len(y)
 
         def summary(weights: np.ndarray | None) -> tuple[np.ndarray, ...]:
+            """Gap, sup, RMST and rows per stratum level, a row per column of ``weights``."""
             gap, sup, rmst, rows = [], [], [], []
             for (train_curve, _), curves in zip(train, on_table, strict=True):
                 table, table_rows = curves(weights)
@@ -320,10 +323,10 @@ def strata_stats(cmp: Comparison) -> StrataStats:
                 rmst.append(curves.area(table))
                 rows.append(table_rows)
             lost = np.where(np.concatenate(rows) < 2, np.nan, 0.0)
-            return (*(np.concatenate(x) + lost for x in (gap, sup, rmst)), np.concatenate(rows))
+            return (*((np.concatenate(x) + lost).T for x in (gap, sup, rmst)), np.concatenate(rows).T)
 
-        runs = [summary(None)] + [summary(weights_of(idx, n)) for idx in cmp.resamples(n)]
-        gap, sup, rmst = (np.array([run[i] for run in runs]) for i in range(3))
+        runs = [summary(None)] + [summary(weight_matrix(batch, n)) for batch in batches(cmp.resamples(n), n)]
+        gap, sup, rmst = (np.concatenate([run[i] for run in runs]) for i in range(3))
 
         def null(w_a: np.ndarray, w_b: np.ndarray) -> np.ndarray:
             parts = []
@@ -332,15 +335,15 @@ def strata_stats(cmp: Comparison) -> StrataStats:
                 lost = np.where((rows_a < 2) | (rows_b < 2), np.nan, 0.0)
                 parts.append(np.stack([curves.area(np.abs(a - b)) / horizon_tau + lost,
                                        np.abs(curves.area(a) - curves.area(b)) + lost]))
-            return np.concatenate(parts, axis=1)
+            return np.concatenate(parts, axis=1).transpose(2, 0, 1)
 
         null_gap, null_rmst = real_vs_real(cmp, null)
         return StrataStats(
             tau=horizon_tau,
             strata=strata(cmp),
-            train_rows=[int(r) for c in train for r in c[1]],
-            table_rows=[int(r) for r in runs[0][3]],
-            train_rmst=np.concatenate([curves.area(c[0]) for curves, c in zip(on_train, train, strict=True)]),
+            train_rows=[int(r) for c in train for r in c[1][:, 0]],
+            table_rows=[int(r) for r in runs[0][3][0]],
+            train_rmst=np.concatenate([curves.area(c[0])[:, 0] for curves, c in zip(on_train, train, strict=True)]),
             gap=gap,
             sup=sup,
             rmst=rmst,
@@ -354,14 +357,15 @@ def strata_stats(cmp: Comparison) -> StrataStats:
 def real_vs_real(cmp: Comparison, distance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """The 95th percentile of a distance between two real samples of train's and the
     table under test's sizes: ``distance(w_a, w_b)`` on pairs of independent bootstrap
-    samples of train given as row weights, ``w_a`` of |train| rows and ``w_b`` of
-    |table| rows (the two-sample bootstrap null of Efron & Tibshirani 1993, ch. 16),
-    over the evaluation's number of resamples, per component (NaN draws left out)."""
+    samples of train given as row weights (the columns of ``w_a``, of |train| rows, and
+    of ``w_b``, of |table| rows; a row of its result per pair) (the two-sample bootstrap
+    null of Efron & Tibshirani 1993, ch. 16), over the evaluation's number of resamples,
+    per component (NaN draws left out)."""
     n_train, n_table, rng = len(cmp.train), len(cmp.synthetic), cmp.rng(Stream.REAL_VS_REAL)
-    draws = np.array([
-        distance(weights_of(rng.integers(0, n_train, n_train), n_train), weights_of(rng.integers(0, n_train, n_table), n_train))
-        for _ in range(cmp.n_bootstrap)
-    ])
+    pairs = ((rng.integers(0, n_train, n_train), rng.integers(0, n_train, n_table)) for _ in range(cmp.n_bootstrap))
+    draws = np.concatenate([distance(weight_matrix([a for a, _ in batch], n_train),
+                                     weight_matrix([b for _, b in batch], n_train))
+                            for batch in batches(pairs, n_train)])
     with warnings.catch_warnings():  # a stratum lost in every draw has no percentile
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanquantile(draws, 0.95, axis=0)
@@ -377,3 +381,28 @@ def size_factor(cmp: Comparison) -> float:
 def weights_of(idx: np.ndarray, n: int) -> np.ndarray:
     """Bootstrap resample indices as frequency weights."""
     return np.bincount(idx, minlength=n).astype(float)
+
+
+#: Most weights (rows x columns) held in one matrix of :func:`weight_matrix` (float32: 16 MiB).
+WEIGHT_ELEMENTS = 1 << 22
+
+
+def batches(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    """``items`` (resamples of ``n`` rows) in lists small enough for one weight matrix."""
+    width, batch = max(1, WEIGHT_ELEMENTS // max(n, 1)), []
+    for item in items:
+        batch.append(item)
+        if len(batch) == width:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def weight_matrix(resamples: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Bootstrap resample indices as frequency weights, a column per resample (float32:
+    counts are exact below 2**24)."""
+    out = np.empty((len(resamples), n), dtype=np.float32)
+    for j, idx in enumerate(resamples):
+        out[j] = np.bincount(idx, minlength=n)
+    return out.T

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import sparse, special, stats
 
 from safe_bench.evaluation.uncertainty import LEVEL
 
@@ -271,20 +271,29 @@ def level_steps(sample: EventTimes, codes: np.ndarray, n_levels: int) -> list[np
 @dataclass(frozen=True)
 class LevelCurves:
     """Every level's Kaplan-Meier curve of a sample, read on pieces of [0, tau] of each
-    level's own, for any row weights (a bootstrap replicate, say).
+    level's own, under many row weights at once (the columns of a matrix: bootstrap
+    replicates, say).
 
-    A level's curve steps only at its own event times, so comparing it with another
-    curve needs only the pieces cut at the two curves' steps, not at every event time of
-    the sample (about a level's share of them): the curves of all levels are read from
-    one (levels x event times) array by one gather, and summed per level with
-    ``np.add.reduceat`` over :attr:`starts` (:meth:`area`)."""
+    A level's curve steps only at its own event times, so it is computed there only:
+    at its *steps*, the (level, event time) cells that hold an event (about one per
+    event, not levels x event times). A row is at risk at the steps of its level up to
+    its own time, so it is counted once, at the last of them, and the numbers at risk
+    are sums from each step to its level's end; the deaths are counted at their own
+    step. Those counts and each level's rows are one sparse product with the weight
+    matrix (:attr:`counting`; exact in float32 for the integer weights of a bootstrap
+    below 2**24 rows), for every column at once. Each level's product runs over its
+    steps alone, the pieces read it by one gather, and ``np.add.reduceat`` over
+    :attr:`starts` sums each level's pieces (:meth:`area`). Comparing the curve with
+    another needs only the pieces cut at the two curves' steps."""
 
-    slots: LevelSlots
-    #: The rows with a level, their levels, and the levels' count.
-    members: np.ndarray
-    levels: np.ndarray
-    n_levels: int
-    #: Index of each piece's start in the flattened (levels x (1 + event times)) survival array.
+    #: (2 steps + levels) x rows: each row at its last step at risk, each death at its
+    #: step, each row in its level.
+    counting: sparse.csr_matrix
+    #: Where each level's steps begin among the steps (and their count, last).
+    bounds: np.ndarray
+    #: For each step, where its level's steps end.
+    level_end: np.ndarray
+    #: Index of each piece's start in the survival array: per level, 1 then its steps.
     reads: np.ndarray
     #: Where each level's pieces begin in the flat arrays, and every piece's width.
     starts: np.ndarray
@@ -293,33 +302,55 @@ class LevelCurves:
     @classmethod
     def on(cls, sample: EventTimes, codes: np.ndarray, n_levels: int, horizons: list[Horizon]) -> LevelCurves:
         """Curves of each level read at the starts of its horizon's pieces."""
-        size = len(sample.times) + 1
-        reads = np.concatenate([k * size + 1 + sample.positions(h.starts) for k, h in enumerate(horizons)])
-        starts = np.cumsum([0] + [len(h.starts) for h in horizons[:-1]])
+        slots = sample.level_slots(codes, n_levels)
+        steps = np.unique(slots.cells[slots.event > 0])
+        step_level = steps // slots.n_times
+        bounds = np.searchsorted(step_level, np.arange(n_levels + 1))
+        last = np.searchsorted(steps, slots.cells, side="right") - 1  # a row's last step at or before it...
+        counted = (last >= 0) & (step_level[np.maximum(last, 0)] == slots.cells // slots.n_times)  # ...of its level
+        dies = slots.event > 0
         codes = np.asarray(codes, dtype=np.int64)
         members = np.flatnonzero(codes >= 0)
-        return cls(sample.level_slots(codes, n_levels), members, codes[members], n_levels, reads, starts,
-                   np.concatenate([h.widths for h in horizons]))
+        n_steps = len(steps)
+        counting = sparse.csr_matrix(
+            (np.ones(counted.sum() + dies.sum() + len(members), dtype=np.float32),
+             (np.concatenate([last[counted], n_steps + np.searchsorted(steps, slots.cells[dies]),
+                              2 * n_steps + codes[members]]),
+              np.concatenate([slots.rows[counted], slots.rows[dies], members]))),
+            shape=(2 * n_steps + n_levels, len(sample)))
+        # a piece of level k starting at event slot p reads the product over k's steps at slots <= p
+        reads = np.concatenate([
+            k + bounds[k] + np.searchsorted(steps[bounds[k]:bounds[k + 1]] - k * slots.n_times,
+                                            sample.positions(h.starts), side="right")
+            for k, h in enumerate(horizons)])
+        return cls(counting, bounds, bounds[step_level + 1], reads,
+                   np.cumsum([0] + [len(h.starts) for h in horizons[:-1]]), np.concatenate([h.widths for h in horizons]))
 
     def __call__(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Every level's survival at the start of each of its pieces (flat), and each
-        level's weighted rows."""
-        at_risk, died = self.slots.counts(weights)
+        """Every level's survival at the start of each of its pieces (pieces x columns of
+        ``weights``), and each level's weighted rows (levels x columns); without
+        ``weights``, the sample's own (one column)."""
+        n_steps, n_levels = len(self.level_end), len(self.bounds) - 1
+        w = np.ones((self.counting.shape[1], 1), dtype=np.float32) if weights is None else weights
+        counted = np.asarray(self.counting @ w.reshape(len(w), -1), dtype=float)
+        suffix = np.zeros((n_steps + 1, counted.shape[1]))
+        suffix[:n_steps] = np.cumsum(counted[:n_steps][::-1], axis=0)[::-1]
+        at_risk, died = suffix[:n_steps] - suffix[self.level_end], counted[n_steps : 2 * n_steps]
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(died > 0, 1.0 - died / at_risk, 1.0)
-        survival = np.ones((self.n_levels, factor.shape[1] + 1))
-        np.cumprod(factor, axis=1, out=survival[:, 1:])
-        w = None if weights is None else weights[self.members]
-        rows = np.bincount(self.levels, weights=w, minlength=self.n_levels).astype(float)
-        return survival.ravel()[self.reads], rows
+        survival = np.ones((n_steps + n_levels, counted.shape[1]))
+        for k in range(n_levels):  # one product per level, each after its leading 1
+            lo, hi = self.bounds[k], self.bounds[k + 1]
+            np.cumprod(factor[lo:hi], axis=0, out=survival[k + lo + 1 : k + hi + 1])
+        return survival[self.reads], counted[2 * n_steps :]
 
     def area(self, values: np.ndarray) -> np.ndarray:
         """Per level, the integral over [0, tau] of step values given at its pieces' starts."""
-        return np.add.reduceat(values * self.widths, self.starts)
+        return np.add.reduceat(values * self.widths[:, None], self.starts, axis=0)
 
     def sup(self, values: np.ndarray) -> np.ndarray:
         """Per level, the largest of its pieces' values."""
-        return np.maximum.reduceat(values, self.starts)
+        return np.maximum.reduceat(values, self.starts, axis=0)
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None) -> StepCurve:
