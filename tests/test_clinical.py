@@ -23,6 +23,8 @@ from safe_bench.metrics.charts import Outcome
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS
 from safe_bench.metrics.clinical.estimators import (
     EventTimes,
+    Horizon,
+    LevelCurves,
     StepCurve,
     concordance_pairs,
     curve_distance,
@@ -88,6 +90,35 @@ def test_weighted_kaplan_meier_equals_lifelines_weights(gbsg2):
     kmf = KaplanMeierFitter().fit(frame["time"][keep], frame["cens"][keep], weights=weights[keep])
     grid = np.linspace(0, frame["time"].max(), 200)
     np.testing.assert_allclose(curve.at(grid), kmf.survival_function_at_times(grid).to_numpy(), atol=1e-12)
+
+
+def test_level_curves_under_a_weight_matrix_equal_lifelines_per_level_and_column(gbsg2):
+    """Every level's curve, read at its pieces' starts, for every column of a weight
+    matrix at once (float32 resample counts, a zero-weight row included): lifelines'
+    weighted Kaplan-Meier of that level's rows with that column's weights, and the
+    level's weighted rows."""
+    frame = gbsg2.frame
+    sample = EventTimes.of(frame["time"].to_numpy(), frame["cens"].to_numpy())
+    codes = pd.factorize(frame["tgrade"], sort=True)[0]
+    n_levels = int(codes.max()) + 1
+    horizon = Horizon.at(2000.0, sample.times, np.array([100.0, 777.0, 1500.5]))
+    curves = LevelCurves.on(sample, codes, n_levels, [horizon] * n_levels)
+    rng = np.random.default_rng(0)
+    weights = np.stack([np.bincount(rng.integers(0, len(frame), len(frame)), minlength=len(frame))
+                        for _ in range(3)], axis=1).astype(np.float32)
+    survival, rows = curves(weights)
+    assert survival.shape == (n_levels * len(horizon.starts), 3) and rows.shape == (n_levels, 3)
+    for k in range(n_levels):
+        for j in range(3):
+            keep = (codes == k) & (weights[:, j] > 0)
+            kmf = KaplanMeierFitter().fit(frame["time"][keep], frame["cens"][keep], weights=weights[keep, j])
+            expected = kmf.survival_function_at_times(horizon.starts).to_numpy()
+            got = survival[k * len(horizon.starts) : (k + 1) * len(horizon.starts), j]
+            np.testing.assert_allclose(got, expected, atol=1e-12)
+            assert rows[k, j] == weights[codes == k, j].sum()
+    own, own_rows = curves()  # no weights: the sample itself, one column
+    assert own.shape == (n_levels * len(horizon.starts), 1)
+    assert list(own_rows[:, 0]) == [float((codes == k).sum()) for k in range(n_levels)]
 
 
 def test_curve_distance_hand_worked():
