@@ -72,13 +72,13 @@ def test_small_tables_and_running_threads_stay_in_one_process(gbsg2, gbsg2_split
 
 def test_the_schedule_deals_units_longest_first():
     specs = [METRICS[m] for m in CHOSEN]
-    # at 10k: C (5.28) and P (4.3) first, then S.detect (2.68) to P's group (6.98),
+X
     # S.prdc (0.96) and S (0.73) to C's (6.24, 6.97 < 6.98)
     groups = parallel.schedule(specs, 2)
     assert [sorted(s.id for s in g) for g in groups] == [
         ["C.km", "C.logrank", "S.ks", "S.prdc", "S.tv"], ["P.dcr_share", "P.exact", "P.nndr", "S.detect"]]
-    # at 100k the neighbour searches outgrow the rest: P (27.8) alone against C (16.9),
-    # S (3.08), S.detect (2.94) and S.prdc (1.46), 24.4 in all
+    # at 100k the neighbour searches outgrow the rest: P (27.8) alone against C (13.5),
+    # S (3.08), S.detect (2.94) and S.prdc (1.46), 21.0 in all
     groups = parallel.schedule(specs, 2, rows=100_000)
     assert [sorted(s.id for s in g) for g in groups] == [
         ["P.dcr_share", "P.exact", "P.nndr"], ["C.km", "C.logrank", "S.detect", "S.ks", "S.prdc", "S.tv"]]

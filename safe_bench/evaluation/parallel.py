@@ -40,7 +40,7 @@ PARALLEL_ROWS = 10_000
 #: Seconds of each unit of metrics, single-threaded, at 10,000 and at 100,000 rows of
 #: FLCHAIN-like tables (benchmarks/tables.py, 6 Dec 2026), for the schedule only; a unit
 #: not listed costs :data:`DEFAULT_COST`.
-COSTS = {"S.detect": (2.68, 2.94), "S.prdc": (0.96, 1.46), "S": (0.73, 3.08), "C": (5.28, 16.9),
+COSTS = {"S.detect": (2.68, 2.94), "S.prdc": (0.96, 1.46), "S": (0.73, 3.08), "C": (5.0, 13.5),
          "C.tstr": (1.1, 2.83), "P": (4.3, 27.8), "P.singling_out": (1.92, 5.86)}
 DEFAULT_COST = (0.5, 5.0)
 #: Metrics that share no cached work with the others of their pillar: a unit each.
