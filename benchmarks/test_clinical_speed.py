@@ -2,7 +2,8 @@
 
     python -m pytest benchmarks/test_clinical_speed.py --benchmark-columns=median,min,max
 
-The whole C pillar (every C metric, each on the synthetic table and on the holdout
+C.km and C.logrank alone at 1M rows (single-threaded, CPU seconds recorded), and the
+whole C pillar (every C metric, each on the synthetic table and on the holdout
 reference, with 100 bootstrap replicates) on the FLCHAIN-like tables of
 :mod:`benchmarks.tables`, with an illustrative prognostic score declared so that C.score
 runs too (FLCHAIN has no published one). Target: at most 60 s for 100k rows on 2 cores. Cox models
@@ -18,6 +19,7 @@ import os
 import time
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from benchmarks.tables import SIZES, flchain_like
 from safe_bench import evaluate
@@ -52,3 +54,23 @@ def test_clinical_pillar(benchmark, size: str) -> None:
     )
     assert all(m.status == "ok" for m in result.metrics), {m.id: m.reason for m in result.metrics}
     assert cox.get("subsample", {}).get("max_rows", COX_MAX_ROWS) == COX_MAX_ROWS
+
+
+@pytest.mark.parametrize("metric", ["C.km", "C.logrank"])
+def test_survival_curves_at_1m(benchmark, metric: str) -> None:
+    """C.km and C.logrank alone on 1M-row tables, single-threaded (CPU seconds recorded):
+    every bootstrap replicate's curves of every stratum level (C.km: one sparse product
+    with the replicates' weight matrix per level variable)."""
+    tables = flchain_like(SIZES["1M"])
+    cpu: list[float] = []
+
+    def run():
+        start = time.process_time()
+        with threadpool_limits(limits=1):
+            result = evaluate(tables.train, tables.synthetic, tables.holdout, tables.schema, metrics=[metric])
+        cpu.append(time.process_time() - start)
+        return result
+
+    result = benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update(cpu_seconds=round(cpu[0], 1), load_average=[round(x, 2) for x in os.getloadavg()])
+    assert result.metric(metric).status == "ok", result.metric(metric).reason
