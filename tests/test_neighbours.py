@@ -51,30 +51,6 @@ def test_real_data_equals_brute_force(encoded, k):
     assert_exact(holdout[::40], train, k)  # a few spread queries: the smallest chunks
 
 
-def test_an_index_prepared_once_serves_every_query_exactly(encoded, monkeypatch):
-    """One prepared index table, several queries: each answer equals brute force; the
-    layout is built once for queries it fits, and a query that does not fit (a third
-    value in a binary column, or varying where the index is constant) gets its own."""
-    train, holdout = encoded
-    index = neighbours.Index(train)
-    built = []
-    real_of = neighbours._Layout.of.__func__
-    monkeypatch.setattr(neighbours._Layout, "of", classmethod(lambda cls, *a: built.append(1) or real_of(cls, *a)))
-    for query in (holdout, train[:100], holdout[::7]):
-        found = nearest(query, index, 3)
-        distances, indices = brute_force(query, train, 3)
-        np.testing.assert_array_equal(found.indices, indices)
-        np.testing.assert_array_equal(found.distances, distances)
-    assert len(built) == 1
-    (layout,) = index._layouts.values()
-    odd = holdout[:40].copy()
-    if len(layout.key_cols):  # the cells' path: a key column's third value needs a layout of its own
-        odd[:, layout.key_cols[0]] = 0.5 * (layout.lo[layout.key_cols[0]] + layout.hi[layout.key_cols[0]])
-    found = nearest(odd, index, 2)
-    np.testing.assert_array_equal(found.indices, brute_force(odd, train, 2)[1])
-    assert len(built) == (2 if len(layout.key_cols) else 1)
-
-
 def test_ties_and_duplicates_are_broken_by_index(encoded):
     train, holdout = encoded
     index = np.vstack([train[:60], train[:60], train[30:90]])  # many rows twice, some three times

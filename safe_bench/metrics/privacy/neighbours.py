@@ -37,10 +37,6 @@ How, and why this way (measured on the FLCHAIN-like 100k tables of
   block size, threads or summation order, and ties and zero distances are exact.
 - Duplicate index rows are collapsed first (a table of identical rows costs one
   distance per query, not a tie among all rows).
-- An index table is prepared once (:class:`Index`: its distinct rows, and its layout
-  of binary groups and cells, chosen from the index rows alone) for every search of it
-  in an evaluation; a query the layout does not fit (a third value in a key column)
-  gets a layout of its own. The answers do not depend on the layout.
 - faiss-cpu was not added: its exact index is the float32 brute force above, and
   its fast indexes are approximate.
 """
@@ -107,24 +103,24 @@ class Neighbours:
         return Neighbours(self.distances[rows], self.indices[rows])
 
 
-def nearest(query: np.ndarray, index: np.ndarray | Index, k: int = 1, *, block: int = BLOCK_ELEMENTS) -> Neighbours:
+def nearest(query: np.ndarray, index: np.ndarray, k: int = 1, *, block: int = BLOCK_ELEMENTS) -> Neighbours:
     """Exact ``k`` nearest index rows of every query row (Euclidean; ties by index).
 
-    ``index`` is a matrix, or an :class:`Index` prepared once for several searches of
-    one table. ``k`` is capped at the number of index rows. ``block`` bounds the
-    distances held at once; the result does not depend on it.
+    ``k`` is capped at the number of index rows. ``block`` bounds the distances
+    held at once; the result does not depend on it.
     """
-    query = _matrix(query, "query")
-    prepared = index if isinstance(index, Index) else Index(index)
-    if query.shape[1] != prepared.matrix.shape[1]:
-        raise ValueError(f"query has {query.shape[1]} columns, index has {prepared.matrix.shape[1]}")
+    query, index = _matrix(query, "query"), _matrix(index, "index")
+    if query.shape[1] != index.shape[1]:
+        raise ValueError(f"query has {query.shape[1]} columns, index has {index.shape[1]}")
+    if len(index) == 0:
+        raise ValueError("the index table has no rows")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    k = min(k, len(prepared.matrix))
+    k = min(k, len(index))
     distances = np.empty((len(query), k))
     indices = np.empty((len(query), k), dtype=np.int64)
     if len(query):
-        _Search(query, prepared, k, block).run(distances, indices)
+        _Search(query, index, k, block).run(distances, indices)
     return Neighbours(distances, indices)
 
 
@@ -192,110 +188,39 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController().select(user_api="blas")
 
 
-class Index:
-    """An index table prepared once for every search of it: its distinct rows, and
-    per kind of search (blocked brute force or cells) the layout of its rows
-    (:class:`_Layout`), built at the first search that needs it. A query whose binary
-    columns take values the index does not, or that varies where the index is constant,
-    gets a layout of its own."""
-
-    def __init__(self, matrix: np.ndarray):
-        self.matrix = _matrix(matrix, "index")
-        if len(self.matrix) == 0:
-            raise ValueError("the index table has no rows")
-        self.unique = _unique_rows(self.matrix)
-        self.points = self.matrix[self.unique.rows]
-        self._layouts: dict[bool, _Layout] = {}
-
-    def layout(self, query: np.ndarray, brute: bool) -> _Layout:
-        if brute not in self._layouts:
-            self._layouts[brute] = _Layout.of(self.points, np.zeros((0, self.points.shape[1])), brute)
-        found = self._layouts[brute]
-        return found if found.fits(query) else _Layout.of(self.points, query, brute)
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """The index side of a search: binary key columns (two values each: ``lo`` and
-    ``hi``) whose patterns group the rows, the other varying columns centred (``rest``),
-    the rows' groups and their cells (see the module docstring). Built from the index
-    rows and, when given, the query rows it must also serve."""
-
-    lo: np.ndarray
-    hi: np.ndarray
-    key_cols: np.ndarray
-    rest: np.ndarray
-    centre: np.ndarray
-    p_rest: np.ndarray
-    p_norm: np.ndarray
-    #: The groups' key patterns (bits per key column) and each index row's group.
-    group_bits: np.ndarray
-    p_group: np.ndarray
-    cells: _Cells
-    p_rest_cells: np.ndarray
-
-    @classmethod
-    def of(cls, points: np.ndarray, query: np.ndarray, brute: bool) -> _Layout:
-        lo = np.minimum(query.min(axis=0, initial=np.inf), points.min(axis=0))
-        hi = np.maximum(query.max(axis=0, initial=-np.inf), points.max(axis=0))
-        binary = (lo < hi) & _two_valued(query, lo, hi) & _two_valued(points, lo, hi) & (not brute)
-        key_cols = np.flatnonzero(binary)
-        most = _most_groups(max(len(query), len(points)))
-        key_cols, bits = _limit_keys(key_cols, np.concatenate([query, points])[:, key_cols] == hi[key_cols], most)
-        rest = np.flatnonzero((lo < hi) & ~np.isin(np.arange(points.shape[1]), key_cols))
-        centre = points[:, rest].mean(axis=0)
-        p_rest = points[:, rest] - centre
-        patterns, p_group = np.unique(_keys(bits[len(query):]), return_inverse=True)
-        cells = _Cells(p_rest, p_group.ravel(), len(points) if brute else CELL_ROWS)
-        return cls(lo, hi, key_cols, rest, centre, p_rest, np.einsum("ij,ij->i", p_rest, p_rest),
-                   _bits(patterns, len(key_cols)), p_group.ravel(), cells, p_rest[cells.rows])
-
-    def fits(self, query: np.ndarray) -> bool:
-        """Whether the layout serves ``query``: its key columns two-valued on the same
-        values, and it constant where the index is."""
-        constant = self.lo == self.hi
-        return bool(_two_valued(query[:, self.key_cols], self.lo[self.key_cols], self.hi[self.key_cols]).all()
-                    and (query[:, constant] == self.lo[constant]).all())
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Each key column's share of a squared distance between its two values."""
-        return (self.hi[self.key_cols] - self.lo[self.key_cols]) ** 2
-
-
-def _keys(bits: np.ndarray) -> np.ndarray:
-    """Each row's pattern of key bits as an integer."""
-    return bits.astype(np.uint64) @ (np.uint64(1) << np.arange(bits.shape[1], dtype=np.uint64))
-
-
-def _bits(keys: np.ndarray, n: int) -> np.ndarray:
-    """The bits of integer patterns (rows x ``n`` columns, as floats)."""
-    return ((keys[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
-
-
 class _Search:
     """One exact k-nearest-neighbour search (see the module docstring)."""
 
-    def __init__(self, query: np.ndarray, index: Index, k: int, block: int):
+    def __init__(self, query: np.ndarray, index: np.ndarray, k: int, block: int):
         self.query, self.k, self.block = query, k, max(block, 1)
-        self.unique, self.points = index.unique, index.points
+        self.unique = _unique_rows(index)
+        self.points = index[self.unique.rows]
         self.k_unique = min(k, len(self.points))
+        lo = np.minimum(query.min(axis=0), self.points.min(axis=0))
+        hi = np.maximum(query.max(axis=0), self.points.max(axis=0))
         # Small searches are cheapest by plain blocked products: no groups, one cell.
         brute = len(query) * len(self.points) <= BRUTE_FORCE_PAIRS
-        layout = index.layout(query, brute)
-        self.cells, self.p_rest_cells, self.p_norm = layout.cells, layout.p_rest_cells, layout.p_norm
-        self.q_rest = query[:, layout.rest] - layout.centre
+        binary = (lo < hi) & _two_valued(query, lo, hi) & _two_valued(self.points, lo, hi) & (not brute)
+        key_cols = np.flatnonzero(binary)
+        q_bits, p_bits = query[:, key_cols] == hi[key_cols], self.points[:, key_cols] == hi[key_cols]
+        most = _most_groups(max(len(query), len(self.points)))
+        key_cols, q_keys, p_keys = _limit_keys(key_cols, q_bits, p_bits, most)
+        rest = np.flatnonzero((lo < hi) & ~np.isin(np.arange(query.shape[1]), key_cols))
+        centre = self.points[:, rest].mean(axis=0)
+        self.q_rest = query[:, rest] - centre
+        self.p_rest = self.points[:, rest] - centre
         self.q_norm = np.einsum("ij,ij->i", self.q_rest, self.q_rest)
+        self.p_norm = np.einsum("ij,ij->i", self.p_rest, self.p_rest)
         # Squared distance = (binary columns) + (the rest). Between a query group and
         # an index group the binary part is one constant: the group bound.
-        q_patterns, q_group = np.unique(_keys(query[:, layout.key_cols] == layout.hi[layout.key_cols]),
-                                        return_inverse=True)
-        self.q_group = q_group.ravel()
-        weighted_q = _bits(q_patterns, len(layout.key_cols)) * layout.weights
-        weighted_p = layout.group_bits * layout.weights
-        self.bound = np.maximum(weighted_q.sum(1)[:, None] + weighted_p.sum(1)[None, :]
-                                - 2 * weighted_q @ layout.group_bits.T, 0.0)
-        self.p_rest = layout.p_rest
+        weights = (hi[key_cols] - lo[key_cols]) ** 2
+        groups, inverse = np.unique(np.concatenate([q_keys, p_keys]), return_inverse=True)
+        self.q_group, self.p_group = inverse[: len(query)], inverse[len(query) :]
+        bits = ((groups[:, None] >> np.arange(len(key_cols), dtype=np.uint64)) & np.uint64(1)).astype(float)
+        weighted = bits * weights
+        self.bound = np.maximum(weighted.sum(1)[:, None] + weighted.sum(1)[None, :] - 2 * weighted @ bits.T, 0.0)
+        self.cells = _Cells(self.p_rest, self.p_group, len(self.points) if brute else CELL_ROWS)
+        self.p_rest_cells = self.p_rest[self.cells.rows]  # in cell order: a cell's rows are contiguous
         density = len(query) / len(self.points)
         self.chunk_rows = (
             max(1, self.block // len(self.points)) if brute
@@ -305,7 +230,7 @@ class _Search:
         # of the norms, the product, the centring and the bounds, with a wide margin);
         # the exact re-computation by at most a factor `grow`.
         dims = query.shape[1] + 8
-        self.slack = 8 * _EPS * dims * (self.q_norm + self.p_norm.max(initial=0.0) + layout.weights.sum())
+        self.slack = 8 * _EPS * dims * (self.q_norm + self.p_norm.max(initial=0.0) + weights.sum())
         self.grow = 1 + 8 * _EPS * dims
 
     def run(self, distances: np.ndarray, indices: np.ndarray) -> None:
@@ -537,13 +462,19 @@ def _most_groups(rows: int) -> int:
     return int(np.clip(GROUPS_AT_10K * (rows / 10_000) ** 2, MIN_GROUPS, MAX_GROUPS))
 
 
-def _limit_keys(cols: np.ndarray, bits: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
-    """Binary columns (at most 63, most balanced first) whose value patterns over the
-    rows of ``bits`` form at most ``most`` groups, and the rows' bits on them."""
-    share = bits.mean(axis=0) if len(cols) and len(bits) else np.zeros(len(cols))
+def _limit_keys(
+    cols: np.ndarray, q_bits: np.ndarray, p_bits: np.ndarray, most: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Binary columns (at most 63, most balanced first) whose value patterns form at
+    most ``most`` groups, and each row's pattern as an integer key."""
+    share = np.concatenate([q_bits, p_bits]).mean(axis=0) if len(cols) else np.zeros(0)
     order = np.argsort(-share * (1 - share), kind="stable")[:63]
-    cols, bits = cols[order], bits[:, order]
-    keys = _keys(bits)
+    cols, q_bits, p_bits = cols[order], q_bits[:, order], p_bits[:, order]
+    powers = np.uint64(1) << np.arange(len(cols), dtype=np.uint64)
+    if len(cols):
+        keys = np.concatenate([q_bits, p_bits]).astype(np.uint64) @ powers
+    else:
+        keys = np.zeros(len(q_bits) + len(p_bits), dtype=np.uint64)
 
     def masked(used: int) -> np.ndarray:
         return keys & ((np.uint64(1) << np.uint64(used)) - np.uint64(1))
@@ -555,7 +486,8 @@ def _limit_keys(cols: np.ndarray, bits: np.ndarray, most: int) -> tuple[np.ndarr
             low = mid
         else:
             high = mid - 1
-    return cols[:low], bits[:, :low]
+    keys = masked(low)
+    return cols[:low], keys[: len(q_bits)], keys[len(q_bits) :]
 
 
 def _squared_distances(
@@ -581,8 +513,7 @@ def search(cmp: Comparison, query: str, index: str, k: int = 1) -> Neighbours:
     its whole table's search. A holdout half's search in train is answered by the whole
     holdout's search in train (which the synthetic side's metrics need too). A query
     table of more than :data:`MAX_QUERY_ROWS` rows is searched through a seeded
-    subsample, named in the result's ``rows``. Each index table is prepared once
-    (:class:`Index`) for all its searches."""
+    subsample, named in the result's ``rows``."""
     return _search(cmp.data, cmp.name_of(query), cmp.name_of(index), k)
 
 
@@ -600,7 +531,7 @@ def _search(data: EvaluationData, query: str, index: str, k: int) -> Neighbours:
             found = Neighbours(whole.distances[in_half], whole.indices[in_half], np.searchsorted(part[1], whole.rows[in_half]))
     if found is None:
         searched = _searched(data, query)
-        found = nearest(data.matrix(searched), data.cached(("neighbour index", index), lambda: Index(data.matrix(index))), k)
+        found = nearest(data.matrix(searched), data.matrix(index), k)
         sub = data.part_of(searched)
         if searched != query and sub is not None:
             found = Neighbours(found.distances, found.indices, rows=sub[1])
