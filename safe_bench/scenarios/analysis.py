@@ -2,7 +2,8 @@
 contrast as an estimate and its variance.
 
 - ``cox``: the log hazard ratio of a univariable Cox model (Cox, JRSS B 1972), fitted by
-  lifelines' ``CoxPHFitter`` (Efron's ties);
+  :func:`~safe_bench.metrics.clinical.partial_likelihood.fit_partial_likelihood` (Efron's ties, as
+  lifelines' ``CoxPHFitter``);
 - ``logrank``: the log-rank test as Peto's one-step log hazard ratio (O - E) / V with
   variance 1 / V (Peto et al., Br J Cancer 1977; Yusuf et al., Prog Cardiovasc Dis
   1985), so its z statistic is the log-rank test's;
@@ -18,7 +19,6 @@ between real and synthetic parts.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from scipy import special
 
 from safe_bench.errors import SafeBenchError
 from safe_bench.metrics.clinical.estimators import EventTimes, kaplan_meier
+from safe_bench.metrics.clinical.partial_likelihood import NotConverged, fit_partial_likelihood
 
 Analysis = Literal["cox", "logrank", "rmst"]
 ANALYSES: tuple[Analysis, ...] = ("cox", "logrank", "rmst")
@@ -96,23 +97,16 @@ def estimate(analysis: Analysis, time: np.ndarray, event: np.ndarray, x: np.ndar
 
 
 def cox_log_hr(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> Estimate:
-    """Log hazard ratio per unit of ``x`` in a univariable Cox model (lifelines)."""
-    import pandas as pd
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
+    """Log hazard ratio per unit of ``x`` in a univariable Cox model (Efron's ties)."""
     if event.sum() == 0:
         raise AnalysisFailed("no events")
     if set(np.unique(x)) <= {0.0, 1.0} and min(event[x == 1].sum(), event[x == 0].sum()) == 0:
         raise AnalysisFailed("a group without events: the hazard ratio is infinite")
-    data = pd.DataFrame({"x": x, "time": time, "event": event})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        try:
-            fit = CoxPHFitter().fit(data, "time", "event")
-        except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            raise AnalysisFailed("the Cox fit did not converge") from None
-    value, variance = float(fit.params_["x"]), float(fit.variance_matrix_.loc["x", "x"])
+    try:
+        fit = fit_partial_likelihood(x[:, None], time, event.astype(bool))
+    except NotConverged:
+        raise AnalysisFailed("the Cox fit did not converge") from None
+    value, variance = float(fit.coef[0]), float(fit.cov[0, 0])
     if not (np.isfinite(value) and np.isfinite(variance) and variance > 0):
         raise AnalysisFailed("the Cox fit gave no finite estimate")
     return Estimate(value, variance)

@@ -1,4 +1,6 @@
-"""The multivariable Cox model of the clinical metrics (Cox, JRSS B 1972), with lifelines.
+"""The multivariable Cox model of the clinical metrics (Cox, JRSS B 1972; Efron's ties, JASA
+1977), fitted by :mod:`~safe_bench.metrics.clinical.partial_likelihood` (as lifelines'
+``CoxPHFitter``, checked in the tests).
 
 One design, derived from train: every covariate enters, numeric ones as they
 are (datetimes in days, booleans 0/1), categorical ones as indicators of each level
@@ -12,14 +14,13 @@ used are reported). Tables larger
 than :data:`COX_MAX_ROWS` complete rows are fitted on a seeded subsample of that size.
 
 The same model is fitted on train and on the table under test. A fit that does not
-converge (lifelines' ``ConvergenceError`` or convergence warnings: collinear or
-separated covariates) is retried on both tables with a ridge penalty
+converge (a singular Hessian, no convergence in the Newton steps allowed, or a separated
+covariate) is retried on both tables with a ridge penalty
 (:data:`PENALIZER`), and details say so; if that fails too, the metric is skipped.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +41,7 @@ from safe_bench.metrics.clinical.cohort import (
     level_label,
 )
 from safe_bench.metrics.clinical.estimators import normal_p
+from safe_bench.metrics.clinical.partial_likelihood import NotConverged, fit_partial_likelihood
 
 #: A categorical covariate with more levels than this is left out of the model.
 MAX_LEVELS = 20
@@ -49,7 +51,7 @@ MAX_MISSING = 0.5
 COX_MAX_ROWS = 10_000
 #: A categorical level needs this many train events to enter the model.
 MIN_LEVEL_EVENTS = 5
-#: Ridge penalty of the fallback fit (lifelines ``penalizer``: n * penalizer / 2 * |beta|^2
+#: Ridge penalty of the fallback fit (as lifelines' ``penalizer``: n * penalizer / 2 * |beta|^2
 #: on standardised covariates).
 PENALIZER = 0.01
 #: A fit needs this many events per model term (and at least MIN_EVENTS).
@@ -156,7 +158,8 @@ class CoxDesign:
 
 @dataclass(frozen=True)
 class CoxFit:
-    """A fitted model: log hazard ratios, their covariance, and lifelines' summary."""
+    """A fitted model: log hazard ratios, their standard errors and covariance, hazard
+    ratios with 95 % Wald intervals and Wald p-values."""
 
     terms: tuple[str, ...]
     coef: np.ndarray
@@ -199,12 +202,9 @@ def fit_cox(
     frame: pd.DataFrame, design: CoxDesign, schema: Schema, *, penalizer: float, rng: np.random.Generator, who: str,
     start: np.ndarray | None = None,
 ) -> CoxFit:
-    """Fit the design on ``frame`` with lifelines, Newton-Raphson from ``start`` (the
+    """Fit the design on ``frame`` by Newton-Raphson from ``start`` (the
     coefficients; zero by default); MetricSkipped for data that cannot carry the model,
     CoxFailure for a fit that does not converge."""
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
     assert schema.survival is not None
     x, used = design.matrix(frame)
     time = frame[schema.survival.time].to_numpy()[used]
@@ -225,24 +225,13 @@ def fit_cox(
     if rows > COX_MAX_ROWS:
         keep = np.sort(rng.choice(rows, size=COX_MAX_ROWS, replace=False))
         x, time, event = x.iloc[keep].reset_index(drop=True), time[keep], event[keep]
-    data = x.assign(__time__=time, __event__=event)
-    model = CoxPHFitter(penalizer=penalizer)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            # lifelines iterates on standardised covariates: the start is scaled to match
-            initial = None if start is None else start * x.std().to_numpy()
-            model.fit(data, "__time__", "__event__", initial_point=initial)
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
-            raise CoxFailure(f"{who}: {_first_line(exc)}") from None
-    trouble = [
-        w for w in caught if issubclass(w.category, ConvergenceWarning) and _signals_failure(str(w.message))
-    ]
-    if trouble:
-        raise CoxFailure(f"{who}: {_first_line(trouble[0].message)}")
-    summary = model.summary.loc[terms]
-    coef = summary["coef"].to_numpy(dtype=float)
-    se = summary["se(coef)"].to_numpy(dtype=float)
+    try:
+        fitted = fit_partial_likelihood(x.to_numpy(dtype=float), time.astype(float), event.astype(bool),
+                                        penalizer=penalizer, start=start)
+    except NotConverged as exc:
+        raise CoxFailure(f"{who}: {exc}") from None
+    coef = fitted.coef
+    se = np.sqrt(np.diag(fitted.cov))
     if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se))):
         raise CoxFailure(f"{who}: non-finite coefficients")
     if penalizer == 0:
@@ -251,11 +240,11 @@ def fit_cox(
         terms=tuple(terms),
         coef=coef,
         se=se,
-        cov=model.variance_matrix_.loc[terms, terms].to_numpy(dtype=float),
-        hr=summary["exp(coef)"].to_numpy(dtype=float),
-        low=summary["exp(coef) lower 95%"].to_numpy(dtype=float),
-        high=summary["exp(coef) upper 95%"].to_numpy(dtype=float),
-        p=summary["p"].to_numpy(dtype=float),
+        cov=fitted.cov,
+        hr=np.exp(coef),
+        low=np.exp(coef - Z95 * se),
+        high=np.exp(coef + Z95 * se),
+        p=normal_p(coef / se),
         rows=rows,
         fitted_rows=len(x),
         events=int(event.sum()),
@@ -274,15 +263,6 @@ def _check_separation(x: pd.DataFrame, event: np.ndarray, coef: np.ndarray, se: 
     sd = x.std().to_numpy()
     for i in np.flatnonzero((np.abs(coef) * sd > MAX_STD_LOG_HR) | (se * sd > MAX_STD_LOG_HR / 2)).tolist():
         raise CoxFailure(f"{who}: Cox term {x.columns[i]!r} is separated (log HR {coef[i]:.1f}, standard error {se[i]:.1f})")
-
-
-def _signals_failure(message: str) -> bool:
-    text = message.lower()
-    return "converge" in text or "separation" in text or "norm(delta)" in text
-
-
-def _first_line(message: object) -> str:
-    return str(message).strip().split("\n")[0][:200]
 
 
 def cox_design(cmp: Comparison) -> CoxDesign:
