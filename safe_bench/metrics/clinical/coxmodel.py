@@ -147,10 +147,9 @@ class CoxDesign:
         """The model matrix of ``frame``'s complete rows, and which rows those are."""
         columns: dict[str, np.ndarray] = {col: as_numbers(frame[col]) for col in self.numeric}
         for col, levels in self.categorical.items():
-            values = frame[col]
-            known = values.isin(levels).to_numpy()
-            for lev in levels[1:]:
-                columns[f"{col}={lev}"] = np.where(known, (values == lev).to_numpy(dtype=float), np.nan)
+            codes = pd.Categorical(frame[col], categories=levels).codes  # -1: missing or a level train lacks
+            for i, lev in enumerate(levels[1:], start=1):
+                columns[f"{col}={lev}"] = np.where(codes >= 0, (codes == i).astype(float), np.nan)
         x = pd.DataFrame(columns, index=frame.index)
         used = np.isfinite(x.to_numpy(dtype=float)).all(axis=1) if columns else np.ones(len(frame), bool)
         return x.loc[used].reset_index(drop=True), used
