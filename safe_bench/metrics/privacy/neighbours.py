@@ -75,8 +75,10 @@ CHUNK_ROWS = 512
 #: attack targets against 500,000 rows: 4.8 s and 4 GB with 512-row chunks, 0.95 s and
 #: no extra memory with 32).
 MIN_CHUNK_ROWS = 32
-#: Searches of at most this many (query, index) pairs are done by blocked brute force.
-BRUTE_FORCE_PAIRS = 1 << 25
+#: Searches of at most this many (query, index) pairs are done by blocked brute force
+#: (FLCHAIN-like tables, 45 columns, one thread: at 5,000 x 5,000 rows brute force took
+#: 0.30 s and the cells 0.12-0.23 s; at 2,500 x 2,500, 0.09 s against 0.05-0.08 s).
+BRUTE_FORCE_PAIRS = 1 << 22
 #: Row groups formed from binary columns: more groups prune more distances, but each
 #: query group is a chunk of Python work. Measured best (FLCHAIN-like tables, equal
 #: query and index sizes) near 64 groups at 10k rows, 256-512 at 30k and 2,048 at 100k
