@@ -72,13 +72,13 @@ def test_small_tables_and_running_threads_stay_in_one_process(gbsg2, gbsg2_split
 
 def test_the_schedule_deals_units_longest_first():
     specs = [METRICS[m] for m in CHOSEN]
-    # at 10k: C (5.0) and P (4.3) first, then S.detect (2.68) to P's group (6.98),
-    # S.prdc (0.96) and S (0.73) to C's (5.96, 6.69 < 6.98)
+    # at 10k: P (3.71) and S.detect (3.07) first, C (1.79) to S.detect's group (4.86),
+    # S.prdc (1.17) to P's (4.88), S (0.80) to the lighter one, S.detect's (5.66)
     groups = parallel.schedule(specs, 2)
     assert [sorted(s.id for s in g) for g in groups] == [
-        ["C.km", "C.logrank", "S.ks", "S.prdc", "S.tv"], ["P.dcr_share", "P.exact", "P.nndr", "S.detect"]]
-    # at 100k the neighbour searches outgrow the rest: P (27.8) alone against C (13.5),
-    # S (3.08), S.detect (2.94) and S.prdc (1.46), 21.0 in all
+        ["P.dcr_share", "P.exact", "P.nndr", "S.prdc"], ["C.km", "C.logrank", "S.detect", "S.ks", "S.tv"]]
+    # at 100k the neighbour searches outgrow the rest: P (23.1) alone against C (12.6),
+    # S (3.72), S.detect (3.25) and S.prdc (1.90), 21.5 in all
     groups = parallel.schedule(specs, 2, rows=100_000)
     assert [sorted(s.id for s in g) for g in groups] == [
         ["P.dcr_share", "P.exact", "P.nndr"], ["C.km", "C.logrank", "S.detect", "S.ks", "S.prdc", "S.tv"]]

@@ -38,10 +38,11 @@ from safe_bench.metrics.registry import Metric, MetricResult, run_metric
 #: a fork costs more than it saves.
 PARALLEL_ROWS = 10_000
 #: Seconds of each unit of metrics, single-threaded, at 10,000 and at 100,000 rows of
-#: FLCHAIN-like tables (benchmarks/tables.py, 6 Dec 2026), for the schedule only; a unit
-#: not listed costs :data:`DEFAULT_COST`.
-COSTS = {"S.detect": (2.68, 2.94), "S.prdc": (0.96, 1.46), "S": (0.73, 3.08), "C": (5.0, 13.5),
-         "C.tstr": (1.1, 2.83), "P": (4.3, 27.8), "P.singling_out": (1.92, 5.86)}
+#: FLCHAIN-like tables (benchmarks/tables.py; each unit alone in a fresh process after a
+#: warm-up, 6 Dec 2026, after the Cox and neighbour-search changes of that day), for the
+#: schedule only; a unit not listed costs :data:`DEFAULT_COST`.
+COSTS = {"S.detect": (3.07, 3.25), "S.prdc": (1.17, 1.90), "S": (0.80, 3.72), "C": (1.79, 12.6),
+         "C.tstr": (0.93, 2.41), "P": (3.71, 23.1), "P.singling_out": (2.30, 5.49)}
 DEFAULT_COST = (0.5, 5.0)
 #: Metrics that share no cached work with the others of their pillar: a unit each.
 ALONE = ("S.detect", "S.prdc", "C.tstr", "P.singling_out")
