@@ -211,13 +211,20 @@ def test_predicate_counts_match_pandas(gbsg2, gbsg2_split):
             assert count == mask.sum()
 
 
-def test_predicate_counts_with_missing_values_match_direct_masks():
+@pytest.mark.parametrize("rows", [64, 300])
+@pytest.mark.parametrize("method", ["bitsets", "slices"])
+def test_predicate_counts_with_missing_values_match_direct_masks(monkeypatch, method, rows):
     """Every kind of condition (>=, <=, ==, is missing) on columns with missing values,
-    one to three conditions per predicate: the counts equal masks written out directly."""
+    one to three conditions per predicate, counted on bitsets (small tables: one 64-bit
+    word, and five with a partial last one) and by slices (larger tables): the counts
+    equal masks written out directly."""
+    if method == "slices":
+        monkeypatch.setattr(attacks, "BITSET_ROWS", 0)
     rng = np.random.default_rng(7)
-    values = rng.integers(0, 6, size=(300, 4)).astype(float)
+    values = rng.integers(0, 6, size=(rows, 4)).astype(float)
     values[rng.random(values.shape) < 0.2] = np.nan
     records = attacks.Records(values)
+    assert (records._prefixes is not None) == (method == "bitsets")
     for conditions in (1, 2, 3):
         columns = np.sort(np.argsort(rng.random((500, 4)), axis=1)[:, :conditions], axis=1)
         ops = rng.integers(0, 4, size=(500, conditions))

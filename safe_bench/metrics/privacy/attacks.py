@@ -30,6 +30,7 @@ train-fitted encoding (Anonymeter uses its own Gower-like distance).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,10 @@ MAX_ATTEMPTS = 200_000
 #: measured against (512, 4096, 32768), 0.49 s instead of 0.85 s at 10k rows, 2.0 s
 #: instead of 2.4 s at 100k).
 SCREEN_ROWS = (64, 512, 4096, 32768)
+#: Tables of at most this many records count predicates on bitsets (:meth:`Records.counts`)
+#: when the bitsets take at most :data:`BITSET_BYTES`: the three smaller screens.
+BITSET_ROWS = 4096
+BITSET_BYTES = 64 << 20
 
 _Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
 
@@ -198,7 +203,14 @@ class Predicates:
 
 class Records:
     """A table as numbers for predicate counting (categories as codes shared by every
-    table, missing as NaN), with each column's order for slicing."""
+    table, missing as NaN), with each column's order for slicing.
+
+    The records that satisfy one condition are a slice of its column's order. Small
+    tables count a predicate as a bitset intersection (O'Neil & Quass, SIGMOD 1997,
+    bitmap indexes): for each column and each position r of its order, the bitset of the
+    records at positions below r is kept, so a slice [lo, hi) is ``prefix[hi] & ~prefix[lo]``,
+    the conditions are ANDed and the bits counted. Larger tables check the records of the
+    most selective condition's slice against the other conditions."""
 
     def __init__(self, values: np.ndarray):
         self.values = values
@@ -209,11 +221,31 @@ class Records:
         self.sorted = np.take_along_axis(values, self.order, axis=0)
         self.present = (~np.isnan(values)).sum(axis=0)
 
+    @cached_property
+    def _prefixes(self) -> np.ndarray | None:
+        """(columns, n + 1, words) uint64: for each column and position r of its order,
+        the bitset of the records at positions below r; None for a table too large."""
+        n, words = self.n, (self.n + 63) // 64
+        columns = self.values.shape[1]
+        if n > BITSET_ROWS or columns * (n + 1) * words * 8 > BITSET_BYTES:
+            return None
+        prefixes = np.zeros((columns, n + 1, words), dtype=np.uint64)
+        bit = np.left_shift(np.uint64(1), (np.arange(n) % 64).astype(np.uint64))
+        for c in range(columns):
+            rows = self.order[:, c]
+            ones = np.zeros((n, words), dtype=np.uint64)
+            ones[np.arange(n), rows // 64] = bit[rows]
+            np.bitwise_or.accumulate(ones, axis=0, out=prefixes[c, 1:])
+        return prefixes
+
     def counts(self, predicates: Predicates, block: int = 1 << 22) -> np.ndarray:
-        """How many records satisfy each predicate: the records of its most selective
-        condition's slice (which all satisfy that condition) are checked against its
-        other conditions (in batches of at most ``block`` records)."""
+        """How many records satisfy each predicate: by bitsets on a small table, else the
+        records of its most selective condition's slice (which all satisfy that
+        condition) are checked against its other conditions (in batches of at most
+        ``block`` records)."""
         lo, hi = self._slices(predicates)
+        if self._prefixes is not None and predicates.columns.shape[1]:
+            return self._bitset_counts(predicates, lo, hi, block)
         j = np.argmin(hi - lo, axis=1)
         low, high = predicates.intervals()
         p = np.arange(len(predicates))
@@ -236,6 +268,22 @@ class Records:
                 ok &= (value >= low[owner, c]) & (value <= high[owner, c])
             out[some] = np.bincount(owner[ok] - first, minlength=len(some))
             first = last
+        return out
+
+    def _bitset_counts(self, predicates: Predicates, lo: np.ndarray, hi: np.ndarray, block: int) -> np.ndarray:
+        """Records satisfying each predicate: its conditions' slices as bitsets, ANDed and
+        counted (in batches of at most ``block`` 64-bit words)."""
+        prefixes = self._prefixes
+        assert prefixes is not None
+        out = np.empty(len(predicates), dtype=np.int64)
+        step = max(1, block // prefixes.shape[2])
+        for first in range(0, len(predicates), step):
+            some = slice(first, first + step)
+            cols = predicates.columns[some]
+            hit = prefixes[cols[:, 0], hi[some, 0]] & ~prefixes[cols[:, 0], lo[some, 0]]
+            for j in range(1, cols.shape[1]):
+                hit &= prefixes[cols[:, j], hi[some, j]] & ~prefixes[cols[:, j], lo[some, j]]
+            out[some] = np.bitwise_count(hit).sum(axis=1)
         return out
 
     def _slices(self, predicates: Predicates) -> tuple[np.ndarray, np.ndarray]:
