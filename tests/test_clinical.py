@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,10 @@ from safe_bench.data.protocol import split
 from safe_bench.data.schema import Kind, Schema
 from safe_bench.data.validation import conform
 from safe_bench.errors import InputError
+from safe_bench.evaluation.encoding import Encoding
+from safe_bench.evaluation.known_answers import known_split
 from safe_bench.metrics.charts import Outcome
+from safe_bench.metrics.clinical import tstr
 from safe_bench.metrics.clinical.coxmodel import COX_MAX_ROWS, PENALIZER
 from safe_bench.metrics.clinical.estimators import (
     EventTimes,
@@ -362,6 +366,30 @@ def test_holdout_reproduces_every_strong_finding_on_real_data():
     # Findings near the threshold replicate about as often as replication theory says
     # (Goodman 1992): the holdout does not reproduce all of them, and that is the ceiling.
     assert findings.score >= 0.6
+
+
+def test_tstr_cox_fit_that_does_not_converge_moves_to_a_stronger_penalty():
+    """360 FLCHAIN rows (half a known-answer holdout) on which the Cox model's coordinate
+    descent diverges at alpha 1e-3 and does not converge at 1e-2 (scikit-survival's own
+    limit of 100,000 iterations stops it unconverged, with a warning): the fit moves on to
+    1e-1, converges within COX_MAX_ITER, and no warning escapes."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sksurv.linear_model import CoxnetSurvivalAnalysis
+    from sksurv.util import Surv
+
+    ds = load_dataset("flchain")
+    parts = known_split(ds.frame.sample(2_400, random_state=0).reset_index(drop=True), ds.schema, 3)
+    rows = parts.holdout.iloc[len(parts.holdout) // 2 :].reset_index(drop=True)
+    covariates = Schema(kinds={c: ds.schema.kinds[c] for c in ds.schema.covariates})
+    x = Encoding.fit(parts.train, covariates).transform(rows)
+    survival = ds.schema.survival
+    y = Surv.from_arrays(rows[survival.event].to_numpy() > 0, rows[survival.time].to_numpy())
+    with pytest.warns(ConvergenceWarning, match="terminated early"):
+        CoxnetSurvivalAnalysis(alphas=[tstr.COX_ALPHAS[1]], l1_ratio=tstr.COX_L1_RATIO).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = tstr._survival_task(ds.schema).fit(x, rows, 0)
+    assert list(model.alphas_) == [tstr.COX_ALPHAS[2]]
 
 
 @pytest.mark.parametrize("target, measure", [("menostat", "ROC AUC"), ("age", "R^2")])
