@@ -44,7 +44,6 @@ class PartialLikelihoodFit:
     coef: np.ndarray
     cov: np.ndarray
     log_likelihood: float
-    steps: int
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def fit_partial_likelihood(
         return ll, gradient, hessian
 
     ll, gradient, hessian = evaluate(beta)
-    for steps in range(1, MAX_STEPS + 1):
+    for _ in range(MAX_STEPS):
         if not (np.isfinite(ll) and np.all(np.isfinite(gradient)) and np.all(np.isfinite(hessian))):
             raise NotConverged("the log partial likelihood or its derivatives are not finite")
         try:
@@ -134,7 +133,7 @@ def fit_partial_likelihood(
             raise NotConverged("the Hessian is singular (collinear covariates?)") from None
         if gradient @ direction / 2 < TOLERANCE:
             cov = linalg.inv(-hessian, check_finite=False) / np.outer(scale, scale)
-            return PartialLikelihoodFit(beta / scale, cov, ll, steps)
+            return PartialLikelihoodFit(beta / scale, cov, ll)
         step = 1.0
         while True:
             candidate = beta + step * direction
